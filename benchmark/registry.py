@@ -1,0 +1,155 @@
+"""The subtask registry. The 11 MMRA subtasks are built in (`subtasks.py`); a researcher adds one by
+registering a `Subtask` object from their own installed package through the entry-point group
+`mmra.subtasks` (the entry point names a `Subtask`, a list of them, or a function returning either):
+
+    [project.entry-points."mmra.subtasks"]
+    color_match = "my_pkg.subtasks:COLOR_MATCH"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from importlib.metadata import entry_points
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .schema import Granularity, QAType
+
+ENTRY_POINT_GROUP = "mmra.subtasks"
+
+SwapRule = Literal["none", "flip_yes_no", "swap_image_mentions"]
+
+
+class Subtask(BaseModel):
+    """Everything the toolkit knows about one subtask."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    name: str
+    abbreviation: str
+    granularity: Granularity
+    definition: str
+    relations: tuple[str, ...] = ()  # ConceptNet relations it is mined from (empty: geometry/captions)
+    signal: str = "conceptnet"  # what the miner reads: "conceptnet", "geometry", "captions+conceptnet", ...
+    qa_types: tuple[QAType, ...] = (QAType.multiple_choice,)
+    guidance: str = ""  # shown to annotators in Label Studio
+    example_question: str = ""
+    order_sensitive: bool = False  # does the gold answer depend on which image comes first?
+    swap_rule: SwapRule = "none"  # how the gold answer changes when the images are swapped
+    paper_count: int | None = None  # samples in the published MMRA (derived from its result table)
+    # Optional candidate miner for subtasks registered by other packages; built-in miners live in curation.
+    miner: Callable[..., Any] | None = Field(default=None, exclude=True, repr=False)
+    origin: str = "builtin"
+
+    @field_validator("name", "abbreviation")
+    @classmethod
+    def _no_blank(cls, value: str) -> str:
+        if not value or not value.strip() or any(c.isspace() for c in value):
+            raise ValueError(f"must be a non-empty word without spaces, got {value!r}")
+        return value
+
+    def public_dict(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json", exclude={"miner"})
+        data["relations"] = list(self.relations)
+        data["qa_types"] = [q.value if hasattr(q, "value") else q for q in self.qa_types]
+        return data
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self._items: dict[str, Subtask] = {}
+        self._entry_points_loaded = False
+        self.load_errors: list[str] = []
+
+    def register(self, spec: Subtask, *, replace: bool = False) -> Subtask:
+        if not isinstance(spec, Subtask):
+            raise TypeError(f"register_subtask expects a Subtask, got {type(spec).__name__}")
+        for other in self._items.values():
+            if other.name == spec.name and not replace:
+                raise ValueError(f"subtask {spec.name!r} is already registered (from {other.origin})")
+            if other.abbreviation == spec.abbreviation and other.name != spec.name:
+                raise ValueError(
+                    f"abbreviation {spec.abbreviation!r} of subtask {spec.name!r} is already used by {other.name!r}"
+                )
+        self._items[spec.name] = spec
+        return spec
+
+    def _load_entry_points(self) -> None:
+        if self._entry_points_loaded:
+            return
+        self._entry_points_loaded = True
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                obj = ep.load()
+                if callable(obj) and not isinstance(obj, Subtask):
+                    obj = obj()
+                specs = [obj] if isinstance(obj, Subtask) else list(obj)
+                for spec in specs:
+                    if spec.origin == "builtin":
+                        spec = spec.model_copy(update={"origin": f"entry point {ep.name} ({ep.value})"})
+                    if spec.name in self._items and self._items[spec.name].origin == spec.origin:
+                        continue
+                    self.register(spec)
+            except Exception as exc:  # one broken plugin must not take the toolkit down
+                self.load_errors.append(f"entry point {ep.name!r} ({ep.value}) of group {ENTRY_POINT_GROUP}: {exc}")
+
+    def all(self) -> list[Subtask]:
+        self._load_entry_points()
+        return list(self._items.values())
+
+    def get(self, name: str) -> Subtask:
+        self._load_entry_points()
+        if name in self._items:
+            return self._items[name]
+        for spec in self._items.values():  # accept abbreviations and case differences
+            if name.casefold() in (spec.name.casefold(), spec.abbreviation.casefold()):
+                return spec
+        known = ", ".join(self._items)
+        raise KeyError(f"unknown subtask {name!r}; known subtasks: {known}")
+
+
+REGISTRY = _Registry()
+
+
+def register_subtask(spec: Subtask, *, replace: bool = False) -> Subtask:
+    return REGISTRY.register(spec, replace=replace)
+
+
+def subtask(**fields: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: register a subtask together with its candidate miner.
+
+    @subtask(name="ColorMatch", abbreviation="CM", granularity="entity", definition="...")
+    def mine_color_match(context, quota, rng): ...
+    """
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        register_subtask(Subtask(miner=fn, **fields))
+        return fn
+
+    return wrap
+
+
+def get_subtask(name: str) -> Subtask:
+    _ensure_builtins()
+    return REGISTRY.get(name)
+
+
+def all_subtasks(granularity: Granularity | str | None = None) -> list[Subtask]:
+    _ensure_builtins()
+    items = REGISTRY.all()
+    if granularity is not None:
+        items = [s for s in items if s.granularity == Granularity(granularity)]
+    return items
+
+
+def subtask_names() -> list[str]:
+    return [s.name for s in all_subtasks()]
+
+
+def load_errors() -> Iterable[str]:
+    return list(REGISTRY.load_errors)
+
+
+def _ensure_builtins() -> None:
+    from . import subtasks  # noqa: F401  (registers the 11 MMRA subtasks on first import)

@@ -1,0 +1,349 @@
+"""The one typed contract that every stage reads and writes: `Candidate` (a proposed image pair) and
+`Sample` (an annotated question about a pair). JSONL of these models is the hand-off between stages.
+
+Ids are content-derived so the same pair or question always gets the same id, on any machine:
+- `Candidate.id` hashes the subtask and the two images' identities;
+- `Sample.id` hashes the subtask, the two images and the question text as first written (`id_seed`),
+  so a later rewrite of the question (revision loop) keeps the id; `Sample.content_hash` changes instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+LETTERS = ("A", "B", "C", "D")
+YES_NO = ("Yes", "No")
+
+
+class SchemaError(ValueError):
+    """A record that breaks the schema. The message names the item, the field and the value."""
+
+
+class Granularity(str, Enum):
+    entity = "entity"
+    image = "image"
+
+
+class QAType(str, Enum):
+    multiple_choice = "multiple_choice"
+    yes_no = "yes_no"
+
+
+def stable_hash(*parts: Any, length: int = 16) -> str:
+    """sha256 over a canonical JSON of the parts; the basis of every id."""
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ImageRef(_Model):
+    """Where an image is and what it is: a path (relative paths resolve against the JSONL's folder) or the
+    bytes themselves, plus hashes, source and licence carried through to the release."""
+
+    path: str | None = None
+    bytes_: bytes | None = Field(default=None, alias="bytes")
+    sha256: str | None = None
+    phash: str | None = None
+    dhash: str | None = None
+    width: int | None = None
+    height: int | None = None
+    source: str | None = None  # e.g. "coco:val2017:000000000139", "skimage:astronaut", "generated"
+    source_url: str | None = None
+    licence: str | None = None  # SPDX-like id or a URL, e.g. "CC-BY-4.0"
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _has_location(self) -> ImageRef:
+        if not self.path and self.bytes_ is None:
+            raise ValueError("an image needs a 'path' or 'bytes'")
+        return self
+
+    @field_validator("bytes_", mode="before")
+    @classmethod
+    def _decode_b64(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return base64.b64decode(value)
+        return value
+
+    @field_serializer("bytes_")
+    def _encode_b64(self, value: bytes | None) -> str | None:
+        return None if value is None else base64.b64encode(value).decode("ascii")
+
+    @property
+    def key(self) -> str:
+        """The image's identity for ids: its sha256 when known, else its path or a hash of its bytes."""
+        if self.sha256:
+            return self.sha256
+        if self.bytes_ is not None:
+            return hashlib.sha256(self.bytes_).hexdigest()
+        return str(self.path)
+
+    def resolve(self, base_dir: str | Path | None) -> Path | None:
+        """Absolute path of a path-based image (relative paths are relative to `base_dir`)."""
+        if not self.path:
+            return None
+        p = Path(self.path)
+        return p if p.is_absolute() or base_dir is None else Path(base_dir) / p
+
+    def read_bytes(self, base_dir: str | Path | None = None) -> bytes:
+        if self.bytes_ is not None:
+            return self.bytes_
+        path = self.resolve(base_dir)
+        try:
+            return path.read_bytes()  # type: ignore[union-attr]
+        except OSError as exc:
+            raise FileNotFoundError(f"image {self.path!r} cannot be read: {exc.strerror or exc}") from exc
+
+
+class Edge(_Model):
+    """One ConceptNet edge (or an edge-like fact) that motivated a pair."""
+
+    relation: str
+    head: str
+    tail: str
+    weight: float = 1.0
+    source: str = "conceptnet"
+
+
+class Box(_Model):
+    """An entity box in absolute pixels (COCO convention: x, y, width, height)."""
+
+    label: str
+    bbox: tuple[float, float, float, float]
+    image: int = Field(1, ge=1, le=2, description="which image of the pair (1 or 2)")
+
+
+class Provenance(_Model):
+    """Evidence a person can check: why these two images were paired for this subtask."""
+
+    edges: list[Edge] = Field(default_factory=list)
+    entities: dict[str, list[str]] = Field(default_factory=dict)  # {"image1": [...], "image2": [...]}
+    boxes: list[Box] = Field(default_factory=list)
+    captions: dict[str, list[str]] = Field(default_factory=dict)
+    concepts: list[str] = Field(default_factory=list)  # shared concept(s) the pair is about
+    heuristic: str | None = None  # plain words when the signal is a heuristic, not a ConceptNet fact
+    miner: str | None = None
+    score: float | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class AnnotationRecord(_Model):
+    annotators: list[str] = Field(default_factory=list)
+    answers: dict[str, str] = Field(default_factory=dict)  # annotator -> the answer they gave
+    agreement: float | None = None  # share of annotators agreeing with the adjudicated answer
+    kappa: float | None = None  # subtask-level keep/reject kappa at the time of the pull
+    adjudication: str | None = None  # "unanimous" | "majority" | "review"
+    source: str | None = None  # e.g. a Label Studio task URL
+    history: list[dict[str, Any]] = Field(default_factory=list)  # earlier versions (revision loop)
+
+
+class LeakageVerdict(_Model):
+    leaked: bool
+    hits: int = 0
+    models: list[str] = Field(default_factory=list)
+    model_hits: dict[str, bool] = Field(default_factory=dict)
+    choices_only_hits: int | None = None
+    # what the text-only models answered, shown to annotators in the revision loop: {model: [answers...]}
+    answers: dict[str, list[str | None]] = Field(default_factory=dict)
+    run: str | None = None  # where the full evidence lives (verdicts.jsonl)
+
+
+def _check_options(qa_type: QAType, options: list[str], answer: str) -> str:
+    if qa_type == QAType.multiple_choice:
+        if not 3 <= len(options) <= 4:
+            raise ValueError(f"options: multiple choice needs 3 or 4 options (A-D), got {len(options)}: {options!r}")
+        cleaned = [o.strip() for o in options]
+        if any(not o for o in cleaned):
+            raise ValueError(f"options: every option must be non-empty, got {options!r}")
+        if len({o.casefold() for o in cleaned}) != len(cleaned):
+            raise ValueError(f"options: options must be distinct, got {options!r}")
+        letters = LETTERS[: len(options)]
+        letter = answer.strip().upper()
+        if letter not in letters:
+            raise ValueError(f"answer: {answer!r} is not one of the option letters {', '.join(letters)}")
+        return letter
+    if options:
+        raise ValueError(f"options: a yes/no question has no options, got {options!r}")
+    norm = answer.strip().capitalize()
+    if norm not in YES_NO:
+        raise ValueError(f"answer: a yes/no answer must be 'Yes' or 'No', got {answer!r}")
+    return norm
+
+
+class _PairRecord(_Model):
+    subtask: str
+    granularity: Granularity | None = None
+    image1: ImageRef
+    image2: ImageRef
+
+    @model_validator(mode="after")
+    def _known_subtask(self):
+        from .registry import get_subtask  # late import: the registry loads entry points
+
+        try:
+            spec = get_subtask(self.subtask)
+        except KeyError as exc:
+            raise ValueError(str(exc.args[0])) from None
+        if self.granularity is None:
+            object.__setattr__(self, "granularity", spec.granularity)
+        elif self.granularity != spec.granularity:
+            raise ValueError(
+                f"granularity: {self.granularity.value!r} does not match subtask {self.subtask!r} "
+                f"({spec.granularity.value})"
+            )
+        return self
+
+
+class Candidate(_PairRecord):
+    """A proposed image pair for one subtask, before annotation."""
+
+    id: str = ""
+    score: float = 0.0
+    evidence: Provenance = Field(default_factory=Provenance)
+    suggested_question: str | None = None
+
+    @model_validator(mode="after")
+    def _fill_id(self) -> Candidate:
+        if not self.id:
+            object.__setattr__(self, "id", candidate_id(self.subtask, self.image1, self.image2))
+        return self
+
+
+class Sample(_PairRecord):
+    """One benchmark item: a question about an image pair."""
+
+    id: str = ""
+    qa_type: QAType
+    question: str
+    options: list[str] = Field(default_factory=list)  # option texts in letter order A, B, C[, D]
+    answer: str  # a letter for multiple choice, "Yes"/"No" for yes/no
+    provenance: Provenance = Field(default_factory=Provenance)
+    annotation: AnnotationRecord = Field(default_factory=AnnotationRecord)
+    leakage: LeakageVerdict | None = None
+    descriptions: dict[str, str] = Field(default_factory=dict)  # {"image1": "...", "image2": "..."}
+    candidate_id: str | None = None
+    version: str | None = None
+
+    @field_validator("question")
+    @classmethod
+    def _question_text(cls, value: str) -> str:
+        if not value or not value.strip():
+            raise ValueError("question: must not be empty")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _check(self) -> Sample:
+        answer = _check_options(self.qa_type, self.options, self.answer)
+        object.__setattr__(self, "answer", answer)
+        object.__setattr__(self, "options", [o.strip() for o in self.options])
+        if not self.id:
+            object.__setattr__(self, "id", sample_id(self.subtask, self.image1, self.image2, self.question))
+        return self
+
+    @property
+    def letters(self) -> tuple[str, ...]:
+        return LETTERS[: len(self.options)]
+
+    @property
+    def answer_text(self) -> str:
+        """The gold answer as text (the option text for multiple choice)."""
+        if self.qa_type == QAType.multiple_choice:
+            return self.options[LETTERS.index(self.answer)]
+        return self.answer
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of everything a benchmark user sees; `mmra diff` compares these."""
+        return stable_hash(
+            self.subtask, self.qa_type.value, self.question, self.options, self.answer,
+            self.image1.key, self.image2.key, length=24,
+        )
+
+
+def candidate_id(subtask: str, image1: ImageRef, image2: ImageRef) -> str:
+    return "c-" + stable_hash("candidate", subtask, image1.key, image2.key)
+
+
+def sample_id(subtask: str, image1: ImageRef, image2: ImageRef, question: str) -> str:
+    return "s-" + stable_hash("sample", subtask, image1.key, image2.key, " ".join(question.split()).casefold())
+
+
+def describe_validation_error(exc: ValidationError, item: str) -> str:
+    """One readable line per problem: the item, the field path and what was wrong (with the value)."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "record"
+        msg = err["msg"].removeprefix("Value error, ")
+        value = err.get("input")
+        shown = "" if isinstance(value, dict) else f" (value: {value!r})"
+        lines.append(f"{item}: {loc}: {msg}{shown}")
+    return "\n".join(lines)
+
+
+def parse_record(model: type[BaseModel], data: dict, item: str):
+    """Validate one record; a `SchemaError` names the item, the field and the value."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise SchemaError(describe_validation_error(exc, item)) from None
+
+
+def read_jsonl(path: str | Path, model: type[BaseModel], *, errors: list[str] | None = None) -> list:
+    """Read Candidates or Samples. With `errors` given, bad lines are collected there (named by file and
+    line number) and the rest is kept; without it the first bad line raises `SchemaError`."""
+    path = Path(path)
+    records = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            item = f"{path.name}:{lineno}"
+            try:
+                data = json.loads(line)
+                if not isinstance(data, dict):
+                    raise SchemaError(f"{item}: expected a JSON object, got {type(data).__name__}")
+                item = f"{path.name}:{lineno} (id {data.get('id') or '?'})"
+                records.append(parse_record(model, data, item))
+            except json.JSONDecodeError as exc:
+                err = SchemaError(f"{item}: not valid JSON: {exc.msg} at column {exc.colno}")
+                if errors is None:
+                    raise err from None
+                errors.append(str(err))
+            except SchemaError as exc:
+                if errors is None:
+                    raise
+                errors.append(str(exc))
+    return records
+
+
+def write_jsonl(path: str | Path, records, *, append: bool = False) -> Path:
+    """Write records atomically (a temp file renamed into place) unless appending."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = "".join(r.model_dump_json(by_alias=True, exclude_none=False) + "\n" for r in records)
+    if append:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(lines)
+        return path
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(lines, encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,1 @@
+"""Evaluation: batched multi-image VLM inference over a release, and scoring."""

@@ -1,0 +1,110 @@
+"""Project configuration: one `mmra.toml` for paths and endpoints; secrets only from the environment.
+
+Lookup order for a value: command-line flag > `mmra.toml` (``--config`` or ./mmra.toml) > defaults below.
+Secrets (tokens, API keys) are never read from or written to the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CONFIG_FILENAME = "mmra.toml"
+CONFIG_ENV = "MMRA_CONFIG"
+
+# Environment variables that carry secrets. Nothing else in the toolkit reads secrets.
+SECRET_ENV = {
+    "label_studio_token": "LABEL_STUDIO_API_KEY",
+    "openai_api_key": "OPENAI_API_KEY",
+    "hf_token": "HF_TOKEN",
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PathsConfig(_Section):
+    workspace: Path = Path("mmra-workspace")
+    cache: Path = Path(".mmra/cache")
+    releases: Path = Path("mmra-workspace/releases")
+    data_cards: Path = Path("data_cards")
+
+
+class LabelStudioConfig(_Section):
+    url: str | None = None  # remote server; None = the local one `mmra annotate serve` starts
+    host: str = "127.0.0.1"
+    port: int = 8089
+    username: str = "admin@mmra.local"
+    data_dir: Path = Path("mmra-workspace/label-studio")
+    venv: Path = Path(".venv-ls")
+    annotators_per_task: int = 2
+
+
+class LLMConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = 8765
+    venv: Path = Path(".venv-llm")
+    default_model: str = "qwen2.5-1.5b"
+    concurrency: int = 4
+    timeout_s: float = 120.0
+    max_retries: int = 4
+
+
+class HubConfig(_Section):
+    repo_id: str | None = None
+    private: bool = False
+
+
+class Config(_Section):
+    paths: PathsConfig = Field(default_factory=PathsConfig)
+    label_studio: LabelStudioConfig = Field(default_factory=LabelStudioConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    hub: HubConfig = Field(default_factory=HubConfig)
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read `mmra.toml` (explicit path, $MMRA_CONFIG, or ./mmra.toml); defaults when there is none."""
+    explicit = path or os.environ.get(CONFIG_ENV)
+    candidate = Path(explicit) if explicit else Path.cwd() / CONFIG_FILENAME
+    if not candidate.exists():
+        if explicit:
+            raise ConfigError(f"config file {candidate} does not exist")
+        return Config()
+    try:
+        data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{candidate}: not valid TOML: {exc}") from exc
+    leaked = _find_secret_keys(data)
+    if leaked:
+        raise ConfigError(
+            f"{candidate}: secrets do not belong in the config file ({', '.join(leaked)}); "
+            f"set them in the environment instead: {', '.join(sorted(set(SECRET_ENV.values())))}"
+        )
+    try:
+        return Config.model_validate(data)
+    except Exception as exc:  # pydantic's message names the field and value
+        raise ConfigError(f"{candidate}: {exc}") from exc
+
+
+def _find_secret_keys(data: dict, prefix: str = "") -> list[str]:
+    found = []
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            found += _find_secret_keys(value, name + ".")
+        elif any(word in key.lower() for word in ("token", "api_key", "password", "secret")):
+            found.append(name)
+    return found
+
+
+def secret(name: str) -> str | None:
+    """A secret from the environment (`label_studio_token`, `openai_api_key`, `hf_token`)."""
+    return os.environ.get(SECRET_ENV[name]) or None

@@ -1,0 +1,34 @@
+"""Turning expected failures into one clear line and a non-zero exit, instead of a traceback."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from rich.console import Console
+
+_err = Console(stderr=True)
+
+
+class MMRAError(Exception):
+    """A failure the user can fix (bad input, unreachable service, ...). The message says what and why."""
+
+
+def cli_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator for CLI commands: expected errors print one line and exit with code 1 (2 for bad input)."""
+    from mmra.benchmark.schema import SchemaError
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (SchemaError, ValueError, FileNotFoundError) as exc:
+            _err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+        except MMRAError as exc:
+            _err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper

@@ -1,0 +1,78 @@
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from mmra.benchmark.registry import Subtask, all_subtasks, get_subtask
+
+PAPER = ["RelativePosition", "UsageSimilarity", "MentalitySimilarity", "SimilarMaterial", "AppearanceSimilarity",
+         "NearSameEntity", "Environment", "Layout", "SimilarEvent", "SubEvent", "ObservationAngle"]
+
+
+def test_eleven_builtin_subtasks():
+    builtin = [s for s in all_subtasks() if s.origin == "builtin"]
+    assert [s.name for s in builtin] == PAPER
+    assert sum(s.granularity.value == "entity" for s in builtin) == 6
+    assert sum(s.granularity.value == "image" for s in builtin) == 5
+    assert sum(s.paper_count for s in builtin) == 1024
+    assert get_subtask("SubE").order_sensitive and get_subtask("subevent").swap_rule == "flip_yes_no"
+
+
+def test_unknown_subtask_lists_known_ones():
+    with pytest.raises(KeyError, match="unknown subtask 'Nope'.*RelativePosition"):
+        get_subtask("Nope")
+
+
+def test_bad_subtask_definition():
+    with pytest.raises(ValueError, match="name"):
+        Subtask(name="two words", abbreviation="X", granularity="entity", definition="d")
+
+
+def test_cli_json_lists_fields():
+    out = subprocess.run([sys.executable, "-m", "mmra.cli", "subtasks", "--json"], capture_output=True, text=True,
+                         check=True).stdout
+    items = json.loads(out)
+    names = [i["name"] for i in items]
+    assert names[:11] == PAPER
+    for item in items:
+        assert {"name", "abbreviation", "granularity", "relations", "qa_types", "order_sensitive"} <= item.keys()
+
+
+@pytest.mark.slow
+def test_external_package_registers_a_12th_subtask(tmp_path):
+    """A tiny package, installed for real into a fresh venv layer, adds a subtask via the entry point."""
+    pkg = tmp_path / "colour_plugin"
+    (pkg / "colour_plugin").mkdir(parents=True)
+    (pkg / "colour_plugin" / "__init__.py").write_text(textwrap.dedent('''
+        from mmra.benchmark.registry import Subtask
+        COLOUR_MATCH = Subtask(name="ColourMatch", abbreviation="CM", granularity="entity",
+                               definition="Entities in both images share a dominant colour.",
+                               relations=("HasProperty",), qa_types=("multiple_choice",))
+    '''))
+    (pkg / "pyproject.toml").write_text(textwrap.dedent('''
+        [build-system]
+        requires = ["setuptools>=69"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "colour-plugin"
+        version = "0.0.1"
+        [project.entry-points."mmra.subtasks"]
+        colour_match = "colour_plugin:COLOUR_MATCH"
+        [tool.setuptools]
+        packages = ["colour_plugin"]
+    '''))
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(pkg)], check=True)
+    env = {**__import__("os").environ, "PYTHONPATH": str(target)}
+    out = subprocess.run([sys.executable, "-m", "mmra.cli", "subtasks", "--json"], capture_output=True, text=True,
+                         check=True, env=env).stdout
+    items = {i["name"]: i for i in json.loads(out)}
+    assert len(items) == 12
+    assert items["ColourMatch"]["abbreviation"] == "CM"
+    assert "entry point colour_match" in items["ColourMatch"]["origin"]
+    table = subprocess.run([sys.executable, "-m", "mmra.cli", "subtasks"], capture_output=True, text=True,
+                           check=True, env={**env, "COLUMNS": "200"}).stdout
+    assert "ColourMatch" in table and "12 subtasks" in table

@@ -1,0 +1,29 @@
+"""The wheel holds every subpackage of the mapped folders, under the `mmra` namespace only."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDERS = {"mmra": "mmra", "curation": "mmra/curation", "annotation": "mmra/annotation",
+           "benchmark": "mmra/benchmark", "eval": "mmra/eval"}
+
+
+@pytest.mark.slow
+def test_wheel_contains_every_subpackage(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path), str(ROOT)], check=True)
+    wheel = next(tmp_path.glob("mmra_toolkit-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = set()
+    for folder, target in FOLDERS.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / folder)
+            expected.add(str(Path(target, rel, "__init__.py")))
+    missing = sorted(expected - names)
+    assert not missing, f"subpackages missing from the wheel: {missing}"
+    tops = {n.split("/")[0] for n in names if not n.startswith("mmra_toolkit-")}
+    assert tops == {"mmra"}, f"unexpected top-level names in the wheel: {tops}"
