@@ -1,1 +1,23 @@
-"""Annotation: a Label Studio round trip (serve, push, pre-annotate, pull, validate, agree, revise)."""
+"""Annotation: a Label Studio round trip (serve, push, pre-annotate, pull, validate, agree, revise).
+
+Python API (the demo and other stages call these; the CLI is `mmra annotate ...`):
+
+    from mmra.annotation import start_server, connection, push, pull, revise, create_annotator, annotate
+    state, conn = start_server(config.label_studio)          # or conn = connection(config) for a running/remote one
+    push(conn, candidates, "my-project", annotators_per_task=2, drafts=None)   # idempotent
+    annotator = create_annotator(conn, "ann1@example.org", "a-password")      # a second account, as itself
+    annotate(annotator, "my-project", candidate.id, QAContent("multiple_choice", "Q?", ["a", "b", "c"], "A"))
+    report = pull(conn, "my-project", Path("samples.jsonl"), min_annotations=2)   # + samples.report.json
+    revise(conn, flagged_samples, "my-project")               # leakage-flagged samples back to annotators
+"""
+
+from .labeling import QAContent, label_config
+from .pull import PullReport, pull
+from .push import Draft, PushReport, push
+from .revise import revise
+from .server import Connection, connection, stop
+from .server import start as start_server
+from .users import annotate, create_annotator
+
+__all__ = ["Connection", "Draft", "PullReport", "PushReport", "QAContent", "annotate", "connection",
+           "create_annotator", "label_config", "pull", "push", "revise", "start_server", "stop"]

@@ -35,15 +35,23 @@ _REFUSAL = re.compile(
     r"without\s+(?:seeing|the\s+images?)|as\s+an\s+ai|not\s+possible\s+to\s+(?:determine|tell)|sorry)\b",
     re.IGNORECASE,
 )
-_EXPLICIT = re.compile(
-    r"(?:answer|option|choice)\s*(?:is|would\s+be|:|=|-)?\s*(?:option\s*)?[\(\[\"']?\s*([A-D])\s*[\)\]\"']?(?![A-Za-z])",
-    re.IGNORECASE,
+# A lower-case letter counts only when it stands alone ("answer: (d)", "answer is b."), so "the answer is a dog"
+# is left to the option-text rule.
+_LETTER = r"[\(\[\"'*]*\s*(?:([A-D])|([a-d])(?=\s*(?:$|[\.\):,;\]\"'*])))\s*[\)\]\"'*]*(?![A-Za-z])"
+# "the (correct) answer is B" outranks a mere mention such as "option A is wrong"
+_ANSWER_STATEMENT = re.compile(
+    r"(?i:answer\s*(?:is\s*:?|would\s+be|should\s+be|:|=|-)?\s*(?:option\s*|choice\s*)?)" + _LETTER
 )
+_EXPLICIT = re.compile(r"(?i:(?:answer|option|choice)\s*(?:is|would\s+be|:|=|-)?\s*(?:option\s*)?)" + _LETTER)
 _LEADING = re.compile(r"^\W{0,3}([A-D])(?:\s*$|\s*[\.\):,\]]|\s+(?:is|-)\b)")
 _PAREN = re.compile(r"[\(\[]([A-D])[\)\]]")
 _BARE = re.compile(r"(?<![A-Za-z'’])([A-D])(?![A-Za-z'’])")
 _YES = {"yes", "true", "correct", "yeah", "yep"}
 _NO = {"no", "false", "incorrect", "nope"}
+
+
+def _letter(match: re.Match) -> str:
+    return (match.group(1) or match.group(2)).upper()
 
 
 def _valid(letter: str, n_options: int) -> bool:
@@ -101,7 +109,10 @@ def extract_choice(response: str | None, options: list[str]) -> Extraction:
     js = _from_json(text)
     if js and js.strip("() .").upper() in LETTERS[:n] and len(js.strip("() .")) == 1:
         return Extraction(js.strip("() .").upper(), "ok", "json")
-    explicit = [m.group(1).upper() for m in _EXPLICIT.finditer(text) if _valid(m.group(1).upper(), n)]
+    stated = [_letter(m) for m in _ANSWER_STATEMENT.finditer(text) if _valid(_letter(m), n)]
+    if stated:  # "Option A is wrong; the answer is B" -> B (the first statement if there are several)
+        return Extraction(stated[0], "ok", "answer-statement" if len(set(stated)) == 1 else "answer-statement-first")
+    explicit = [_letter(m) for m in _EXPLICIT.finditer(text) if _valid(_letter(m), n)]
     if explicit and len(set(explicit)) == 1:
         return Extraction(explicit[0], "ok", "explicit")
     if explicit:  # "the answer is B, not C" -> the first explicit statement

@@ -2,8 +2,8 @@
 
 Profiles:
 - "default": a clean prompt: question, lettered options one per line, a one-line answer instruction.
-- "paper": the official MMRA script's wording (typos fixed only where they change meaning is *not* done:
-  it is kept as published so scores are comparable), see notes §8.
+- "paper": the official MMRA script's (evaluate/evaluate_demo.py) wording, kept as published (typos and
+  whitespace runs included) so scores are comparable; see notes §8.
 """
 
 from __future__ import annotations
@@ -53,16 +53,29 @@ def question_text(
     return "\n".join(parts)
 
 
+# The official evaluate_demo.py builds its prompts from string literals continued with a backslash inside the
+# literal, so each continuation keeps the next line's indentation (20 spaces for choice, 18 for yes/no).
+# Reproduced as published, typos included ("giving", "questions:", "four answers" for 3 options), so scores
+# under the `paper` profile are comparable with the paper's.
+_PAPER_MC_GAP = " " * 20
+_PAPER_YN_GAP = " " * 18
+
+
 def _paper_prompt(question: str, options: list[str], qa_type: QAType) -> str:
-    # The official evaluate_demo.py prompt (whitespace runs collapsed; wording and typos as published).
     if qa_type == QAType.yes_no:
         return (
-            "Please answer the following questions: " + question +
-            " Based on the content of the images, please answer Yes or No."
+            'You will be giving one question and two images. Please answer the question using "Yes" or "No". '
+            + _PAPER_YN_GAP + "Please only answer the question with Yes or No."
+            + _PAPER_YN_GAP + f"questions: {question} "
+            + _PAPER_YN_GAP + "Your answer is "
         )
-    opts = "  ".join(f"{LETTERS[i]}: {t}" for i, t in enumerate(options))
+    letters = "A, B, C or D" if len(options) == 4 else ", ".join(LETTERS[: len(options)])
+    rendered = "  ".join(f"{LETTERS[i]}: {t}" for i, t in enumerate(options))
     return (
-        "Please answer the following questions: " + question + " answer:  " + opts +
-        " Based on the content of the images, giving four answers, please choose one of the four answers "
-        "and output the capital letter of the correct option."
+        "You will be giving one question, two images,  and four answers, one of them is correct. "
+        "Please choose one of the four answers."
+        + _PAPER_MC_GAP + f"please only answer the question with {letters}."
+        + _PAPER_MC_GAP + f"questions: {question} "
+        + _PAPER_MC_GAP + f"answer:  {rendered}"
+        + _PAPER_MC_GAP + "Your answer is "
     )

@@ -42,6 +42,10 @@ class LabelStudioConfig(_Section):
     data_dir: Path = Path("mmra-workspace/label-studio")
     venv: Path = Path(".venv-ls")
     annotators_per_task: int = 2
+    # remote server only: a folder the server serves as LOCAL_FILES_DOCUMENT_ROOT (shared filesystem);
+    # pushed images are linked into its `images/` subfolder. The local server uses <data_dir>/media-root.
+    document_root: Path | None = None
+    import_batch_size: int = 250  # tasks per import request (each request is atomic on the server)
 
 
 class LLMConfig(_Section):

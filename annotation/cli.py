@@ -1,0 +1,188 @@
+"""`mmra annotate ...`: serve a local Label Studio, push candidates, pull Samples, send flagged ones back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mmra.errors import MMRAError, cli_errors
+
+annotate_app = typer.Typer(help="Annotation with a real Label Studio server (serve, push, pull, revise).",
+                           no_args_is_help=True)
+_out = Console()
+_err = Console(stderr=True)
+
+
+def _config():
+    from mmra.config import load_config
+
+    return load_config()
+
+
+@annotate_app.command("serve")
+@cli_errors
+def serve_cmd(
+    port: int = typer.Option(None, "--port", help="Port on 127.0.0.1 (default: [label_studio].port)."),
+    stop: bool = typer.Option(False, "--stop", help="Stop the server this toolkit started."),
+    timeout: float = typer.Option(240.0, "--timeout", help="Seconds to wait for the server to become healthy."),
+) -> None:
+    """Start the local Label Studio (offline, 127.0.0.1, data in the workspace), or stop it with --stop."""
+    from . import server
+
+    cfg = _config().label_studio
+    if stop:
+        was = server.stop(cfg)
+        _out.print("Label Studio stopped" if was else "no Label Studio started by this toolkit was running")
+        return
+    state, conn = server.start(cfg, port=port, timeout=timeout)
+    _out.print(f"Label Studio serves at [bold]{conn.url}[/] (pid {state.pid}, data in {conn.data_dir}); "
+               f"sign in as {cfg.username}. Token and password: $LABEL_STUDIO_API_KEY / $LABEL_STUDIO_PASSWORD, "
+               f"else {conn.data_dir / server.CREDENTIALS_FILE} (private). Stop: `mmra annotate serve --stop`.")
+
+
+@annotate_app.command("status")
+@cli_errors
+def status_cmd(project: str = typer.Option(None, "--project", "-p", help="Also count this project's tasks.")) -> None:
+    """Is the server up, and how far is a project's annotation?"""
+    from .project import Project
+    from .server import connection
+
+    conn = connection(_config())
+    _out.print(f"Label Studio at {conn.url}: up")
+    if project:
+        proj = Project.open(conn, project)
+        try:
+            tasks = proj.tasks()
+        finally:
+            proj.close()
+        done = sum(1 for t in tasks if t.total_annotations > 0)
+        total = sum(t.total_annotations for t in tasks)
+        _out.print(f"project {project!r} (id {proj.id}): {len(tasks)} tasks, {done} with annotations, "
+                   f"{total} annotations")
+
+
+def _drafter(model: str, llm_url: str | None):
+    from mmra.llm.client import ChatClient
+
+    cfg = _config()
+    if llm_url is None:
+        from mmra.llm.server import ensure_server
+
+        llm_url = ensure_server(model)
+    client = ChatClient(base_url=llm_url, model=model, concurrency=cfg.llm.concurrency, timeout_s=cfg.llm.timeout_s,
+                        max_retries=cfg.llm.max_retries, cache_path=Path(cfg.paths.cache) / "llm.sqlite")
+    client.check()
+    return client
+
+
+@annotate_app.command("push")
+@cli_errors
+def push_cmd(
+    candidates: Path = typer.Option(..., "--candidates", "-c", help="candidates.jsonl from `mmra curate`."),
+    project: str = typer.Option(..., "--project", "-p", help="Label Studio project name (created if missing)."),
+    annotators: int = typer.Option(None, "--annotators", help="Annotations per task (default: config)."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Tasks per import request (default: config)."),
+    draft_model: str = typer.Option(None, "--draft-model",
+                                    help="Pre-annotate with this LLM (a local model name, or any model at --llm-url)."),
+    llm_url: str = typer.Option(None, "--llm-url", help="OpenAI-compatible base URL for --draft-model."),
+) -> None:
+    """Create/update a project and push candidates as tasks (idempotent; safe to re-run after a failure)."""
+    from mmra.benchmark.schema import Candidate, read_jsonl
+
+    from .push import push
+    from .server import connection
+
+    cfg = _config()
+    ls_cfg = cfg.label_studio
+    if not candidates.exists():
+        raise FileNotFoundError(f"candidates file {candidates} does not exist")
+    errors: list[str] = []
+    cands = read_jsonl(candidates, Candidate, errors=errors)
+    for problem in errors:
+        _err.print(f"[yellow]skipped:[/] {problem}", highlight=False)
+    conn = connection(cfg)
+    drafts = None
+    if draft_model:
+        from .preannotate import draft_questions
+
+        drafts, failed = draft_questions(cands, _drafter(draft_model, llm_url))
+        for cid, reason in failed:
+            _err.print(f"[yellow]no draft[/] for {cid}: {reason}", highlight=False)
+        _out.print(f"{len(drafts)} of {len(cands)} candidates have an LLM draft ({draft_model})")
+    report = push(conn, cands, project, annotators_per_task=annotators or ls_cfg.annotators_per_task,
+                  batch_size=batch_size or ls_cfg.import_batch_size, drafts=drafts,
+                  base_dir=candidates.resolve().parent)
+    for cid, reason in report.skipped:
+        _err.print(f"[yellow]skipped[/] candidate {cid}: {reason}", highlight=False)
+    for warning in report.warnings:
+        _err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    _out.print(f"project {project!r} (id {report.project_id}): {report.created} new, {report.updated} updated, "
+               f"{report.unchanged} unchanged, {report.duplicates_removed} duplicates removed, "
+               f"{report.predictions_added} drafts added; {len(report.skipped) + len(errors)} skipped")
+    if report.skipped or errors:
+        raise typer.Exit(1)
+
+
+@annotate_app.command("pull")
+@cli_errors
+def pull_cmd(
+    project: str = typer.Option(..., "--project", "-p", help="Label Studio project name."),
+    out: Path = typer.Option(..., "--out", "-o", help="Samples JSONL to write (the report goes next to it)."),
+    min_annotations: int = typer.Option(None, "--min-annotations",
+                                        help="Annotations a task needs before it counts (default: config)."),
+) -> None:
+    """Export annotations, validate, adjudicate, compute agreement; write Samples and a report."""
+    from .pull import pull, report_path
+    from .server import connection
+
+    cfg = _config()
+    report = pull(connection(cfg), project, out, min_annotations=min_annotations or cfg.label_studio.annotators_per_task)
+    table = Table(title=f"agreement in {project!r}")
+    for col in ("subtask", "tasks", "samples", "rejected", "review", "pending", "invalid", "kappa", "answer agr."):
+        table.add_column(col)
+    for subtask, row in report.agreement.items():
+        kappa = "-" if row["keep_reject_kappa"] is None else f"{row['keep_reject_kappa']:.2f} ({row['kappa_method']})"
+        agr = "-" if row["answer_agreement"] is None else f"{row['answer_agreement']:.2f}"
+        table.add_row(subtask, *(str(row[k]) for k in ("tasks", "samples", "rejected", "review", "pending", "invalid")),
+                      kappa, agr)
+    _out.print(table)
+    for item in report.invalid:
+        _err.print(f"[yellow]invalid[/] {item['task']} ({item.get('annotator') or 'task'}): {item['reason']}",
+                   highlight=False)
+    _out.print(f"{report.samples} samples -> {out}; {len(report.invalid)} invalid annotations, "
+               f"{len(report.rejected)} rejected, {len(report.needs_review)} need review, {len(report.pending)} "
+               f"pending; details in {report_path(out)}")
+
+
+@annotate_app.command("revise")
+@cli_errors
+def revise_cmd(
+    flagged: Path = typer.Option(..., "--flagged", "-f", help="Samples JSONL with `leakage` set (leakage filter output)."),
+    project: str = typer.Option(..., "--project", "-p", help="Label Studio project to send revision tasks to."),
+) -> None:
+    """Send leakage-flagged samples back to annotators, showing what the text-only models answered."""
+    from mmra.benchmark.schema import Sample, read_jsonl
+
+    from .revise import revise
+    from .server import connection
+
+    if not flagged.exists():
+        raise FileNotFoundError(f"flagged samples file {flagged} does not exist")
+    cfg = _config()
+    samples = read_jsonl(flagged, Sample)
+    report = revise(connection(cfg), samples, project, batch_size=cfg.label_studio.import_batch_size,
+                    base_dir=flagged.resolve().parent)
+    for sid, reason in report.skipped:
+        _err.print(f"[yellow]skipped[/] {sid}: {reason}", highlight=False)
+    created = report.push.created if report.push else 0
+    _out.print(f"{report.sent} revision tasks in {project!r} ({created} new); annotate them, then "
+               f"`mmra annotate pull` brings back the rewritten versions")
+    if report.sent == 0 and samples:
+        raise MMRAError("none of the samples in the file is flagged by the leakage filter")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(annotate_app, name="annotate")

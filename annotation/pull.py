@@ -1,0 +1,298 @@
+"""`mmra annotate pull`: Label Studio annotations -> validated, adjudicated Samples plus a report.
+
+Per task: every annotation is validated on its own (the Sample schema: 3-4 distinct non-empty options
+with the answer among them, Yes/No answers, a non-empty question; plus the subtask's allowed question
+types and that both images still exist). Then the annotators' keep/reject votes and answers are
+adjudicated: a ground-truth annotation (a reviewer's) wins; otherwise the majority; a tie goes to review.
+Nothing disappears silently: invalid annotations, rejected pairs, tasks needing review and tasks still
+waiting for annotators are listed in `<out>.report.json` with the task link and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mmra.benchmark.registry import get_subtask
+from mmra.benchmark.schema import (
+    AnnotationRecord,
+    Candidate,
+    Sample,
+    SchemaError,
+    parse_record,
+    write_jsonl,
+)
+
+from .agreement import keep_reject_kappa
+from .labeling import QAContent
+from .project import Project
+from .server import Connection
+
+
+@dataclass
+class Judgement:
+    annotator: str
+    annotation_id: int
+    content: QAContent
+    ground_truth: bool
+    updated_at: str
+    sample: Sample | None = None
+    problem: str | None = None
+
+    @property
+    def verdict(self) -> str | None:
+        return self.content.verdict
+
+    def answer_label(self) -> str:
+        if self.verdict == "reject":
+            return "reject"
+        if self.problem:
+            return "invalid"
+        return self.sample.answer if self.sample else "?"
+
+
+@dataclass
+class PullReport:
+    project: str
+    output: str
+    samples: int = 0
+    tasks: int = 0
+    invalid: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    needs_review: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    revised: list[dict[str, Any]] = field(default_factory=list)
+    agreement: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def write(self, path: Path) -> Path:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+
+def report_path(out: Path) -> Path:
+    return out.with_name(out.name.removesuffix(".jsonl") + ".report.json")
+
+
+def _annotator(annotation: dict[str, Any]) -> str:
+    who = annotation.get("completed_by")
+    if isinstance(who, dict):
+        return who.get("email") or f"user-{who.get('id')}"
+    return f"user-{who}"
+
+
+def _judgements(task: dict[str, Any]) -> list[Judgement]:
+    """One judgement per annotator (their latest, non-cancelled annotation)."""
+    latest: dict[str, Judgement] = {}
+    for ann in task.get("annotations") or []:
+        if ann.get("was_cancelled"):
+            continue
+        j = Judgement(annotator=_annotator(ann), annotation_id=ann.get("id"),
+                      content=QAContent.from_result(ann.get("result") or []),
+                      ground_truth=bool(ann.get("ground_truth")), updated_at=str(ann.get("updated_at") or ""))
+        if j.annotator not in latest or j.updated_at >= latest[j.annotator].updated_at:
+            latest[j.annotator] = j
+    return sorted(latest.values(), key=lambda j: (j.updated_at, j.annotation_id))
+
+
+def _build_sample(candidate: Candidate, content: QAContent, item: str, sample_id: str | None) -> Sample:
+    spec = get_subtask(candidate.subtask)
+    allowed = [q.value for q in spec.qa_types]
+    if content.qa_type not in allowed:
+        shown = content.qa_type or "none"
+        raise SchemaError(f"{item}: question type {shown!r} is not allowed for {spec.name} (allowed: {', '.join(allowed)})")
+    if content.qa_type == "yes_no" and any(content.options):
+        raise SchemaError(f"{item}: a yes/no question has no options, got {content.options!r}")
+    record = {
+        "subtask": candidate.subtask, "image1": candidate.image1.model_dump(mode="json", by_alias=True, exclude_none=True),
+        "image2": candidate.image2.model_dump(mode="json", by_alias=True, exclude_none=True),
+        "qa_type": content.qa_type, "question": content.question,
+        "options": content.options if content.qa_type == "multiple_choice" else [],
+        "answer": content.answer or "", "provenance": candidate.evidence.model_dump(mode="json"),
+        "candidate_id": candidate.id,
+    }
+    if sample_id:
+        record["id"] = sample_id
+    return parse_record(Sample, record, item)
+
+
+def _missing_images(candidate: Candidate) -> str | None:
+    for key, ref in (("image1", candidate.image1), ("image2", candidate.image2)):
+        if ref.bytes_ is None and ref.path and not Path(ref.path).is_file():
+            return f"{key} file {ref.path} no longer exists (deleted or moved after the push)"
+    return None
+
+
+def _history_entry(previous: Sample, data: dict[str, Any]) -> dict[str, Any]:
+    annotation = previous.annotation.model_dump(mode="json", exclude={"history"})
+    return {
+        "question": previous.question, "qa_type": previous.qa_type.value, "options": previous.options,
+        "answer": previous.answer, "content_hash": previous.content_hash, "annotation": annotation,
+        "leakage": previous.leakage.model_dump(mode="json") if previous.leakage else None,
+        "replaced_by": "revision", "revision_round": data.get("revision_round"),
+    }
+
+
+@dataclass
+class _TaskOutcome:
+    subtask: str
+    votes: dict[str, str]  # annotator -> keep/reject
+    keep_agreement: float | None = None
+    sample: Sample | None = None
+    status: str = "pending"  # sample | rejected | review | pending | invalid
+
+
+def _adjudicate(task: dict[str, Any], project: Project, report: PullReport, min_annotations: int) -> _TaskOutcome:
+    data = task.get("data") or {}
+    link = project.task_link(task["id"])
+    ext_id = data.get("external_id", "?")
+    base = {"task": link, "external_id": ext_id}
+    try:
+        candidate = parse_record(Candidate, data.get("mmra_candidate") or {}, f"task {task['id']} ({ext_id})")
+    except SchemaError as exc:
+        report.invalid.append({**base, "annotator": None, "reason": f"task data is not a candidate: {exc}"})
+        return _TaskOutcome("?", {}, status="invalid")
+    previous = None
+    if data.get("mmra_previous"):
+        previous = Sample.model_validate(data["mmra_previous"])
+    judgements = _judgements(task)
+    votes = {j.annotator: j.verdict for j in judgements if j.verdict in ("keep", "reject")}
+    outcome = _TaskOutcome(candidate.subtask, votes)
+    if not judgements:
+        report.pending.append({**base, "annotations": 0, "needed": min_annotations})
+        return outcome
+
+    missing = _missing_images(candidate)
+    for j in judgements:
+        item = f"task {task['id']} ({ext_id}) by {j.annotator}"
+        if j.verdict not in ("keep", "reject"):
+            j.problem = "no keep/reject verdict"
+        elif j.verdict == "keep":
+            if missing:
+                j.problem = missing
+            else:
+                try:
+                    j.sample = _build_sample(candidate, j.content, item, previous.id if previous else None)
+                except SchemaError as exc:
+                    j.problem = str(exc).removeprefix(f"{item}: ")
+        if j.problem:
+            report.invalid.append({**base, "annotator": j.annotator, "annotation_id": j.annotation_id,
+                                   "reason": j.problem})
+
+    reviewed = [j for j in judgements if j.ground_truth and not j.problem]
+    if not reviewed and len(judgements) < min_annotations:
+        report.pending.append({**base, "annotations": len(judgements), "needed": min_annotations})
+        return outcome
+
+    keepers = [j for j in judgements if j.verdict == "keep"]
+    rejecters = [j for j in judgements if j.verdict == "reject"]
+    groups: dict[tuple, list[Judgement]] = defaultdict(list)
+    for j in keepers:
+        if j.sample is not None:
+            groups[j.content.key()].append(j)
+    top = max(groups.values(), key=len) if groups else []
+    if len(keepers) >= 2:
+        outcome.keep_agreement = len(top) / len(keepers)
+
+    winner: list[Judgement] | None = None
+    if reviewed:
+        final = reviewed[-1]
+        if final.verdict == "reject":
+            rejecters, winner = [final], None
+        else:
+            winner = groups[final.content.key()]
+            winner = [final] + [j for j in winner if j is not final]
+        adjudication = "review"
+    elif len(rejecters) > len(keepers):
+        winner, adjudication = None, "majority"
+    elif len(rejecters) == len(keepers) or not top or len(top) * 2 <= len(keepers):
+        why = ("annotators split between keep and reject" if len(rejecters) == len(keepers)
+               else "annotators disagree on the question/answer" if top else "no valid keep annotation")
+        report.needs_review.append({**base, "reason": why, "answers": {j.annotator: j.answer_label() for j in judgements},
+                                    "how": "open the task, submit the adjudicated version and mark it as ground truth"})
+        outcome.status = "review"
+        return outcome
+    else:
+        winner = top
+        adjudication = "unanimous" if len(top) == len(judgements) else "majority"
+
+    if winner is None:
+        reasons = {j.annotator: j.content.reject_reason or "(no reason given)" for j in rejecters}
+        report.rejected.append({**base, "candidate_id": candidate.id, "reasons": reasons,
+                                "revision_of": data.get("revision_of")})
+        outcome.status = "rejected"
+        return outcome
+
+    chosen = winner[0]
+    record = AnnotationRecord(
+        annotators=[j.annotator for j in judgements],
+        answers={j.annotator: j.answer_label() for j in judgements},
+        agreement=round(len([j for j in judgements if j.sample and j.content.key() == chosen.content.key()])
+                        / len(judgements), 4),
+        adjudication=adjudication, source=link,
+        history=(previous.annotation.history + [_history_entry(previous, data)]) if previous else [],
+    )
+    outcome.sample = chosen.sample.model_copy(update={"annotation": record})
+    outcome.status = "sample"
+    return outcome
+
+
+def pull(conn: Connection, project_name: str, out: Path, *, min_annotations: int = 2) -> PullReport:
+    """Export the project, validate and adjudicate, write Samples to `out` and the report next to it."""
+    out = Path(out)
+    project = Project.open(conn, project_name)
+    try:
+        tasks = project.export()
+        report = PullReport(project=project_name, output=str(out), tasks=len(tasks))
+        outcomes: list[tuple[dict[str, Any], _TaskOutcome]] = []
+        for task in sorted(tasks, key=lambda t: t["id"]):
+            outcomes.append((task, _adjudicate(task, project, report, min_annotations)))
+    finally:
+        project.close()
+
+    # per-subtask agreement, then the kappa lands in each sample of that subtask
+    by_subtask: dict[str, list[_TaskOutcome]] = defaultdict(list)
+    for _, outcome in outcomes:
+        if outcome.subtask != "?":
+            by_subtask[outcome.subtask].append(outcome)
+    for subtask, items in sorted(by_subtask.items()):
+        kappa, method, used = keep_reject_kappa([o.votes for o in items if len(o.votes) >= 2])
+        answer_agreement = [o.keep_agreement for o in items if o.keep_agreement is not None]
+        counts = Counter(o.status for o in items)
+        report.agreement[subtask] = {
+            "tasks": len(items), "samples": counts["sample"], "rejected": counts["rejected"],
+            "review": counts["review"], "pending": counts["pending"], "invalid": counts["invalid"],
+            "keep_reject_kappa": None if kappa is None else round(kappa, 4), "kappa_method": method,
+            "kappa_tasks": used,
+            "answer_agreement": round(sum(answer_agreement) / len(answer_agreement), 4) if answer_agreement else None,
+        }
+
+    # revisions replace the version they revise (the latest complete round wins); a rejected revision drops it
+    samples: dict[str, Sample] = {}
+    rounds: dict[str, int] = {}
+    dropped: set[str] = set()
+    for task, outcome in outcomes:
+        data = task.get("data") or {}
+        revision_of, rnd = data.get("revision_of"), int(data.get("revision_round") or 0)
+        if outcome.status == "rejected" and revision_of:
+            dropped.add(revision_of)
+        if outcome.sample is None:
+            continue
+        sample = outcome.sample
+        kappa = report.agreement.get(sample.subtask, {}).get("keep_reject_kappa")
+        sample = sample.model_copy(update={"annotation": sample.annotation.model_copy(update={"kappa": kappa})})
+        if sample.id in samples and rounds.get(sample.id, 0) > rnd:
+            continue
+        samples[sample.id], rounds[sample.id] = sample, rnd
+        if revision_of:
+            report.revised.append({"task": sample.annotation.source, "sample_id": sample.id, "round": rnd})
+    final = [s for sid, s in samples.items() if sid not in dropped]
+    write_jsonl(out, final)
+    report.samples = len(final)
+    report.write(report_path(out))
+    return report
+

@@ -1,0 +1,186 @@
+"""`mmra annotate push`: candidates -> Label Studio tasks, idempotently and in atomic batches.
+
+Every task carries `external_id` (the candidate id, stable across machines). A push lists what the
+project already holds, imports only what is missing, updates tasks whose data changed, and removes
+unannotated duplicates, so pushing twice adds nothing and an interrupted push, re-run, completes
+without duplicates or gaps.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from mmra.benchmark.schema import Candidate
+
+from mmra.errors import MMRAError
+from mmra.progress import progress_bar
+
+from .labeling import QAContent, task_data
+from .media import link_image
+from .project import Project, api_error
+from .server import Connection
+
+
+@dataclass
+class Draft:
+    """A machine-written first version of a question (pushed as a Label Studio prediction)."""
+
+    content: QAContent
+    model: str
+    score: float | None = None
+
+    def prediction(self) -> dict[str, Any]:
+        pred: dict[str, Any] = {"model_version": self.model, "result": self.content.to_result()}
+        if self.score is not None:
+            pred["score"] = self.score
+        return pred
+
+
+@dataclass
+class PushReport:
+    project: str
+    project_id: int
+    total: int
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates_removed: int = 0
+    predictions_added: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (candidate id, reason)
+    warnings: list[str] = field(default_factory=list)
+
+
+def stored_candidate(candidate: Candidate, shas: tuple[str, str], media_paths: tuple[Path, Path],
+                     base_dir: Path | None) -> Candidate:
+    """The candidate as kept in task data: absolute image paths and sha256s, no inline bytes."""
+    refs = []
+    for ref, sha, media_path in zip((candidate.image1, candidate.image2), shas, media_paths, strict=True):
+        update: dict[str, Any] = {"sha256": sha}
+        if ref.bytes_ is not None:
+            update.update(path=str(media_path), bytes_=None)
+        else:
+            update["path"] = str(Path(ref.resolve(base_dir)).absolute())
+        refs.append(ref.model_copy(update=update))
+    return candidate.model_copy(update={"image1": refs[0], "image2": refs[1]})
+
+
+def prepare(candidates: Iterable[Candidate], media_dir: Path, *, base_dir: Path | None = None,
+            drafts: dict[str, Draft] | None = None) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """Link images into the media folder and build import payloads. Unusable candidates come back with a reason."""
+    payloads, skipped, seen = [], [], set()
+    for cand in candidates:
+        if cand.id in seen:
+            skipped.append((cand.id, "duplicate candidate id in the input (pushed once)"))
+            continue
+        seen.add(cand.id)
+        try:
+            (name1, sha1), (name2, sha2) = (link_image(cand.image1, media_dir, base_dir),
+                                            link_image(cand.image2, media_dir, base_dir))
+        except (FileNotFoundError, ValueError) as exc:
+            skipped.append((cand.id, str(exc)))
+            continue
+        stored = stored_candidate(cand, (sha1, sha2), (media_dir / name1, media_dir / name2), base_dir)
+        payload: dict[str, Any] = {"data": task_data(stored, (name1, name2))}
+        if drafts and cand.id in drafts:
+            payload["predictions"] = [drafts[cand.id].prediction()]
+        payloads.append(payload)
+    return payloads, skipped
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def sync_tasks(project: Project, payloads: Sequence[dict[str, Any]], report: PushReport, *,
+               batch_size: int, show_progress: bool = True) -> PushReport:
+    """Make the project hold exactly one task per payload `external_id` (others are left alone)."""
+    existing = project.tasks_by_external_id()
+    wanted_ids = {p["data"]["external_id"] for p in payloads}
+    # duplicates from an earlier interrupted or retried import: keep the annotated / oldest one
+    for ext_id in wanted_ids & existing.keys():
+        tasks = sorted(existing[ext_id], key=lambda t: (-t.total_annotations, t.id))
+        extra = [t for t in tasks[1:] if t.total_annotations == 0]
+        if len(tasks) - len(extra) > 1:
+            report.warnings.append(f"{ext_id}: {len(tasks) - len(extra)} annotated copies exist; kept all of them")
+        try:
+            project.delete_tasks([t.id for t in extra])
+        except Exception as exc:
+            raise api_error(exc, f"removing duplicate tasks of {ext_id}") from None
+        report.duplicates_removed += len(extra)
+        existing[ext_id] = [t for t in tasks if t not in extra]
+
+    missing = [p for p in payloads if p["data"]["external_id"] not in existing]
+    changed, add_predictions = [], []
+    for p in payloads:
+        tasks = existing.get(p["data"]["external_id"])
+        if not tasks:
+            continue
+        task = tasks[0]
+        if not _same(task.data, p["data"]):
+            changed.append((task.id, p["data"]))
+        elif p.get("predictions") and task.total_predictions == 0:
+            add_predictions.append((task.id, p["predictions"][0]))
+        else:
+            report.unchanged += 1
+
+    batches = [missing[i:i + batch_size] for i in range(0, len(missing), batch_size)]
+    with progress_bar(disable=not show_progress) as bar:
+        job = bar.add_task(f"push to {project.title}", total=len(missing) + len(changed) + len(add_predictions))
+        for number, batch in enumerate(batches, 1):
+            try:
+                report.created += project.import_batch(batch)
+            except Exception as exc:
+                reason = api_error(exc, "import")
+                raise MMRAError(
+                    f"push to {project.title!r} interrupted at batch {number} of {len(batches)} "
+                    f"({report.created} new tasks arrived in this run): {reason}. Nothing is lost: run the same "
+                    "push again; it imports only what is missing and removes any duplicate."
+                ) from None
+            bar.advance(job, len(batch))
+        for task_id, data in changed:
+            try:
+                project.update_task(task_id, data)
+            except Exception as exc:
+                raise api_error(exc, f"updating task {task_id} ({data['external_id']})") from None
+            report.updated += 1
+            bar.advance(job)
+        for task_id, prediction in add_predictions:
+            try:
+                project.client.predictions.create(task=task_id, **prediction)
+            except Exception as exc:
+                raise api_error(exc, f"adding a draft to task {task_id}") from None
+            report.predictions_added += 1
+            bar.advance(job)
+    return report
+
+
+def push(conn: Connection, candidates: Sequence[Candidate], project_name: str, *, annotators_per_task: int = 2,
+         batch_size: int = 250, drafts: dict[str, Draft] | None = None, base_dir: Path | None = None,
+         show_progress: bool = True) -> PushReport:
+    """Create/update the project and bring its tasks in line with `candidates`. Safe to re-run at any time."""
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    try:
+        project = Project.ensure(conn, project_name, annotators_per_task=annotators_per_task)
+        project.ensure_storage()
+    except (httpx.HTTPError, OSError) as exc:
+        raise api_error(exc, f"opening project {project_name!r}") from None
+    payloads, skipped = prepare(candidates, conn.media_dir, base_dir=base_dir, drafts=drafts)
+    report = PushReport(project=project_name, project_id=project.id, total=len(payloads), skipped=skipped)
+    try:
+        sync_tasks(project, payloads, report, batch_size=batch_size, show_progress=show_progress)
+        if drafts:  # the labeling UI pre-fills a new annotation from this model version's predictions
+            models = sorted({d.model for d in drafts.values()})
+            project.client.projects.update(id=project.id, model_version=models[-1])
+        return report
+    except MMRAError:
+        raise
+    except Exception as exc:
+        raise api_error(exc, f"push to {project_name!r}") from None
+    finally:
+        project.close()

@@ -1,0 +1,91 @@
+"""`mmra annotate revise`: send leakage-flagged samples back to annotators.
+
+Each flagged sample becomes a revision task (`external_id` = `rev-<sample id>-r<round>`) in the project:
+same images, the current version pre-filled as a prediction to edit, and a note showing what the text-only
+models answered. The previous Sample rides along in the task data, so `pull` can emit the rewritten
+version under the same id with the old one appended to `annotation.history`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmra.benchmark.schema import LETTERS, Candidate, Sample
+
+from mmra.errors import MMRAError
+
+from .labeling import QAContent, task_data
+from .media import link_image
+from .project import Project, api_error
+from .push import PushReport, sync_tasks
+from .server import Connection
+
+PREVIOUS_VERSION_MODEL = "previous-version"
+
+
+@dataclass
+class ReviseReport:
+    project: str
+    sent: int = 0
+    push: PushReport | None = None
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def revision_note(sample: Sample) -> str:
+    lines = ["Text-only models answered this question WITHOUT seeing the images, so the question or its options "
+             "give the answer away. Rewrite it so that it needs both images (or reject the pair).",
+             f"Current question: {sample.question}"]
+    for letter, option in zip(LETTERS, sample.options, strict=False):
+        lines.append(f"  {letter}. {option}")
+    lines.append(f"Gold answer: {sample.answer}")
+    verdict = sample.leakage
+    if verdict is not None:
+        for model, answers in sorted(verdict.answers.items()):
+            shown = ", ".join("(no answer)" if a is None else str(a) for a in answers)
+            lines.append(f"{model} answered: {shown}")
+        if verdict.choices_only_hits is not None:
+            lines.append(f"Right from the options alone (no question): {verdict.choices_only_hits} time(s)")
+    return "\n".join(lines)
+
+
+def revision_payload(sample: Sample, media_dir: Path, base_dir: Path | None = None) -> dict:
+    candidate = Candidate(id=sample.candidate_id or "", subtask=sample.subtask, image1=sample.image1,
+                          image2=sample.image2, evidence=sample.provenance)
+    names = (link_image(sample.image1, media_dir, base_dir)[0], link_image(sample.image2, media_dir, base_dir)[0])
+    rnd = len(sample.annotation.history) + 1
+    data = task_data(candidate, names, external_id=f"rev-{sample.id}-r{rnd}", revision_note=revision_note(sample),
+                     extra={"revision_of": sample.id, "revision_round": rnd,
+                            "mmra_previous": sample.model_dump(mode="json", by_alias=True)})
+    current = QAContent(qa_type=sample.qa_type.value, question=sample.question, options=list(sample.options),
+                        answer=sample.answer, verdict="keep")
+    return {"data": data, "predictions": [{"model_version": PREVIOUS_VERSION_MODEL, "result": current.to_result()}]}
+
+
+def revise(conn: Connection, flagged: Sequence[Sample], project_name: str, *, batch_size: int = 250,
+           base_dir: Path | None = None, show_progress: bool = True) -> ReviseReport:
+    """Create one revision task per flagged sample (idempotent: re-running adds nothing)."""
+    report = ReviseReport(project=project_name)
+    payloads = []
+    for sample in flagged:
+        if sample.leakage is None or not sample.leakage.leaked:
+            report.skipped.append((sample.id, "not flagged by the leakage filter (leakage.leaked is not true)"))
+            continue
+        try:
+            payloads.append(revision_payload(sample, conn.media_dir, base_dir))
+        except (FileNotFoundError, ValueError) as exc:
+            report.skipped.append((sample.id, str(exc)))
+    project = Project.open(conn, project_name)
+    try:
+        project.ensure_storage()
+        report.push = sync_tasks(project, payloads, PushReport(project_name, project.id, len(payloads)),
+                                 batch_size=batch_size, show_progress=show_progress)
+        report.sent = len(payloads)
+    except MMRAError:
+        raise
+    except Exception as exc:
+        raise api_error(exc, f"sending revisions to {project_name!r}") from None
+    finally:
+        project.close()
+    return report

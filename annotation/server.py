@@ -1,0 +1,208 @@
+"""Starting and stopping a local Label Studio server (the pinned one in `.venv-ls`), offline and on loopback.
+
+The server's admin account and API token come from the environment (`LABEL_STUDIO_API_KEY`,
+`LABEL_STUDIO_PASSWORD`); when they are not set, `serve` generates them once and keeps them in the data dir
+(mode 0600, next to Label Studio's own SECRET_KEY), never in logs or in `mmra.toml`.
+A pre-migrated template database (`<cache>/ls-template/`) turns a 30-60 s first start into a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from mmra.config import Config, LabelStudioConfig, secret
+from mmra.errors import MMRAError
+from mmra.procs import LOOPBACK, ServerState, start_server, stop_server
+
+DB_NAME = "label_studio.sqlite3"
+CREDENTIALS_FILE = ".mmra-credentials.json"
+STATE_FILE = "server.json"
+MEDIA_DIR = "media-root"  # LOCAL_FILES_DOCUMENT_ROOT; images live in its `images/` subfolder
+IMAGES_SUBDIR = "images"
+PASSWORD_ENV = "LABEL_STUDIO_PASSWORD"
+
+# Label Studio reads LABEL_STUDIO_X, then HEARTEX_X, then plain X: plain names from the caller's shell
+# (HOST, PORT, CI, ...) would silently change the server, so they are removed from its environment.
+_SCRUB = ("HOST", "PORT", "USERNAME", "PASSWORD", "DEBUG", "CI", "USER_TOKEN", "BASE_DATA_DIR",
+          "LABEL_STUDIO_API_KEY", "LABEL_STUDIO_URL", "DJANGO_DB", "DATABASE_URL")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str
+    token: str
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where a Label Studio server is and how to talk to it."""
+
+    url: str
+    token: str
+    data_dir: Path | None = None  # None for a remote server
+    document_root: Path | None = None  # where pushed images are linked (served as local files)
+
+    @property
+    def media_dir(self) -> Path | None:
+        return self.document_root / IMAGES_SUBDIR if self.document_root else None
+
+
+def _private_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    tmp.replace(path)
+
+
+def credentials(cfg: LabelStudioConfig, *, create: bool = False) -> Credentials | None:
+    """Admin credentials: environment first, else the data dir's private file (generated when `create`)."""
+    stored: dict = {}
+    cred_file = Path(cfg.data_dir) / CREDENTIALS_FILE
+    if cred_file.exists():
+        try:
+            stored = json.loads(cred_file.read_text())
+        except ValueError:
+            raise MMRAError(f"{cred_file} is not valid JSON; delete it to generate new credentials") from None
+    token = secret("label_studio_token") or stored.get("token")
+    password = os.environ.get(PASSWORD_ENV) or stored.get("password")
+    if (not token or not password) and create:
+        token = token or secrets.token_hex(20)
+        password = password or secrets.token_urlsafe(18)
+    if not token or not password:
+        return None
+    if create and (stored.get("token") != token or stored.get("password") != password):
+        if not (Path(cfg.data_dir) / DB_NAME).exists():  # only remembered for the account we are about to create
+            _private_write(cred_file, json.dumps({"username": cfg.username, "token": token, "password": password}))
+    return Credentials(cfg.username, password, token)
+
+
+def server_env(data_dir: Path, document_root: Path, creds: Credentials, base: dict | None = None) -> dict[str, str]:
+    """The environment the Label Studio process runs with: offline, local files on, our account."""
+    env = dict(os.environ if base is None else base)
+    for name in _SCRUB:
+        env.pop(name, None)
+    for name in list(env):
+        if name.startswith(("LABEL_STUDIO_", "HEARTEX_")):
+            env.pop(name)
+    env.update({
+        "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
+        "LABEL_STUDIO_USERNAME": creds.username,
+        "LABEL_STUDIO_PASSWORD": creds.password,
+        "LABEL_STUDIO_USER_TOKEN": creds.token,
+        "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",  # effective only when the organisation is created
+        "LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED": "true",
+        "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(document_root),
+        "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "false",  # annotators sign up (see users.create_annotator)
+        # offline: no version check against PyPI, no telemetry, no Sentry
+        "LABEL_STUDIO_LATEST_VERSION_CHECK": "false",
+        "LABEL_STUDIO_COLLECT_ANALYTICS": "false",
+        "SENTRY_DSN": "",
+        "FRONTEND_SENTRY_DSN": "",
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+def label_studio_bin(cfg: LabelStudioConfig) -> Path:
+    exe = Path(cfg.venv) / "bin" / "label-studio"
+    if not exe.exists():
+        raise MMRAError(f"Label Studio is not installed at {exe}; run `make setup-ls` (label-studio==1.23.2 in {cfg.venv})")
+    return exe
+
+
+def _absolute(cfg: LabelStudioConfig) -> LabelStudioConfig:
+    return cfg.model_copy(update={"data_dir": Path(cfg.data_dir).resolve(), "venv": Path(cfg.venv).resolve()})
+
+
+def seed_from_template(data_dir: Path, template_dir: Path | None) -> bool:
+    """Copy a pre-migrated database into an empty data dir (the template's account comes with it)."""
+    if template_dir is None or (data_dir / DB_NAME).exists():
+        return False
+    template_db = template_dir / DB_NAME
+    if not template_db.exists():
+        return False
+    data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(template_db, data_dir / DB_NAME)
+    return True
+
+
+def start(cfg: LabelStudioConfig, *, creds: Credentials | None = None, port: int | None = None,
+          timeout: float = 240.0, template_dir: Path | None = None) -> tuple[ServerState, Connection]:
+    """Start (or reuse) the local server for `cfg.data_dir`. Returns its state and a ready connection."""
+    if cfg.url:
+        raise MMRAError(f"label_studio.url is set ({cfg.url}): that server is remote, `serve` starts only a local one")
+    cfg = _absolute(cfg)
+    data_dir = Path(cfg.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    document_root = (data_dir / MEDIA_DIR).resolve()
+    (document_root / IMAGES_SUBDIR).mkdir(parents=True, exist_ok=True)
+    creds = creds or credentials(cfg, create=True)
+    seed_from_template(data_dir, template_dir)
+    port = port or cfg.port
+    exe = label_studio_bin(cfg)
+    command = [str(exe), "start", "--no-browser", "--internal-host", LOOPBACK, "-p", str(port),
+               "--data-dir", str(data_dir)]
+    state = start_server(
+        "label-studio", command, port=port, health_url=f"http://{LOOPBACK}:{port}/health",
+        state_file=data_dir / STATE_FILE, log_file=data_dir / "server.log",
+        env=server_env(data_dir, document_root, creds), timeout=timeout, cwd=data_dir,
+    )
+    return state, Connection(url=state.url, token=creds.token, data_dir=data_dir, document_root=document_root)
+
+
+def stop(cfg: LabelStudioConfig) -> bool:
+    return stop_server(_absolute(cfg).data_dir / STATE_FILE)
+
+
+def connection(config: Config) -> Connection:
+    """How to reach the configured server: a remote URL + token, or the local one `serve` started."""
+    cfg = config.label_studio
+    if cfg.url:
+        token = secret("label_studio_token")
+        if not token:
+            raise MMRAError("label_studio.url is set but LABEL_STUDIO_API_KEY is not: export the server's API token")
+        root = Path(cfg.document_root).resolve() if cfg.document_root else None
+        return Connection(url=cfg.url.rstrip("/"), token=token, data_dir=None, document_root=root)
+    cfg = _absolute(cfg)
+    state = ServerState.load(Path(cfg.data_dir) / STATE_FILE)
+    if state is None or not state.alive():
+        raise MMRAError(f"no Label Studio server is running for {cfg.data_dir}; start one with `mmra annotate serve`")
+    creds = credentials(cfg)
+    if creds is None:
+        raise MMRAError("no Label Studio API token: set LABEL_STUDIO_API_KEY (and LABEL_STUDIO_PASSWORD)")
+    return Connection(url=state.url, token=creds.token, data_dir=Path(cfg.data_dir),
+                      document_root=(Path(cfg.data_dir) / MEDIA_DIR).resolve())
+
+
+def build_template(template_dir: Path, venv: Path, creds: Credentials, *, timeout: float = 300.0) -> Path:
+    """Migrate a fresh database once (30-60 s) and keep it as a template; later starts copy it (seconds)."""
+    template_dir = template_dir.resolve()
+    db = template_dir / DB_NAME
+    if db.exists():
+        return db
+    work = template_dir.with_name(template_dir.name + f".building-{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    cfg = LabelStudioConfig(data_dir=work, venv=venv, username=creds.username)
+    from mmra.procs import free_port
+
+    try:
+        start(cfg, creds=creds, port=free_port(), timeout=timeout)
+    finally:
+        stop(cfg)
+    with sqlite3.connect(work / DB_NAME) as con:  # a consistent file, whatever the journal state
+        con.execute("PRAGMA wal_checkpoint(FULL)") if con.execute("PRAGMA journal_mode").fetchone()[0] == "wal" else None
+    template_dir.mkdir(parents=True, exist_ok=True)
+    tmp = template_dir / (DB_NAME + ".tmp")
+    shutil.copy2(work / DB_NAME, tmp)
+    tmp.replace(db)
+    shutil.rmtree(work, ignore_errors=True)
+    return db

@@ -1,0 +1,97 @@
+"""`mmra leakage`: flag samples that text-only LLMs answer without the images."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from mmra.errors import MMRAError, cli_errors
+
+_console = Console()
+_err = Console(stderr=True)
+
+
+@cli_errors
+def leakage_cmd(
+    samples: Path = typer.Option(..., "--samples", "-s", help="Samples JSONL, MMRA-format JSONL/parquet, a release folder or a saved HF dataset."),
+    model: list[str] = typer.Option([], "--model", "-m", help="NAME@BASE_URL of an OpenAI-compatible endpoint (key from $OPENAI_API_KEY), or a bare local model name (started automatically). Repeatable."),
+    local: list[str] = typer.Option([], "--local", help="An embedded local model (smollm2-135m, qwen2.5-0.5b, qwen2.5-1.5b). Repeatable."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder: verdicts.jsonl, report.json, leakage.png, flagged.jsonl, samples.jsonl."),
+    max_hits: int = typer.Option(None, "--max-hits", min=0, help="Flag a sample when MORE than this many models hit it (default: floor(models/4), MMStar's 2 of 8)."),
+    hit_rule: str = typer.Option("all", "--hit-rule", help="'all': a model hits when right under every probe (CircularEval); 'majority': under more than half."),
+    choices_only: bool = typer.Option(True, "--choices-only/--no-choices-only", help="Also probe with the options alone (multiple choice; reported, does not flag)."),
+    concurrency: int = typer.Option(None, "--concurrency", min=1, help="Requests in flight per model (default [llm].concurrency)."),
+    timeout: float = typer.Option(None, "--timeout", min=0.1, help="Seconds per request (default [llm].timeout_s)."),
+    max_retries: int = typer.Option(None, "--max-retries", min=0, help="Retries per request on 429/5xx/timeouts (default [llm].max_retries)."),
+    max_tokens: int = typer.Option(16, "--max-tokens", min=1, help="Tokens per answer."),
+    cache: Path = typer.Option(None, "--cache", help="SQLite response cache (default <paths.cache>/llm.sqlite)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the cache (a killed run then cannot resume)."),
+    keep_servers: bool = typer.Option(False, "--keep-servers", help="Leave local model servers started by this run running."),
+) -> None:
+    """Question-only leakage filter: each model answers every question without the images, under every
+    circular shift of the options; samples that too many models get right are flagged."""
+    from mmra.config import load_config
+    from mmra.llm.client import ChatClient
+
+    from .load import load_samples
+    from .report import report_table, usage_table
+    from .run import LeakageSettings, build_requests, parse_model_spec, run_leakage, write_outputs
+
+    if hit_rule not in ("all", "majority"):
+        raise ValueError(f"--hit-rule must be 'all' or 'majority', got {hit_rule!r}")
+    specs = list(model) + list(local)
+    if not specs:
+        raise ValueError("give at least one --model NAME@BASE_URL or --local NAME")
+    endpoints = list(dict.fromkeys(parse_model_spec(s) for s in specs))
+    for name in local:
+        if parse_model_spec(name).base_url is not None:
+            raise ValueError(f"--local {name!r}: a local model name has no @URL")
+    cfg = load_config()
+    data = load_samples(samples)
+    cache_path = None if no_cache else (cache or Path(cfg.paths.cache) / "llm.sqlite")
+    settings = LeakageSettings(hit_rule=hit_rule, max_hits=max_hits, choices_only=choices_only, max_tokens=max_tokens)
+
+    names = [e.model for e in endpoints]
+    _, _, requests = build_requests(data, settings)
+    with contextlib.ExitStack() as stack:
+        clients: dict[str, ChatClient] = {}
+        for ep in endpoints:
+            label = ep.model if names.count(ep.model) == 1 else f"{ep.model}@{ep.base_url or 'local'}"
+            clients[label] = ChatClient(
+                ep.base_url or "http://127.0.0.1:0/v1", ep.model, concurrency=concurrency or cfg.llm.concurrency,
+                timeout_s=timeout or cfg.llm.timeout_s,
+                max_retries=cfg.llm.max_retries if max_retries is None else max_retries, cache_path=cache_path,
+            )
+        # remote endpoints first (cheap to check), then local servers; a fully cached model needs neither
+        for ep, client in sorted(zip(endpoints, clients.values(), strict=True), key=lambda pair: pair[0].local):
+            if client.missing(requests) == 0:
+                continue
+            if ep.local:
+                from mmra.llm.server import ensure_server, running, serving
+
+                _err.print(f"starting local model {ep.model} ...", highlight=False)
+                client.base_url = (ensure_server(ep.model) if keep_servers or running(ep.model)
+                                   else stack.enter_context(serving(ep.model)))
+            client.check()  # fail fast, before any work: unreachable, bad key, unknown model
+        try:
+            result = run_leakage(data, clients, settings, run_ref=str(out / "verdicts.jsonl"))
+        except KeyboardInterrupt:
+            where = f"; the answers received so far are cached in {cache_path}, re-run to resume" if cache_path else ""
+            raise MMRAError(f"interrupted, nothing written to {out}{where}") from None
+    paths = write_outputs(result, out)
+    _console.print(report_table(result.report))
+    _console.print(usage_table(result.report))
+    totals = result.report["totals"]
+    _console.print(
+        f"{totals['flagged']} of {totals['n']} samples flagged; "
+        + (f"[yellow]{totals['incomplete']} with failed requests (see verdicts)[/]; " if totals["incomplete"] else "")
+        + f"outputs in {out} ({', '.join(p.name for p in paths.values())})",
+        highlight=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("leakage")(leakage_cmd)

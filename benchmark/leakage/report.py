@@ -1,0 +1,81 @@
+"""Show a leakage report: a rich table (per subtask: flagged, QO accuracy and hit rate per model vs chance)
+and a PNG plot (per subtask QO accuracy of each model against chance, and the flagged counts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+
+def report_table(report: dict[str, Any]) -> Table:
+    labels = report["settings"]["models"]
+    rows = dict(report["subtasks"])
+    rows["ALL"] = report["totals"]
+    table = Table(title=f"question-only leakage ({report['settings']['rule']})")
+    table.add_column("subtask")
+    table.add_column("n", justify="right")
+    table.add_column("flagged", justify="right")
+    table.add_column("chance", justify="right")
+    for label in labels:
+        table.add_column(f"{label}\nQO acc / hit", justify="right")
+    for name, row in rows.items():
+        cells = [f"{row['flagged']} ({row['flag_rate']:.0%})", f"{row['chance_accuracy']:.2f}"]
+        for label in labels:
+            m = row["models"][label]
+            acc = "-" if m["qo_accuracy"] is None else f"{m['qo_accuracy']:.2f}"
+            cells.append(f"{acc} / {m['hit_rate']:.2f}")
+        table.add_row(f"[bold]{name}[/]" if name == "ALL" else name, str(row["n"]), *cells)
+    return table
+
+
+def usage_table(report: dict[str, Any]) -> Table:
+    table = Table(title="requests and tokens per model")
+    for col in ("model", "probes", "cached", "sent", "retries", "errors", "parse failures",
+                "prompt tok (run)", "completion tok (run)", "time s"):
+        table.add_column(col, justify="right" if col != "model" else "left")
+    for label, m in report["models"].items():
+        table.add_row(label, str(m["requests"]), str(m["cached"]), str(m["sent"]), str(m["retries"]),
+                      str(m["errors"]), str(m["parse_failures"]), str(m["usage_this_run"]["prompt_tokens"]),
+                      str(m["usage_this_run"]["completion_tokens"]), f"{m['elapsed_s']:.1f}")
+    return table
+
+
+def plot_report(report: dict[str, Any], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = report["settings"]["models"]
+    names = list(report["subtasks"])
+    n = len(names)
+    fig, (ax_acc, ax_flag) = plt.subplots(2, 1, figsize=(max(6.0, 1.1 * n + 2), 7), sharex=True,
+                                          gridspec_kw={"height_ratios": [3, 2]})
+    width = 0.8 / max(1, len(labels))
+    xs = list(range(n))
+    for k, label in enumerate(labels):
+        vals = [report["subtasks"][s]["models"][label]["qo_accuracy"] or 0.0 for s in names]
+        ax_acc.bar([x - 0.4 + width * (k + 0.5) for x in xs], vals, width, label=label)
+    for x, s in zip(xs, names, strict=True):
+        chance = report["subtasks"][s]["chance_accuracy"]
+        ax_acc.hlines(chance, x - 0.45, x + 0.45, colors="black", linestyles="dashed",
+                      label="chance" if x == 0 else None)
+    ax_acc.set_ylim(0, 1)
+    ax_acc.set_ylabel("question-only accuracy\n(per probe)")
+    ax_acc.legend(fontsize=8, ncol=min(4, len(labels) + 1))
+    ax_acc.set_title("Text-only answer leakage per subtask")
+    totals = [report["subtasks"][s]["n"] for s in names]
+    flagged = [report["subtasks"][s]["flagged"] for s in names]
+    ax_flag.bar(xs, totals, 0.6, color="#d9d9d9", label="samples")
+    ax_flag.bar(xs, flagged, 0.6, color="#c0392b", label="flagged")
+    for x, f, t in zip(xs, flagged, totals, strict=True):
+        ax_flag.text(x, t, f"{f}/{t}", ha="center", va="bottom", fontsize=8)
+    ax_flag.set_ylabel("samples")
+    ax_flag.legend(fontsize=8)
+    ax_flag.set_xticks(xs, names, rotation=30, ha="right")
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=110)
+    plt.close(fig)
+    return path

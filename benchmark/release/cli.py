@@ -1,0 +1,145 @@
+"""`mmra publish`, `mmra diff`, `mmra releases`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mmra.errors import cli_errors
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _store_default() -> Path:
+    from mmra.config import load_config
+
+    return load_config().paths.releases
+
+
+def _parse_size(text: str) -> int:
+    units = {"KB": 1024, "MB": 1024**2, "GB": 1024**3, "B": 1}
+    t = text.strip().upper()
+    for unit, mult in units.items():
+        if t.endswith(unit):
+            try:
+                return int(float(t[: -len(unit)]) * mult)
+            except ValueError:
+                break
+    if t.isdigit():
+        return int(t)
+    raise ValueError(f"--max-shard-size {text!r}: use a size such as 500MB")
+
+
+@cli_errors
+def publish_cmd(
+    samples: Path = typer.Option(..., "--samples", help="Samples JSONL, or an MMRA-format JSONL (Task, QA_type, ...)."),
+    version: str = typer.Option(..., "--version", help="Semantic version X.Y.Z (Hub tag vX.Y.Z)."),
+    to: Path | None = typer.Option(None, "--to", help="Local release store folder (default: paths.releases)."),
+    hub: str | None = typer.Option(None, "--hub", help="Also push to this Hub dataset repo (org/name) and tag it."),
+    private: bool = typer.Option(False, "--private", help="Create the Hub repo as private."),
+    name: str | None = typer.Option(None, "--name", help="Release name (default: the Hub repo name, else 'mmra')."),
+    cards_dir: Path | None = typer.Option(None, "--cards-dir", help="Where data cards go (default: paths.data_cards)."),
+    text_licence: str = typer.Option("cc-by-4.0", "--text-licence", help="Licence of the questions/annotations."),
+    max_shard_size: str = typer.Option("500MB", "--max-shard-size", help="Largest parquet shard."),
+) -> None:
+    """Publish a versioned, immutable release (parquet + data card + lmms-eval task)."""
+    from mmra.config import load_config
+
+    from .hub import push_release
+    from .store import publish
+
+    if to is None and hub is None:
+        raise ValueError("say where to publish: --to DIR (local store) and/or --hub ORG/NAME")
+    cfg = load_config()
+    result = publish(
+        samples, version, to or cfg.paths.releases,
+        name=name or (hub.split("/")[-1] if hub else "mmra"),
+        repo_id=hub, cards_dir=cards_dir or cfg.paths.data_cards,
+        text_licence=text_licence, max_shard_bytes=_parse_size(max_shard_size),
+        show_progress=sys.stderr.isatty(),
+    )
+    for w in result.warnings:
+        err.print(f"[yellow]warning:[/] {w}", highlight=False)
+    verb = "published" if result.status == "published" else "already published with identical content (no-op):"
+    console.print(f"{result.name} {result.version} {verb} {result.path} ({result.num_samples} samples, "
+                  f"{result.fingerprint[:23]}...)", highlight=False)
+    if result.card_path:
+        console.print(f"data card: {result.card_path}", highlight=False)
+    if hub:
+        status, url = push_release(result.path, hub, private=private)
+        console.print(f"hub: {status} {url}", highlight=False)
+
+
+@cli_errors
+def diff_cmd(
+    old: str = typer.Argument(..., help="Old release: version folder, STORE/NAME@X.Y.Z, or Hub repo@X.Y.Z."),
+    new: str = typer.Argument(..., help="New release (same forms)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (ids per subtask) instead of a table."),
+) -> None:
+    """Samples added, removed and changed between two releases, per subtask."""
+    from .diff import diff_indexes
+    from .releases import index_of
+
+    a_label, a = index_of(old)
+    b_label, b = index_of(new)
+    order = list(dict.fromkeys([e.task for e in a.values()] + [e.task for e in b.values()]))
+    d = diff_indexes(a, b, a_label, b_label, order=order)
+    if as_json:
+        sys.stdout.write(json.dumps(d.to_json(), indent=2) + "\n")
+        return
+    table = Table(title=f"{a_label} -> {b_label}")
+    for col in ("subtask", "added", "removed", "changed", "metadata only", "unchanged"):
+        table.add_column(col, justify="left" if col == "subtask" else "right")
+    for row in d.table_rows():
+        table.add_row(*(str(c) for c in row))
+    console.print(table)
+    for sub in d.subtasks.values():
+        for sid, fields in sub.changed.items():
+            console.print(f"changed {sid}: {', '.join(fields)}", highlight=False)
+
+
+@cli_errors
+def releases_cmd(
+    store: Path | None = typer.Argument(None, help="Release store folder (default: paths.releases)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List the versions in a local release store."""
+    from .store import ReleaseStore
+
+    st = ReleaseStore(store or _store_default())
+    rows = []
+    for name in st.names():
+        for v in st.versions(name):
+            m = st.manifest(name, v)
+            path = st.version_dir(name, v)
+            size = sum(f["bytes"] for f in m["data_files"]) + sum(f["bytes"] for f in m.get("other_files", []))
+            when = datetime.fromtimestamp((path / "manifest.json").stat().st_mtime, tz=timezone.utc)
+            rows.append({"name": name, "version": v, "samples": m["num_samples"], "fingerprint": m["fingerprint"],
+                         "bytes": size, "published": when.isoformat(timespec="seconds"), "latest": v == st.latest(name),
+                         "path": str(path)})
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    if not rows:
+        console.print(f"no releases in {st.root}", highlight=False)
+        return
+    table = Table(title=f"releases in {st.root}")
+    for col in ("name", "version", "samples", "size", "fingerprint", "published (UTC)"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], r["version"] + (" (latest)" if r["latest"] else ""), str(r["samples"]),
+                      f"{r['bytes'] / 1024**2:.1f} MB", r["fingerprint"][:19] + "...", r["published"])
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("publish")(publish_cmd)
+    app.command("diff")(diff_cmd)
+    app.command("releases")(releases_cmd)

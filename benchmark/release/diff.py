@@ -1,0 +1,119 @@
+"""What changed between two releases: samples added, removed and changed (same id, other content_hash),
+per subtask; plus samples whose metadata alone changed (provenance, agreement, leakage, ...)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+# What a benchmark user sees; a change here changes content_hash. Images compare by sha256.
+CONTENT_FIELDS = ("Task", "QA_type", "question", "options", "answer", "image1_sha256", "image2_sha256")
+_NOT_METADATA = {"image1", "image2", "version", "content_hash", "id", *CONTENT_FIELDS}
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    task: str
+    content_hash: str
+    fields: dict[str, Any]
+    metadata_digest: str
+
+
+def _metadata_digest(row: dict[str, Any]) -> str:
+    meta = {k: v for k, v in row.items() if k not in _NOT_METADATA}
+    blob = json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def index_rows(rows: Iterable[dict[str, Any]]) -> dict[str, Entry]:
+    return {
+        r["id"]: Entry(r["id"], r["Task"], r["content_hash"], {f: r.get(f) for f in CONTENT_FIELDS},
+                       _metadata_digest(r))
+        for r in rows
+    }
+
+
+def index_release(version_dir: str | Path, files: list[str]) -> dict[str, Entry]:
+    """Index a release from its parquet shards, reading every column but the image bytes."""
+    version_dir = Path(version_dir)
+    entries: dict[str, Entry] = {}
+    for rel in files:
+        pf = pq.ParquetFile(version_dir / rel)
+        columns = [c for c in pf.schema_arrow.names if c not in ("image1", "image2")]
+        entries.update(index_rows(pf.read(columns=columns).to_pylist()))
+    return entries
+
+
+@dataclass
+class SubtaskDiff:
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: dict[str, list[str]] = field(default_factory=dict)  # id -> the content fields that differ
+    metadata_changed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+
+@dataclass
+class ReleaseDiff:
+    old: str
+    new: str
+    subtasks: dict[str, SubtaskDiff]
+
+    def total(self, kind: str) -> int:
+        return sum(len(getattr(d, kind)) if kind != "unchanged" else d.unchanged for d in self.subtasks.values())
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(self.total(k) for k in ("added", "removed", "changed", "metadata_changed"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "old": self.old,
+            "new": self.new,
+            "totals": {k: self.total(k) for k in ("added", "removed", "changed", "metadata_changed", "unchanged")},
+            "subtasks": {
+                name: {"added": d.added, "removed": d.removed, "changed": d.changed,
+                       "metadata_changed": d.metadata_changed, "unchanged": d.unchanged}
+                for name, d in self.subtasks.items()
+            },
+        }
+
+    def table_rows(self) -> list[tuple[str, int, int, int, int, int]]:
+        """(subtask, added, removed, changed, metadata only, unchanged) per subtask, then a total row."""
+        rows = [(n, len(d.added), len(d.removed), len(d.changed), len(d.metadata_changed), d.unchanged)
+                for n, d in self.subtasks.items()]
+        rows.append(("total", *(self.total(k) for k in ("added", "removed", "changed", "metadata_changed", "unchanged"))))
+        return rows
+
+
+def diff_indexes(old: dict[str, Entry], new: dict[str, Entry], old_label: str, new_label: str,
+                 order: list[str] | None = None) -> ReleaseDiff:
+    """Compare by id; a sample counts under its new subtask (its old one when removed)."""
+    per: dict[str, SubtaskDiff] = {}
+
+    def bucket(task: str) -> SubtaskDiff:
+        return per.setdefault(task, SubtaskDiff())
+
+    for sid in sorted(new.keys() - old.keys()):
+        bucket(new[sid].task).added.append(sid)
+    for sid in sorted(old.keys() - new.keys()):
+        bucket(old[sid].task).removed.append(sid)
+    for sid in sorted(old.keys() & new.keys()):
+        a, b = old[sid], new[sid]
+        d = bucket(b.task)
+        if a.content_hash != b.content_hash:
+            d.changed[sid] = [f for f in CONTENT_FIELDS if a.fields.get(f) != b.fields.get(f)] or ["content_hash"]
+        elif a.metadata_digest != b.metadata_digest:
+            d.metadata_changed.append(sid)
+        else:
+            d.unchanged += 1
+    rank = {name: i for i, name in enumerate(order or [])}
+    ordered = dict(sorted(per.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
+    return ReleaseDiff(old_label, new_label, ordered)

@@ -1,0 +1,192 @@
+"""One release row per sample: the MMRA columns unchanged plus ours, with the image bytes embedded.
+
+Columns (the first seven are m-a-p/MMRA's, with MMRA's exact strings, so code written for it runs as is):
+
+    Task, QA_type, question, image1, image2, options (Python-dict string | None), answer
+    id, granularity, options_list, provenance (JSON), image{1,2}_{source,source_url,licence,sha256},
+    annotators, agreement, adjudication, leakage_checked, leakage_flagged, leakage_hits, leakage_models,
+    leakage (JSON), description1, description2, candidate_id, version, content_hash
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import datasets
+import pyarrow as pa
+from PIL import Image as PILImage
+
+from ..mmra_format import QA_TYPE_TO_MMRA, options_to_mmra
+from ..registry import get_subtask
+from ..schema import ImageRef, Sample
+from ..subtasks import PAPER_ORDER
+from .inputs import SourceSample
+
+MMRA_COLUMNS = ("Task", "QA_type", "question", "image1", "image2", "options", "answer")
+
+_S = datasets.Value("string")
+FEATURES = datasets.Features(
+    {
+        "Task": _S,
+        "QA_type": _S,
+        "question": _S,
+        "image1": datasets.Image(),
+        "image2": datasets.Image(),
+        "options": _S,
+        "answer": _S,
+        "id": _S,
+        "granularity": _S,
+        "options_list": datasets.List(_S),
+        "provenance": _S,
+        **{f"image{i}_{k}": _S for i in (1, 2) for k in ("source", "source_url", "licence", "sha256")},
+        "annotators": datasets.Value("int32"),
+        "agreement": datasets.Value("float64"),
+        "adjudication": _S,
+        "leakage_checked": datasets.Value("bool"),
+        "leakage_flagged": datasets.Value("bool"),
+        "leakage_hits": datasets.Value("int32"),
+        "leakage_models": datasets.List(_S),
+        "leakage": _S,
+        "description1": _S,
+        "description2": _S,
+        "candidate_id": _S,
+        "version": _S,
+        "content_hash": _S,
+    }
+)
+IMAGE_COLUMNS = ("image1", "image2")
+_EXT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tiff"}
+
+
+@dataclass(frozen=True)
+class ImageData:
+    data: bytes
+    sha256: str
+    ext: str
+
+
+def read_image(ref: ImageRef, source: SourceSample, column: str) -> ImageData:
+    """The image's bytes, checked to decode fully and to match a sha256 recorded upstream."""
+    where = f"{source.item}: {column}"
+    label = f" {ref.path!r}" if ref.path else ""
+    try:
+        data = ref.read_bytes(source.base_dir)
+    except (FileNotFoundError, OSError, TypeError) as exc:
+        raise ValueError(f"{where}{label} cannot be read: {exc}") from None
+    if not data:
+        raise ValueError(f"{where}{label} is an empty file")
+    try:
+        with PILImage.open(io.BytesIO(data)) as img:
+            fmt = img.format or "PNG"
+            img.load()  # decodes every pixel: catches truncated and corrupt files, not only bad headers
+    except PILImage.UnidentifiedImageError:
+        raise ValueError(f"{where}{label} is not a readable image (unknown or corrupt format)") from None
+    except Exception as exc:  # PIL raises many types for broken files
+        raise ValueError(f"{where}{label} is not a readable image ({type(exc).__name__}: {exc})") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if ref.sha256 and ref.sha256 != digest:
+        raise ValueError(
+            f"{where}{label} changed since it was curated (sha256 {digest[:12]}..., the sample records "
+            f"{ref.sha256[:12]}...)"
+        )
+    return ImageData(data, digest, _EXT.get(fmt, fmt.lower()))
+
+
+def _json_or_none(model: Any, **kwargs: Any) -> str | None:
+    return None if model is None else model.model_dump_json(**kwargs)
+
+
+def sample_to_row(source: SourceSample, images: tuple[ImageData, ImageData], version: str) -> dict[str, Any]:
+    s = source.sample
+    # image identity is its content: fill the sha256 so content_hash never depends on a file path
+    s = s.model_copy(update={
+        "image1": s.image1.model_copy(update={"sha256": images[0].sha256}),
+        "image2": s.image2.model_copy(update={"sha256": images[1].sha256}),
+    })
+    leak = s.leakage
+    row: dict[str, Any] = {
+        "Task": s.subtask,
+        "QA_type": QA_TYPE_TO_MMRA[s.qa_type],
+        "question": s.question,
+        "options": options_to_mmra(s.options),
+        "answer": s.answer,
+        "id": s.id,
+        "granularity": s.granularity.value if s.granularity else get_subtask(s.subtask).granularity.value,
+        "options_list": list(s.options),
+        "provenance": s.provenance.model_dump_json(),
+        "annotators": len(s.annotation.annotators) or len(s.annotation.answers),
+        "agreement": s.annotation.agreement,
+        "adjudication": s.annotation.adjudication,
+        "leakage_checked": leak is not None,
+        "leakage_flagged": None if leak is None else leak.leaked,
+        "leakage_hits": None if leak is None else leak.hits,
+        "leakage_models": [] if leak is None else list(leak.models),
+        # `run` is a local path to the evidence; it means nothing to users of the release
+        "leakage": _json_or_none(leak, exclude={"run"}),
+        "description1": s.descriptions.get("image1"),
+        "description2": s.descriptions.get("image2"),
+        "candidate_id": s.candidate_id,
+        "version": version,
+        "content_hash": s.content_hash,
+    }
+    for i, (ref, img) in enumerate(zip((s.image1, s.image2), images, strict=True), 1):
+        # a stable file name, so rebuilding on another machine gives the same bytes
+        row[f"image{i}"] = {"bytes": img.data, "path": f"{s.id}-image{i}.{img.ext}"}
+        row[f"image{i}_source"] = ref.source
+        row[f"image{i}_source_url"] = ref.source_url
+        row[f"image{i}_licence"] = ref.licence
+        row[f"image{i}_sha256"] = img.sha256
+    return {name: row.get(name) for name in FEATURES}
+
+
+def sort_key(row: dict[str, Any]) -> tuple:
+    """Release order: entity level, then image level; subtasks in the paper's order; then id."""
+    level = {"entity": 0, "image": 1}.get(row["granularity"], 2)
+    try:
+        abbr = get_subtask(row["Task"]).abbreviation
+        rank = PAPER_ORDER.index(abbr) if abbr in PAPER_ORDER else len(PAPER_ORDER)
+    except KeyError:
+        rank = len(PAPER_ORDER)
+    return (level, rank, row["Task"], row["id"])
+
+
+def row_digest(row: dict[str, Any]) -> str:
+    """A digest of everything in a row, images by their sha256: the unit of the release fingerprint."""
+    flat = {k: (v if k not in IMAGE_COLUMNS else row[f"{k}_sha256"]) for k, v in row.items()}
+    blob = json.dumps(flat, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def fingerprint(rows: list[dict[str, Any]]) -> str:
+    """Content fingerprint of a release: independent of parquet encoding, so a newer pyarrow that writes
+    other bytes still recognises the same content."""
+    h = hashlib.sha256()
+    for row in rows:
+        h.update(row_digest(row).encode("ascii"))
+        h.update(b"\n")
+    return "sha256:" + h.hexdigest()
+
+
+def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=FEATURES.arrow_schema)
+
+
+def to_dataset(rows: list[dict[str, Any]]) -> datasets.Dataset:
+    """The rows as an in-memory `datasets.Dataset` with `Image` features (bytes embedded)."""
+    return datasets.Dataset(rows_to_table(rows), info=datasets.DatasetInfo(features=FEATURES))
+
+
+def check_content_duplicates(rows: list[dict[str, Any]]) -> list[str]:
+    """Different ids with identical content (a question published twice); reported as warnings."""
+    seen: dict[str, str] = {}
+    warnings = []
+    for row in rows:
+        other = seen.setdefault(row["content_hash"], row["id"])
+        if other != row["id"]:
+            warnings.append(f"samples {other} and {row['id']} have identical content ({row['Task']})")
+    return warnings
+

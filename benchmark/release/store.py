@@ -1,0 +1,200 @@
+"""The local release store: STORE/<name>/<version>/ (one immutable folder per version).
+
+- Atomic: a release is built in a hidden `.tmp-*` folder beside the versions and renamed into place, so a
+  crash leaves earlier versions intact and no half version visible; stale temp folders are removed by the
+  next publish.
+- Immutable: publishing an existing version is a no-op when the content fingerprint is the same and refused
+  otherwise (with what differs).
+- One publisher at a time per name (an exclusive lock file)."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .build import MANIFEST, BuildOptions, prepare_rows, write_release
+from .card import order_of
+from .diff import diff_indexes, index_release, index_rows
+from .errors import ReleaseConflictError, ReleaseInputError, ReleaseNotFoundError
+from .inputs import read_source
+from .rows import check_content_duplicates, fingerprint
+from .semver import is_version, latest, parse_version, version_key
+
+_NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+def check_name(name: str) -> str:
+    if not name or name.startswith(".") or not set(name) <= _NAME_OK:
+        raise ReleaseInputError(f"release name {name!r}: use letters, digits, '-', '_' or '.' (not leading)")
+    return name
+
+
+class ReleaseStore:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".") and self.versions(p.name))
+
+    def versions(self, name: str) -> list[str]:
+        base = self.root / name
+        if not base.is_dir():
+            return []
+        found = [p.name for p in base.iterdir()
+                 if p.is_dir() and is_version(p.name) and (p / MANIFEST).is_file()]
+        return sorted(found, key=version_key)
+
+    def version_dir(self, name: str, version: str) -> Path:
+        return self.root / name / version
+
+    def manifest(self, name: str, version: str) -> dict[str, Any]:
+        path = self.version_dir(name, version) / MANIFEST
+        if not path.is_file():
+            raise ReleaseNotFoundError(f"no release {name} {version} in {self.root}")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def latest(self, name: str) -> str | None:
+        return latest(self.versions(name))
+
+    def previous(self, name: str, version: str) -> str | None:
+        older = [v for v in self.versions(name) if version_key(v) < version_key(version)]
+        return older[-1] if older else None
+
+    @contextlib.contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        base = self.root / name
+        base.mkdir(parents=True, exist_ok=True)
+        with (base / ".publish.lock").open("w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def clean_stale(self, name: str) -> list[str]:
+        """Temp folders of publishes that crashed (only called while holding the lock)."""
+        removed = []
+        for p in (self.root / name).glob(".tmp-*"):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p.name)
+        return removed
+
+
+@dataclass
+class PublishResult:
+    name: str
+    version: str
+    path: Path
+    fingerprint: str
+    status: str  # "published" | "unchanged"
+    num_samples: int
+    manifest: dict[str, Any]
+    card_path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+    hub_url: str | None = None
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def publish(
+    samples: str | Path,
+    version: str,
+    store: str | Path,
+    *,
+    name: str = "mmra",
+    repo_id: str | None = None,
+    cards_dir: str | Path | None = None,
+    text_licence: str = "cc-by-4.0",
+    max_shard_bytes: int | None = None,
+    show_progress: bool = True,
+) -> PublishResult:
+    """Publish `samples` (Samples or MMRA-format JSONL) as STORE/<name>/<version>. Everything is
+    validated before anything is written; see the module docstring for the guarantees."""
+    version = parse_version(version)
+    name = check_name(name)
+    samples = Path(samples)
+    sources, fmt = read_source(samples)
+    rows = prepare_rows(sources, version, show_progress=show_progress)
+    fp = fingerprint(rows)
+    warnings = check_content_duplicates(rows)
+    st = ReleaseStore(store)
+    with st.lock(name):
+        st.clean_stale(name)
+        final = st.version_dir(name, version)
+        if version in st.versions(name):
+            existing = st.manifest(name, version)
+            if existing["fingerprint"] == fp:
+                result = PublishResult(name, version, final, fp, "unchanged", len(rows), existing, warnings=warnings)
+                result.card_path = _copy_card(final, cards_dir, name, version)
+                return result
+            old = index_release(final, [f["path"] for f in existing["data_files"]])
+            d = diff_indexes(old, index_rows(rows), f"{name} {version} (published)", "these samples")
+            raise ReleaseConflictError(
+                f"{name} {version} is already published in {st.root} with other content "
+                f"({existing['fingerprint'][:19]}..., these samples give {fp[:19]}...: {d.total('added')} added, "
+                f"{d.total('removed')} removed, {d.total('changed')} changed, {d.total('metadata_changed')} "
+                "metadata-only); releases are immutable, publish these samples as a new version"
+            )
+        prev = st.previous(name, version)
+        changelog = None
+        if prev:
+            pm = st.manifest(name, prev)
+            old = index_release(st.version_dir(name, prev), [f["path"] for f in pm["data_files"]])
+            changelog = diff_indexes(old, index_rows(rows), prev, version, order=order_of(rows))
+        history = tuple((v, st.manifest(name, v)["fingerprint"]) for v in st.versions(name)
+                        if version_key(v) < version_key(version))
+        opts = BuildOptions(
+            name=name, version=version, fingerprint=fp,
+            source={"file": samples.name, "format": fmt, "sha256": _file_sha256(samples)},
+            repo_id=repo_id, dataset_path=f"path/to/{name}/{version}", changelog=changelog,
+            previous_versions=history, text_licence=text_licence,
+            max_shard_bytes=max_shard_bytes or BuildOptions.max_shard_bytes, show_progress=show_progress,
+        )
+        tmp = final.parent / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
+        try:
+            manifest = write_release(tmp, rows, opts)
+            os.rename(tmp, final)  # the commit point: the version appears complete or not at all
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _fsync_dir(final.parent)
+    result = PublishResult(name, version, final, fp, "published", len(rows), manifest, warnings=warnings)
+    result.card_path = _copy_card(final, cards_dir, name, version)
+    return result
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _copy_card(version_dir: Path, cards_dir: str | Path | None, name: str, version: str) -> Path | None:
+    """data_cards/<name>/<version>/README.md (+ plots), replaced atomically."""
+    if cards_dir is None:
+        return None
+    target = Path(cards_dir) / name / version
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    shutil.copy2(version_dir / "README.md", tmp / "README.md")
+    shutil.copytree(version_dir / "plots", tmp / "plots")
+    if target.exists():
+        shutil.rmtree(target)
+    os.rename(tmp, target)
+    return target / "README.md"

@@ -1,0 +1,149 @@
+"""`mmra eval`, `mmra score`, `mmra describe`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from mmra.errors import cli_errors
+
+_console = Console()
+_err = Console(stderr=True)
+
+
+def _backend_options(backend: str, *, device, dtype, device_map, tensor_parallel, base_url, api_key_env,
+                     concurrency, choice_decoding, max_model_len, trust_remote_code) -> dict:
+    if backend == "hf":
+        return {"device": device, "dtype": dtype, "device_map": device_map, "trust_remote_code": trust_remote_code
+                or None}
+    if backend == "vllm":
+        return {"tensor_parallel_size": tensor_parallel, "dtype": dtype, "choice_decoding": choice_decoding,
+                "max_model_len": max_model_len, "trust_remote_code": trust_remote_code or None}
+    if backend == "openai":
+        return {"base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency}
+    return {}
+
+
+@cli_errors
+def eval_cmd(
+    dataset: str = typer.Option(..., "--dataset", help="Release folder, parquet/JSONL file, or Hub repo REPO[@REV]."),
+    model: str = typer.Option(..., "--model", help="Model id or path; tiny:qwen2-vl / tiny:smolvlm build a tiny "
+                                                   "random VLM offline."),
+    out: Path = typer.Option(..., "--out", help="Run folder: predictions.jsonl, run.json, scores.json, scores.png."),
+    backend: str = typer.Option("hf", "--backend", help="hf | vllm | openai"),
+    setting: str = typer.Option("IQ", "--setting", help="IQ (images+question), DQ (descriptions+question), "
+                                                        "IDQ (both), QO (question only)."),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Prompts per generate() call."),
+    swap_images: bool = typer.Option(False, "--swap-images", help="Also ask order-sensitive subtasks with the "
+                                                                  "images swapped (gold flipped per the registry)."),
+    circular: bool = typer.Option(False, "--circular", help="CircularEval: ask every rotation of the options."),
+    max_new_tokens: int = typer.Option(16, "--max-new-tokens", min=1),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N samples."),
+    profile: str = typer.Option("default", "--profile", help="Prompt profile: default | paper (the official "
+                                                             "script's prompts)."),
+    descriptions: Path | None = typer.Option(None, "--descriptions", help="Descriptions JSONL from `mmra "
+                                                                          "describe` (DQ/IDQ)."),
+    blank_images: bool = typer.Option(False, "--blank-images", help="Grey images instead of the real ones "
+                                                                    "(MMStar's S_wv run; setting IQ-blank)."),
+    revision: str | None = typer.Option(None, "--revision", help="Dataset revision (Hub tag/sha or release "
+                                                                 "version)."),
+    device: str | None = typer.Option(None, "--device", help="hf: cpu | cuda | cuda:N (default: cuda if present)."),
+    dtype: str | None = typer.Option(None, "--dtype", help="bfloat16 | float16 | float32 (default: bf16 on GPU, "
+                                                           "fp32 on CPU)."),
+    device_map: str | None = typer.Option(None, "--device-map", help="hf: e.g. 'auto' to spread a large model "
+                                                                     "over the visible GPUs."),
+    data_parallel: int = typer.Option(1, "--data-parallel", min=1, help="Worker processes, one per GPU (or per "
+                                                                        "--tensor-parallel group)."),
+    tensor_parallel: int = typer.Option(1, "--tensor-parallel", min=1, help="vllm: GPUs per model replica."),
+    choice_decoding: bool = typer.Option(False, "--choice-decoding", help="vllm: constrain the answer to the "
+                                                                          "valid letters / Yes / No."),
+    max_model_len: int | None = typer.Option(None, "--max-model-len", help="vllm: context length."),
+    base_url: str | None = typer.Option(None, "--base-url", help="openai: the API base URL (default: the "
+                                                                 "configured local server)."),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable "
+                                                                            "holding the key."),
+    concurrency: int | None = typer.Option(None, "--concurrency", help="openai: requests in flight."),
+    trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="hf/vllm: allow model code from "
+                                                                              "the checkpoint."),
+) -> None:
+    """Run a VLM over a dataset (batched, resumable), then score it."""
+    from .items import check_setting
+    from .report import print_tables
+    from .runner import evaluate
+
+    options = _backend_options(backend, device=device, dtype=dtype, device_map=device_map,
+                               tensor_parallel=tensor_parallel, base_url=base_url, api_key_env=api_key_env,
+                               concurrency=concurrency, choice_decoding=choice_decoding,
+                               max_model_len=max_model_len, trust_remote_code=trust_remote_code)
+    result = evaluate(
+        dataset, model=model, out=out, backend=backend, setting=check_setting(setting), batch_size=batch_size,
+        swap_images=swap_images, circular=circular, max_new_tokens=max_new_tokens, limit=limit, profile=profile,
+        descriptions=descriptions, blank_images=blank_images, backend_options=options,
+        data_parallel=data_parallel, gpus_per_worker=tensor_parallel if backend == "vllm" else 1,
+        revision=revision,
+    )
+    if result.scores is not None:
+        print_tables(result.scores)
+    failed = f", {len(result.errors)} failed rows counted wrong (see {out / 'problems.txt'})" if result.errors else ""
+    skipped = f", {len(result.problems)} unreadable dataset rows skipped" if result.problems else ""
+    _err.print(f"{result.n_items} items ({result.n_new} new){failed}{skipped}. Predictions: {result.predictions}; "
+               f"scores: {out / 'scores.json'}; plot: {out / 'scores.png'}", highlight=False)
+
+
+@cli_errors
+def score_cmd(
+    predictions: list[Path] = typer.Argument(..., help="Predictions JSONL file(s): lines with id, Task, QA_type, "
+                                                       "options, answer, response."),
+    out: Path | None = typer.Option(None, "--out", help="Write scores.json, scored.jsonl, scores.png here."),
+    text_base: str | None = typer.Option(None, "--text-base", help="Run label or model of the text-only LLM base "
+                                                                   "for MMStar's ML (default: the same model's QO "
+                                                                   "run)."),
+    bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples for the 95% CIs."),
+    as_json: bool = typer.Option(False, "--json", help="Print scores.json to stdout instead of tables."),
+) -> None:
+    """Re-score saved predictions (ours or converted from another harness)."""
+    from .report import print_tables
+    from .scoring import score
+
+    result = score(predictions, out=out, text_base=text_base, bootstrap=bootstrap)
+    if as_json:
+        _console.print_json(json.dumps(result))
+    else:
+        print_tables(result)
+    if out is not None:
+        _err.print(f"scores: {out / 'scores.json'}; plot: {out / 'scores.png'}", highlight=False)
+
+
+@cli_errors
+def describe_cmd(
+    dataset: str = typer.Option(..., "--dataset", help="Release folder, parquet/JSONL file, or Hub repo REPO[@REV]."),
+    model: str = typer.Option(..., "--model", help="Captioning model (any backend)."),
+    out: Path = typer.Option(..., "--out", help="Descriptions JSONL to write (id, description1, description2)."),
+    backend: str = typer.Option("hf", "--backend", help="hf | vllm | openai"),
+    batch_size: int = typer.Option(8, "--batch-size", min=1),
+    max_new_tokens: int = typer.Option(64, "--max-new-tokens", min=1),
+    limit: int | None = typer.Option(None, "--limit", min=1),
+    device: str | None = typer.Option(None, "--device"),
+    dtype: str | None = typer.Option(None, "--dtype"),
+    base_url: str | None = typer.Option(None, "--base-url"),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env"),
+) -> None:
+    """Caption every image (for the DQ / IDQ settings); resumable."""
+    from .captions import describe
+
+    options = _backend_options(backend, device=device, dtype=dtype, device_map=None, tensor_parallel=1,
+                               base_url=base_url, api_key_env=api_key_env, concurrency=None,
+                               choice_decoding=False, max_model_len=None, trust_remote_code=False)
+    result = describe(dataset, model=model, out=out, backend=backend, batch_size=batch_size,
+                      max_new_tokens=max_new_tokens, limit=limit, backend_options=options)
+    _err.print(f"described {result.n_described} of {result.n_samples} samples -> {result.path}"
+               + (f" ({len(result.errors)} not described)" if result.errors else ""), highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_cmd)
+    app.command("score")(score_cmd)
+    app.command("describe")(describe_cmd)

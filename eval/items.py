@@ -1,0 +1,181 @@
+"""What gets asked: samples expanded into eval items (original, image-swapped, circular option shifts) and
+the prompt for each item under a setting (IQ, DQ, IDQ, QO) and a prompt profile.
+
+Item ids: `<sample id>` for the original, `<sample id>#swap` for the swapped image order, `<sample id>#circK`
+for the options rotated by K positions (CircularEval). Every prediction line carries its item id, the sample id
+and the variant, so scoring can regroup them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mmra.benchmark.prompts import question_text
+from mmra.benchmark.registry import get_subtask
+from mmra.benchmark.schema import LETTERS, QAType, Sample
+
+SETTINGS = ("IQ", "DQ", "IDQ", "QO")
+# What each setting shows the model: (images, descriptions)
+SETTING_INPUTS = {"IQ": (True, False), "DQ": (False, True), "IDQ": (True, True), "QO": (False, False)}
+
+
+@dataclass
+class EvalItem:
+    key: str  # unique per prediction
+    sample: Sample  # as presented (images swapped / options rotated, gold answer adjusted)
+    sample_id: str  # the original sample's id
+    variant: str  # "orig" | "swap" | "circ1".."circ3"
+    swapped: bool = False
+
+
+@dataclass
+class Prompt:
+    """One request to a backend: chat content parts in order, images decoded."""
+
+    key: str
+    parts: list[dict[str, Any]]  # {"type": "text", "text": ...} | {"type": "image"} (images in order)
+    images: list[Any] = field(default_factory=list)  # PIL images, one per image part
+    choices: list[str] = field(default_factory=list)  # valid answers, for constrained decoding
+
+    @property
+    def text(self) -> str:
+        """The prompt as a person reads it, images shown as <image>."""
+        return "".join(p["text"] if p["type"] == "text" else "<image>" for p in self.parts)
+
+
+def check_setting(setting: str) -> str:
+    value = setting.upper()
+    if value not in SETTINGS:
+        raise ValueError(f"unknown setting {setting!r}; choose one of {', '.join(SETTINGS)}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------- variants
+
+_IMAGE_MENTION = re.compile(r"\b(image)(\s*)([12])\b", re.IGNORECASE)
+_ORDINAL_MENTION = re.compile(r"\b(first|second)(\s+(?:image|picture|photo))\b", re.IGNORECASE)
+
+
+def swap_image_mentions(text: str) -> str:
+    """'Image 1' <-> 'Image 2' (and 'first image' <-> 'second image'), keeping the original casing."""
+    text = _IMAGE_MENTION.sub(lambda m: m.group(1) + m.group(2) + ("2" if m.group(3) == "1" else "1"), text)
+
+    def ordinal(m: re.Match) -> str:
+        word = m.group(1)
+        new = "second" if word.lower() == "first" else "first"
+        if word[0].isupper():
+            new = new.capitalize()
+        if word.isupper():
+            new = new.upper()
+        return new + m.group(2)
+
+    return _ORDINAL_MENTION.sub(ordinal, text)
+
+
+def swapped_sample(sample: Sample) -> Sample | None:
+    """The sample with image1/image2 exchanged and the gold answer adjusted per the subtask's swap rule,
+    or None when the subtask is not order-sensitive (swapping would not change the question)."""
+    spec = get_subtask(sample.subtask)
+    if not spec.order_sensitive:
+        return None
+    update: dict[str, Any] = {"image1": sample.image2, "image2": sample.image1}
+    if sample.descriptions:
+        update["descriptions"] = {"image1": sample.descriptions.get("image2", ""),
+                                  "image2": sample.descriptions.get("image1", "")}
+    if spec.swap_rule == "flip_yes_no":
+        if sample.qa_type == QAType.yes_no:
+            update["answer"] = "No" if sample.answer == "Yes" else "Yes"
+        else:
+            return None  # the rule defines no gold change for multiple choice: skip rather than guess
+    elif spec.swap_rule == "swap_image_mentions":
+        update["question"] = swap_image_mentions(sample.question)
+        update["options"] = [swap_image_mentions(o) for o in sample.options]
+    else:
+        return None
+    return sample.model_copy(update=update)
+
+
+def rotated_sample(sample: Sample, shift: int) -> Sample:
+    """Options circularly shifted by `shift` (ABCD -> BCDA for 1), gold letter remapped."""
+    n = len(sample.options)
+    options = [sample.options[(i + shift) % n] for i in range(n)]
+    gold = (LETTERS.index(sample.answer) - shift) % n
+    return sample.model_copy(update={"options": options, "answer": LETTERS[gold]})
+
+
+def expand_items(samples: list[Sample], *, swap_images: bool = False, circular: bool = False) -> list[EvalItem]:
+    items: list[EvalItem] = []
+    for s in samples:
+        items.append(EvalItem(s.id, s, s.id, "orig"))
+        if circular and s.qa_type == QAType.multiple_choice:
+            for k in range(1, len(s.options)):
+                items.append(EvalItem(f"{s.id}#circ{k}", rotated_sample(s, k), s.id, f"circ{k}"))
+        if swap_images:
+            swapped = swapped_sample(s)
+            if swapped is not None:
+                items.append(EvalItem(f"{s.id}#swap", swapped, s.id, "swap", swapped=True))
+    return items
+
+
+# ---------------------------------------------------------------------------------------------- prompts
+
+
+def item_text(item: EvalItem, setting: str, profile: str, descriptions: dict[str, str] | None) -> str:
+    s = item.sample
+    _, with_desc = SETTING_INPUTS[setting]
+    return question_text(s.question, s.options, s.qa_type, profile=profile,
+                         descriptions=descriptions if with_desc else None)
+
+
+def item_descriptions(item: EvalItem, external: dict[str, dict[str, str]] | None) -> dict[str, str] | None:
+    """Descriptions for the item as presented (swapped for a swapped item)."""
+    if external is not None and item.sample_id in external:
+        desc = dict(external[item.sample_id])
+        if item.swapped:
+            desc = {"image1": desc.get("image2", ""), "image2": desc.get("image1", "")}
+        return desc
+    return dict(item.sample.descriptions) or None
+
+
+def choices_for(sample: Sample) -> list[str]:
+    return list(sample.letters) if sample.qa_type == QAType.multiple_choice else ["Yes", "No"]
+
+
+def build_prompt(item: EvalItem, setting: str, profile: str, descriptions: dict[str, str] | None,
+                 images: list[Any] | None) -> Prompt:
+    """Chat content for the item. `default` labels each image ("Image 1:", "Image 2:") so questions that
+    name an image are unambiguous; `paper` puts both images first, then the text, as the official script."""
+    text = item_text(item, setting, profile, descriptions)
+    with_images, _ = SETTING_INPUTS[setting]
+    parts: list[dict[str, Any]] = []
+    if with_images:
+        if profile == "paper":
+            parts += [{"type": "image"}, {"type": "image"}]
+        else:
+            parts += [{"type": "text", "text": "Image 1: "}, {"type": "image"},
+                      {"type": "text", "text": "\nImage 2: "}, {"type": "image"}]
+    parts.append({"type": "text", "text": text if profile == "paper" or not with_images else "\n" + text})
+    return Prompt(item.key, parts, list(images or []) if with_images else [], choices_for(item.sample))
+
+
+def needs_images(setting: str) -> bool:
+    return SETTING_INPUTS[setting][0]
+
+
+def prompt_length_hint(item: EvalItem, setting: str, profile: str, descriptions: dict[str, str] | None) -> int:
+    """A cheap proxy for the tokenised length, for length-sorted batches (less padding per batch)."""
+    return len(item_text(item, setting, profile, descriptions))
+
+
+def blank_image(size: tuple[int, int] = (448, 448)):
+    """MMStar's S_wv probe: a plain grey image in place of each real one."""
+    from PIL import Image
+
+    return Image.new("RGB", size, (127, 127, 127))
+
+
+def resolve_base_dir(base_dir: str | Path | None) -> Path | None:
+    return Path(base_dir) if base_dir else None

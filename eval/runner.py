@@ -1,0 +1,332 @@
+"""`evaluate(...)`: run a model over a dataset under one setting, appending every prediction to
+`OUT/predictions.jsonl` as its batch completes, then score.
+
+Resume: a restarted run (same model, setting, profile, token budget) skips the ids already in the file, so a
+killed run ends with the same predictions as an uninterrupted one. Data parallel: `data_parallel=N` starts N
+worker processes (one per GPU, or per group of `tensor_parallel` GPUs), each over its own shard of samples,
+writing its own shard file; the parent merges them into predictions.jsonl.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mmra import __version__
+from mmra.benchmark.mmra_format import QA_TYPE_TO_MMRA, options_to_mmra
+from mmra.benchmark.prompts import PROFILES
+from mmra.errors import MMRAError
+from mmra.progress import progress_bar, stderr_console
+
+from .backends import Backend, make_backend
+from .data import ImageLoadError, LoadedDataset, load_dataset_samples, load_descriptions, load_image
+from .items import (
+    EvalItem,
+    blank_image,
+    build_prompt,
+    check_setting,
+    expand_items,
+    item_descriptions,
+    needs_images,
+    prompt_length_hint,
+)
+from .predictions import PredictionWriter, read_done
+from .scoring import BLANK_SETTING, score
+
+PREDICTIONS = "predictions.jsonl"
+RUN_FILE = "run.json"
+# run.json fields that must match for a restart to reuse earlier predictions
+IDENTITY_FIELDS = ("dataset", "model", "backend", "setting", "profile", "max_new_tokens", "descriptions")
+
+
+@dataclass
+class EvalResult:
+    out_dir: Path
+    predictions: Path
+    scores: dict[str, Any] | None
+    n_items: int
+    n_new: int
+    errors: list[str] = field(default_factory=list)  # rows that failed (broken image, backend error)
+    problems: list[str] = field(default_factory=list)  # dataset rows that could not be read at all
+
+
+def evaluate(
+    dataset: str | Path,
+    *,
+    model: str,
+    out: str | Path,
+    backend: str | Backend = "hf",
+    setting: str = "IQ",
+    batch_size: int = 8,
+    swap_images: bool = False,
+    circular: bool = False,
+    max_new_tokens: int = 16,
+    limit: int | None = None,
+    profile: str = "default",
+    descriptions: str | Path | None = None,
+    blank_images: bool = False,
+    backend_options: dict[str, Any] | None = None,
+    data_parallel: int = 1,
+    gpus_per_worker: int = 1,
+    shard: tuple[int, int] | None = None,
+    score_after: bool = True,
+    show_progress: bool = True,
+    revision: str | None = None,
+) -> EvalResult:
+    """Evaluate `model` on `dataset` (path or REPO[@REV]); see `mmra eval --help` for the options."""
+    setting = check_setting(setting)
+    if profile not in PROFILES:
+        raise ValueError(f"unknown prompt profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    if batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {batch_size}")
+    if blank_images and not needs_images(setting):
+        raise ValueError(f"--blank-images needs a setting with images (IQ or IDQ), not {setting}")
+    out = Path(out)
+    loaded = load_dataset_samples(dataset, limit=limit, revision=revision)
+    for problem in loaded.problems:
+        stderr_console.print(f"[yellow]skipped row:[/] {problem}", highlight=False)
+    if not loaded.samples:
+        raise MMRAError(f"dataset {loaded.source}: no usable samples ({len(loaded.problems)} unreadable rows)")
+    external = load_descriptions(descriptions) if descriptions else None
+    _check_descriptions(loaded, setting, external)
+
+    backend_name = backend if isinstance(backend, str) else backend.name
+    model_label = model if isinstance(backend, str) else (backend.model_id or model)
+    run_setting = BLANK_SETTING if blank_images else setting
+    meta = {
+        "dataset": loaded.source, "revision": loaded.revision, "model": model_label, "backend": backend_name,
+        "setting": run_setting, "profile": profile, "max_new_tokens": max_new_tokens,
+        "descriptions": str(descriptions) if descriptions else None, "swap_images": swap_images,
+        "circular": circular, "limit": limit, "toolkit_version": __version__,
+    }
+    samples = loaded.samples
+    if shard is not None:
+        index, count = shard
+        samples = samples[index::count]
+    items = expand_items(samples, swap_images=swap_images, circular=circular)
+    pred_name = PREDICTIONS if shard is None else f"predictions.shard-{shard[0]}.jsonl"
+    pred_path = out / pred_name
+    out.mkdir(parents=True, exist_ok=True)
+    if shard is None:
+        _check_run_identity(out, meta)
+        _merge_shards(out)  # a data-parallel run that was killed leaves shard files behind
+    done, dropped = read_done(pred_path)
+    if dropped:
+        stderr_console.print(f"[yellow]resume:[/] dropped {dropped} torn line(s) from {pred_path}", highlight=False)
+    todo = [it for it in items if it.key not in done]
+    if shard is None and done:
+        stderr_console.print(f"resume: {len(items) - len(todo)} of {len(items)} items already in {pred_path}",
+                             highlight=False)
+
+    errors: list[str] = []
+    if todo:
+        if data_parallel > 1 and shard is None:
+            _write_run_file(out, {**meta, "data_parallel": data_parallel})
+            _run_data_parallel(dataset, out, data_parallel, gpus_per_worker, dict(
+                model=model, backend=backend_name, setting=setting, batch_size=batch_size,
+                swap_images=swap_images, circular=circular, max_new_tokens=max_new_tokens, limit=limit,
+                profile=profile, descriptions=str(descriptions) if descriptions else None,
+                blank_images=blank_images, backend_options=backend_options or {}, revision=revision,
+            ), total=len(todo), show_progress=show_progress)
+        else:
+            engine = backend if isinstance(backend, Backend) else make_backend(backend, model, **(backend_options or {}))
+            if shard is None:
+                meta["backend_info"] = engine.describe()
+                _write_run_file(out, meta)
+            errors = _run_items(engine, todo, loaded, pred_path, setting=setting, profile=profile,
+                                external=external, batch_size=batch_size, max_new_tokens=max_new_tokens,
+                                blank_images=blank_images, model_label=model_label, run_setting=run_setting,
+                                show_progress=show_progress)
+    elif shard is None and not (out / RUN_FILE).exists():
+        _write_run_file(out, meta)
+
+    scores = None
+    if shard is None and score_after:
+        final, _ = read_done(pred_path)
+        keys = {it.key for it in items}
+        records = [r for k, r in final.items() if k in keys]  # only this run's items (a larger earlier --limit)
+        errors = [f"{r['id']}: {r['error']}" for r in records if r.get("error")]
+        scores = score([(str(pred_path), records)], out=out)
+    (out / "problems.txt").write_text("".join(p + "\n" for p in loaded.problems + errors), encoding="utf-8")
+    return EvalResult(out, pred_path, scores, len(items), len(todo), errors, loaded.problems)
+
+
+def _check_descriptions(loaded: LoadedDataset, setting: str, external: dict[str, dict[str, str]] | None) -> None:
+    if setting not in ("DQ", "IDQ"):
+        return
+    missing = [s.id for s in loaded.samples
+               if not ((external or {}).get(s.id) or (s.descriptions.get("image1") and s.descriptions.get("image2")))]
+    if missing:
+        raise MMRAError(
+            f"setting {setting} needs image descriptions, but {len(missing)} of {len(loaded.samples)} samples have "
+            f"none (e.g. {', '.join(missing[:3])}); the release carries description1/description2, or make them "
+            "with `mmra describe` and pass --descriptions FILE"
+        )
+
+
+def _check_run_identity(out: Path, meta: dict[str, Any]) -> None:
+    path = out / RUN_FILE
+    if not path.exists():
+        return
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return
+    changed = [f"{k}: {previous.get(k)!r} -> {meta.get(k)!r}" for k in IDENTITY_FIELDS if previous.get(k) != meta.get(k)]
+    if changed:
+        raise MMRAError(
+            f"{out} holds predictions of a different run ({'; '.join(changed)}); use another --out, or delete "
+            f"{out / PREDICTIONS} to start over"
+        )
+
+
+def _write_run_file(out: Path, meta: dict[str, Any]) -> None:
+    tmp = out / (RUN_FILE + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    tmp.replace(out / RUN_FILE)
+
+
+def _record(item: EvalItem, *, response: str | None, error: str | None, prompt_text: str, model_label: str,
+            run_setting: str, profile: str) -> dict[str, Any]:
+    s = item.sample
+    return {
+        "id": item.key, "sample_id": item.sample_id, "variant": item.variant,
+        "Task": s.subtask, "QA_type": QA_TYPE_TO_MMRA[s.qa_type], "options": options_to_mmra(s.options),
+        "answer": s.answer, "response": response, "error": error,
+        "setting": run_setting, "model": model_label, "profile": profile, "prompt": prompt_text,
+    }
+
+
+def _run_items(engine: Backend, todo: list[EvalItem], loaded: LoadedDataset, pred_path: Path, *, setting: str,
+               profile: str, external, batch_size: int, max_new_tokens: int, blank_images: bool,
+               model_label: str, run_setting: str, show_progress: bool) -> list[str]:
+    desc = {it.key: item_descriptions(it, external) for it in todo}
+    # longest prompts first: similar lengths share a batch (less padding), and an out-of-memory shows at once
+    order = sorted(todo, key=lambda it: -prompt_length_hint(it, setting, profile, desc[it.key]))
+    chunk = engine.preferred_chunk or batch_size
+    batches = [order[i:i + chunk] for i in range(0, len(order), chunk)]
+    with_images = needs_images(setting)
+    errors: list[str] = []
+    failed_by_batch: dict[int, list[tuple[EvalItem, str]]] = {}
+
+    def prepared():
+        for index, batch in enumerate(batches):
+            ready, failed = [], []
+            for it in batch:
+                try:
+                    if not with_images:
+                        images = []
+                    elif blank_images:
+                        images = [blank_image(), blank_image()]
+                    else:
+                        images = [load_image(it.sample, "image1", loaded.base_dir),
+                                  load_image(it.sample, "image2", loaded.base_dir)]
+                    ready.append((it, build_prompt(it, setting, profile, desc[it.key], images)))
+                except ImageLoadError as exc:
+                    failed.append((it, str(exc)))
+            failed_by_batch[index] = failed
+            yield (index, ready), [p for _, p in ready]
+
+    with PredictionWriter(pred_path) as writer, progress_bar(disable=not show_progress) as bar:
+        task = bar.add_task(f"eval {model_label} [{run_setting}]", total=len(todo))
+        for (index, ready), outputs in engine.stream(prepared(), max_new_tokens=max_new_tokens):
+            records = []
+            for (it, prompt), output in zip(ready, outputs, strict=True):
+                if output.error:
+                    errors.append(f"{it.key}: {output.error}")
+                records.append(_record(it, response=output.text, error=output.error, prompt_text=prompt.text,
+                                       model_label=model_label, run_setting=run_setting, profile=profile))
+            for it, message in failed_by_batch.pop(index, []):
+                errors.append(message)
+                stderr_console.print(f"[yellow]row failed, counted wrong:[/] {message}", highlight=False)
+                records.append(_record(it, response=None, error=message, prompt_text="", model_label=model_label,
+                                       run_setting=run_setting, profile=profile))
+            writer.write(records)
+            bar.advance(task, len(records))
+    return errors
+
+
+# ---------------------------------------------------------------------------------------------- data parallel
+
+
+def _merge_shards(out: Path) -> int:
+    shards = sorted(out.glob("predictions.shard-*.jsonl"))
+    if not shards:
+        return 0
+    done, _ = read_done(out / PREDICTIONS)
+    added = 0
+    with PredictionWriter(out / PREDICTIONS) as writer:
+        for shard_path in shards:
+            records, _ = read_done(shard_path)
+            new = [r for k, r in records.items() if k not in done]
+            writer.write(new)
+            done.update({r["id"]: r for r in new})
+            added += len(new)
+    for shard_path in shards:
+        shard_path.unlink()
+    return added
+
+
+def _visible_gpus() -> list[str]:
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env:
+        return [g.strip() for g in env.split(",") if g.strip()]
+    try:
+        import torch
+
+        return [str(i) for i in range(torch.cuda.device_count())]
+    except ImportError:
+        return []
+
+
+def _run_data_parallel(dataset, out: Path, workers: int, gpus_per_worker: int, options: dict[str, Any], *,
+                       total: int, show_progress: bool) -> None:
+    gpus = _visible_gpus()
+    if gpus and len(gpus) < workers * gpus_per_worker:
+        raise MMRAError(f"--data-parallel {workers} x {gpus_per_worker} GPU(s) per worker needs "
+                        f"{workers * gpus_per_worker} GPUs; {len(gpus)} visible")
+    procs = []
+    logs = []
+    for i in range(workers):
+        env = dict(os.environ)
+        if gpus:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus[i * gpus_per_worker:(i + 1) * gpus_per_worker])
+        spec = {**options, "dataset": str(dataset), "out": str(out), "shard": [i, workers]}
+        log = (out / f"worker-{i}.log").open("w", encoding="utf-8")
+        logs.append(log)
+        procs.append(subprocess.Popen([sys.executable, "-m", "mmra.eval.worker", json.dumps(spec)], env=env,
+                                      stdout=log, stderr=subprocess.STDOUT))
+    try:
+        with progress_bar(disable=not show_progress) as bar:
+            task = bar.add_task(f"eval x{workers} workers", total=total)
+            while any(p.poll() is None for p in procs):
+                time.sleep(1.0)
+                bar.update(task, completed=_count_lines(out.glob("predictions.shard-*.jsonl")))
+    finally:
+        for p in procs:  # only our own workers, by their handles
+            if p.poll() is None:
+                p.terminate()
+        for log in logs:
+            log.close()
+    failed = [i for i, p in enumerate(procs) if p.returncode != 0]
+    _merge_shards(out)
+    if failed:
+        raise MMRAError(f"data-parallel worker(s) {failed} failed; see {out}/worker-N.log. Finished predictions "
+                        "are kept: rerun the same command to resume")
+
+
+def _count_lines(paths) -> int:
+    total = 0
+    for p in paths:
+        try:
+            with p.open("rb") as fh:
+                total += sum(1 for _ in fh)
+        except OSError:
+            pass
+    return total

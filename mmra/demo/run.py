@@ -1,0 +1,478 @@
+"""`mmra demo`: every stage, for real, on the project's embedded default, in one workspace folder.
+
+    0. generate ~50 drawn scenes + manifest (CC0, made at run time) and take the bundled relation list
+    1. curate candidate pairs for every subtask the material allows         -> curation/candidates.jsonl
+    2. start Label Studio, push, play back two SCRIPTED annotator accounts, pull and validate
+                                                                             -> annotation/samples.jsonl
+    3. start the embedded local LLM, run the question-only leakage filter    -> leakage/verdicts.jsonl
+    4. publish version 0.1.0 to a local release store with card and plots    -> releases/mmra-demo/0.1.0/
+    5. evaluate the QO and DQ settings with the local LLM (IQ too with --model), score, print the table
+
+Everything calls the stages' Python APIs. Re-running reuses what is there (the LLM cache answers repeated
+prompts, the push adds nothing new, the scripted accounts skip tasks they already annotated, publishing the
+same content again is a no-op). Servers this run started are stopped at the end (Label Studio stays up with
+--keep-serving); servers that were already running are left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from mmra.benchmark.schema import Candidate, Sample, read_jsonl, write_jsonl
+from mmra.config import LabelStudioConfig, load_config
+from mmra.errors import MMRAError
+from mmra.progress import progress_bar
+
+from .annotators import ANNOTATORS, RELATIONS_FILE, ScriptedItem, script_annotations
+
+MARKER = ".mmra-demo"
+PROJECT = "mmra-demo"
+RELEASE_NAME = "mmra-demo"
+VERSION = "0.1.0"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+console = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class DemoOptions:
+    workspace: Path
+    model: str | None = None  # a Hugging Face VLM id/path for the IQ setting
+    fresh: bool = False
+    llm: str = "qwen2.5-1.5b"  # embedded local model for leakage and the QO/DQ evaluation
+    per_subtask: int = 8  # candidates curated per subtask
+    eval_limit: int | None = None
+    keep_serving: bool = False
+    port: int | None = None  # Label Studio port (default: config, or a free one when taken)
+    batch_size: int = 4  # for the HF backend (IQ)
+
+
+@dataclass
+class StepRecord:
+    name: str
+    seconds: float = 0.0
+    artefacts: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DemoState:
+    opts: DemoOptions
+    ws: Path
+    steps: list[StepRecord] = field(default_factory=list)
+    started_servers: list[str] = field(default_factory=list)
+    ls_cfg: LabelStudioConfig | None = None
+    ls_url: str | None = None
+    llm_url: str | None = None
+    scores: dict[str, Any] | None = None
+    started_at: float = field(default_factory=time.monotonic)
+
+    def step(self, name: str) -> StepRecord:
+        console.rule(f"[bold]{len(self.steps) + 1}. {name}")
+        record = StepRecord(name)
+        self.steps.append(record)
+        return record
+
+    def path(self, *parts: str) -> Path:
+        p = self.ws.joinpath(*parts)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+
+# ----------------------------------------------------------------------------------------------- workspace
+
+
+def prepare_workspace(ws: Path, fresh: bool) -> None:
+    """Create the workspace; with `fresh`, delete an earlier demo workspace first (never another folder)."""
+    ws = ws.resolve()
+    if ws.exists() and any(ws.iterdir()) and not (ws / MARKER).exists():
+        raise MMRAError(f"{ws} exists and is not an mmra demo workspace (no {MARKER} file); choose another "
+                        "--workspace or empty it")
+    if fresh and ws.exists():
+        _stop_label_studio_of(ws)
+        shutil.rmtree(ws)
+    ws.mkdir(parents=True, exist_ok=True)
+    (ws / MARKER).write_text("created by `mmra demo`; `mmra demo --fresh` may delete this folder\n")
+
+
+def _ls_venv() -> Path:
+    venv = Path(load_config().label_studio.venv)
+    if venv.is_absolute() or (Path.cwd() / venv).exists():
+        return venv.resolve()
+    return (REPO_ROOT / venv).resolve()  # run from elsewhere: the checkout's .venv-ls
+
+
+def ls_config(ws: Path, port: int | None = None) -> LabelStudioConfig:
+    base = load_config().label_studio
+    return base.model_copy(update={"url": None, "data_dir": (ws / "label-studio").resolve(), "venv": _ls_venv(),
+                                   "port": port or base.port, "annotators_per_task": 2})
+
+
+def _stop_label_studio_of(ws: Path) -> None:
+    from mmra.annotation import stop
+
+    if (ws / "label-studio").exists():
+        stop(ls_config(ws))
+
+
+def write_workspace_config(ws: Path, cfg: LabelStudioConfig) -> Path:
+    """A `mmra.toml` for this workspace, so `MMRA_CONFIG=<ws>/mmra.toml mmra annotate serve` reopens the
+    demo's Label Studio (no secrets in it: those stay in the data dir's private credentials file)."""
+    import tomli_w
+
+    path = ws / "mmra.toml"
+    data = {"label_studio": {"data_dir": str(cfg.data_dir), "venv": str(cfg.venv), "port": cfg.port,
+                             "annotators_per_task": 2}}
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return path
+
+
+# ----------------------------------------------------------------------------------------------- steps
+
+
+def step_generate(st: DemoState) -> Path:
+    from .generate import SCENE_LIST, generate_corpus
+
+    rec = st.step("Generate the demo images (procedural scenes, CC0, drawn now)")
+    t0 = time.monotonic()
+    with progress_bar() as bar:
+        job = bar.add_task("drawing scenes", total=len(SCENE_LIST))
+        manifest = generate_corpus(st.ws / "corpus", progress=lambda: bar.advance(job))
+    relations = st.path("corpus", "relations.tsv")
+    shutil.copyfile(RELATIONS_FILE, relations)
+    rec.seconds = time.monotonic() - t0
+    rec.artefacts = {"images": str(manifest.parent / "images"), "manifest": str(manifest),
+                     "relations": str(relations)}
+    n_edges = sum(1 for line in relations.read_text().splitlines() if line.strip())
+    rec.notes.append(f"{len(SCENE_LIST)} images, {n_edges} hand-written ConceptNet-style edges")
+    return manifest
+
+
+def step_curate(st: DemoState, manifest: Path) -> list[Candidate]:
+    from mmra.curation.pipeline import curate
+
+    rec = st.step("Curate candidate pairs (ConceptNet-style edges + images -> candidates)")
+    t0 = time.monotonic()
+    out = st.ws / "curation"
+    result = curate(conceptnet=[st.ws / "corpus" / "relations.tsv"], manifests=[manifest], out_dir=out,
+                    per_subtask=st.opts.per_subtask, seed=0)
+    candidates = read_jsonl(out / "candidates.jsonl", Candidate)
+    rec.seconds = time.monotonic() - t0
+    rec.artefacts = {"candidates": str(out / "candidates.jsonl"), "report": str(out / "curation_report.json")}
+    per = Counter(c.subtask for c in candidates)
+    rec.notes.append(f"{len(candidates)} candidates for {len(per)} of 11 subtasks: "
+                     + ", ".join(f"{k} {v}" for k, v in sorted(per.items())))
+    del result
+    return candidates
+
+
+def _annotator_passwords(data_dir: Path) -> dict[str, str]:
+    """The scripted accounts' passwords: generated once, kept private in the Label Studio data dir."""
+    import os
+    import secrets
+
+    path = data_dir / ".mmra-demo-annotators.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    passwords = {email: secrets.token_urlsafe(15) for email in ANNOTATORS}
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(passwords, fh)
+    return passwords
+
+
+def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) -> Path:
+    from mmra.annotation import QAContent, annotate, create_annotator, pull, push, start_server
+    from mmra.annotation.project import Project
+    from mmra.annotation.pull import report_path
+    from mmra.annotation.server import CREDENTIALS_FILE, STATE_FILE
+    from mmra.annotation.users import annotate_task
+    from mmra.procs import ServerState, free_port, port_in_use
+
+    rec = st.step("Annotate in Label Studio (two SCRIPTED annotator accounts play back bundled answers)")
+    t0 = time.monotonic()
+    cfg = ls_config(st.ws, st.opts.port)
+    previous = ServerState.load(Path(cfg.data_dir) / STATE_FILE)
+    reuse = previous is not None and previous.alive()
+    if reuse:
+        cfg = cfg.model_copy(update={"port": previous.port})
+    elif port_in_use(cfg.port):
+        cfg = cfg.model_copy(update={"port": free_port()})
+    st.ls_cfg = cfg
+    write_workspace_config(st.ws, cfg)
+    console.print("starting Label Studio (a fresh database migrates once: ~30-60 s) ..." if not reuse
+                  else f"reusing the running Label Studio on port {cfg.port}")
+    _, conn = start_server(cfg, timeout=300)
+    st.ls_url = conn.url
+    if not reuse:
+        st.started_servers.append("label-studio")
+
+    push_report = push(conn, candidates, PROJECT, annotators_per_task=2)
+    rec.notes.append(f"pushed {push_report.total} tasks to project {PROJECT!r}")
+
+    items = script_annotations(candidates, manifest)
+    console.print("[bold yellow]The annotations below are SCRIPTED[/]: two demo accounts submit answers that the "
+                  "demo writes from its own scene graphs (templates + hand-written distractors). "
+                  "No person annotated anything.")
+    passwords = _annotator_passwords(Path(cfg.data_dir))
+    accounts = {email: create_annotator(conn, email, passwords[email]) for email in ANNOTATORS}
+    project = Project.open(conn, PROJECT)
+    try:
+        exported = project.export()
+        done = {(str((t.get("data") or {}).get("external_id")), _email(a)) for t in exported
+                for a in t.get("annotations") or [] if not a.get("was_cancelled")}
+        submitted = 0
+        with progress_bar() as bar:
+            job = bar.add_task("scripted annotations", total=len(items) * len(ANNOTATORS))
+            for item in items:
+                for email in ANNOTATORS:
+                    if (item.candidate_id, email) not in done:
+                        annotate(accounts[email], PROJECT, item.candidate_id, _content(QAContent, item, email))
+                        submitted += 1
+                    bar.advance(job)
+        write_jsonl_dicts(st.path("annotation", "scripted-annotations.jsonl"), _scripted_rows(items))
+        rec.notes.append(f"{submitted} scripted annotations submitted ({len(items) * 2 - submitted} already there)")
+
+        out = st.path("annotation", "samples.jsonl")
+        report = pull(conn, PROJECT, out, min_annotations=2)
+        # the scripted reviewer settles what the two accounts disagreed on (ground truth, as the admin)
+        by_id = {i.candidate_id: i for i in items}
+        reviewed = 0
+        if report.needs_review:
+            tasks = project.tasks_by_external_id()
+            for entry in report.needs_review:
+                item = by_id.get(entry["external_id"])
+                if item is None or not tasks.get(entry["external_id"]):
+                    continue
+                annotate_task(project, tasks[entry["external_id"]][0].id,
+                              _content(QAContent, item, "reviewer"), ground_truth=True)
+                reviewed += 1
+            if reviewed:
+                report = pull(conn, PROJECT, out, min_annotations=2)
+        export_path = st.path("annotation", "label-studio-export.json")
+        export_path.write_text(json.dumps(project.export(), indent=1, ensure_ascii=False), encoding="utf-8")
+    finally:
+        project.close()
+
+    rec.seconds = time.monotonic() - t0
+    rec.artefacts = {"samples": str(out), "pull report": str(report_path(out)),
+                     "Label Studio export": str(export_path),
+                     "scripted annotations": str(st.ws / "annotation" / "scripted-annotations.jsonl")}
+    kappas = {k: v.get("keep_reject_kappa") for k, v in report.agreement.items()}
+    rec.notes.append(f"{report.samples} samples; {len(report.rejected)} pairs rejected, {reviewed} settled by the "
+                     f"scripted reviewer, {len(report.invalid)} invalid annotations, {len(report.needs_review)} still "
+                     "in review")
+    shown = ", ".join(f"{k} {v:.2f}" for k, v in sorted(kappas.items()) if v is not None)
+    rec.notes.append(f"keep/reject kappa per subtask: {shown or 'n/a'}")
+    rec.notes.append(f"admin credentials: {Path(cfg.data_dir) / CREDENTIALS_FILE} (private file)")
+    return out
+
+
+def _email(annotation: dict[str, Any]) -> str:
+    who = annotation.get("completed_by")
+    return who.get("email", "") if isinstance(who, dict) else str(who)
+
+
+def _content(QAContent, item: ScriptedItem, who: str):
+    draft = item.gold if who == "reviewer" else item.by_annotator[who]
+    return QAContent(qa_type=draft.qa_type, question=draft.question, options=list(draft.options),
+                     answer=draft.answer, verdict=draft.verdict, reject_reason=draft.reject_reason)
+
+
+def _scripted_rows(items: list[ScriptedItem]) -> list[dict[str, Any]]:
+    from dataclasses import asdict
+
+    return [{"candidate_id": i.candidate_id, "subtask": i.subtask, "scripted": True,
+             "annotations": {who: asdict(d) for who, d in i.by_annotator.items()}, "reviewer": asdict(i.gold)}
+            for i in items]
+
+
+def write_jsonl_dicts(path: Path, rows: list[dict[str, Any]]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    tmp.replace(path)
+
+
+def add_descriptions(samples_path: Path, manifest: Path, out: Path) -> Path:
+    """DQ needs a text description of each image: the demo uses the generator's own captions (an oracle
+    description, said so in the summary), joined into one paragraph per image."""
+    from .annotators import scene_name
+
+    captions = {}
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        captions[rec["id"]] = " ".join(rec["captions"])
+    samples = read_jsonl(samples_path, Sample)
+    described = []
+    for s in samples:
+        desc = {key: captions[name] for key, ref in (("image1", s.image1), ("image2", s.image2))
+                if (name := scene_name(ref)) in captions}
+        described.append(s.model_copy(update={"descriptions": desc}))
+    write_jsonl(out, described)
+    return out
+
+
+def step_leakage(st: DemoState, samples_path: Path) -> Path:
+    from mmra.benchmark.leakage import LeakageSettings, run_leakage, write_outputs
+    from mmra.llm.client import ChatClient
+    from mmra.llm.server import ensure_server, running
+
+    rec = st.step(f"Leakage filter (text-only local LLM {st.opts.llm} answers without the images)")
+    t0 = time.monotonic()
+    cfg = load_config()
+    samples = read_jsonl(samples_path, Sample)
+    if not samples:
+        raise MMRAError(f"{samples_path}: no samples came out of annotation; nothing to test for leakage")
+    was_running = running(st.opts.llm) is not None
+    console.print(f"starting the local model server {st.opts.llm} ..." if not was_running else
+                  f"reusing the running {st.opts.llm} server")
+    st.llm_url = ensure_server(st.opts.llm)
+    if not was_running:
+        st.started_servers.append(f"llm:{st.opts.llm}")
+    client = ChatClient(st.llm_url, st.opts.llm, api_key="none", concurrency=cfg.llm.concurrency,
+                        timeout_s=cfg.llm.timeout_s, max_retries=cfg.llm.max_retries,
+                        cache_path=Path(cfg.paths.cache) / "llm.sqlite")
+    client.check()
+    # the demo keeps this short: no choices-only probe (it is reported, it never flags)
+    result = run_leakage(samples, {st.opts.llm: client}, LeakageSettings(choices_only=False),
+                         run_ref=str(st.ws / "leakage" / "verdicts.jsonl"))
+    paths = write_outputs(result, st.ws / "leakage")
+    rec.seconds = time.monotonic() - t0
+    rec.artefacts = {k: str(v) for k, v in paths.items()}
+    rec.notes.append(f"{len(result.flagged)} of {len(samples)} samples flagged as answerable without the images "
+                     f"(kept in the release with their verdict; `mmra annotate revise --flagged "
+                     f"{paths['flagged']}` sends them back to annotators)")
+    return paths["samples"]
+
+
+def step_publish(st: DemoState, samples_path: Path):
+    from mmra.benchmark.release import publish
+
+    rec = st.step(f"Publish {RELEASE_NAME} {VERSION} to a local release store (parquet + card + plots)")
+    t0 = time.monotonic()
+    result = publish(samples_path, VERSION, st.ws / "releases", name=RELEASE_NAME, cards_dir=st.ws / "data_cards")
+    rec.seconds = time.monotonic() - t0
+    rec.artefacts = {"release": str(result.path), "card": str(result.card_path or result.path / "README.md")}
+    plots = sorted(str(p) for p in Path(result.path).rglob("*.png"))
+    if plots:
+        rec.artefacts["plots"] = ", ".join(plots)
+    rec.notes.append(f"{result.num_samples} samples, status {result.status} (fingerprint {result.fingerprint[:19]}...)")
+    for warning in result.warnings:
+        rec.notes.append(f"warning: {warning}")
+    return result
+
+
+def step_evaluate(st: DemoState, release_dir: Path) -> dict[str, Any]:
+    from mmra.eval import evaluate, score
+    from mmra.eval.report import print_tables
+
+    settings = ["QO", "DQ"] + (["IQ"] if st.opts.model else [])
+    rec = st.step(f"Evaluate ({', '.join(settings)}) and score")
+    t0 = time.monotonic()
+    runs = []
+    for setting in ("QO", "DQ"):
+        out = st.ws / "eval" / f"{st.opts.llm}-{setting}"
+        res = evaluate(str(release_dir), model=st.opts.llm, out=out, backend="openai", setting=setting,
+                       batch_size=8, limit=st.opts.eval_limit, backend_options={"base_url": st.llm_url})
+        runs.append(res.predictions)
+        rec.artefacts[f"predictions {setting}"] = str(res.predictions)
+    if st.opts.model:
+        out = st.ws / "eval" / f"{_slug(st.opts.model)}-IQ"
+        res = evaluate(str(release_dir), model=st.opts.model, out=out, backend="hf", setting="IQ",
+                       batch_size=st.opts.batch_size, limit=st.opts.eval_limit)
+        runs.append(res.predictions)
+        rec.artefacts["predictions IQ"] = str(res.predictions)
+    scores = score(runs, out=st.ws / "eval" / "scores")
+    rec.seconds = time.monotonic() - t0
+    rec.artefacts["scores"] = str(st.ws / "eval" / "scores" / "scores.json")
+    print_tables(scores, Console())
+    st.scores = scores
+    return scores
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-._" else "-" for c in text).strip("-")[:60]
+
+
+# ----------------------------------------------------------------------------------------------- main
+
+
+def stop_started(st: DemoState) -> list[str]:
+    from mmra.annotation import stop
+    from mmra.llm.server import stop_server_for
+
+    stopped = []
+    for name in st.started_servers:
+        if name == "label-studio" and st.ls_cfg is not None:
+            if st.opts.keep_serving:
+                continue
+            stop(st.ls_cfg)
+            stopped.append(name)
+        elif name.startswith("llm:"):
+            stop_server_for(name[4:])
+            stopped.append(name)
+    return stopped
+
+
+def print_summary(st: DemoState, stopped: list[str]) -> None:
+    out = Console()
+    table = Table(title=f"mmra demo: done in {time.monotonic() - st.started_at:.0f} s (workspace {st.ws})")
+    table.add_column("step")
+    table.add_column("s", justify="right")
+    table.add_column("what it did / artefacts")
+    for rec in st.steps:
+        lines = rec.notes + [f"{k}: {v}" for k, v in rec.artefacts.items()]
+        table.add_row(rec.name, f"{rec.seconds:.0f}", "\n".join(lines))
+    out.print(table)
+    cfg = st.ls_cfg
+    if cfg is not None:
+        from mmra.annotation.server import CREDENTIALS_FILE
+
+        creds = Path(cfg.data_dir) / CREDENTIALS_FILE
+        if st.opts.keep_serving or "label-studio" not in stopped:
+            how = f"Label Studio is still running: open {st.ls_url} in a browser"
+        else:
+            how = (f"Label Studio was stopped. To look at the tasks: `MMRA_CONFIG={st.ws / 'mmra.toml'} mmra annotate "
+                   f"serve`, then open http://127.0.0.1:{cfg.port}")
+        out.print(f"{how} and sign in as [bold]{cfg.username}[/] with the password in {creds} "
+                  f"(or $LABEL_STUDIO_PASSWORD if you set it). Project: {PROJECT!r}. The two annotator accounts "
+                  f"({', '.join(ANNOTATORS)}) are scripted; their passwords are in "
+                  f"{Path(cfg.data_dir) / '.mmra-demo-annotators.json'}. Stop it with "
+                  f"`MMRA_CONFIG={st.ws / 'mmra.toml'} mmra annotate serve --stop`.")
+    if stopped:
+        out.print(f"Stopped the servers this run started: {', '.join(stopped)}.")
+    summary = {"workspace": str(st.ws), "seconds": round(time.monotonic() - st.started_at, 1),
+               "steps": [{"name": r.name, "seconds": round(r.seconds, 1), "artefacts": r.artefacts, "notes": r.notes}
+                         for r in st.steps],
+               "scores": {"overall": (st.scores or {}).get("overall")} if st.scores else None}
+    (st.ws / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    out.print(f"Summary written to {st.ws / 'summary.json'}.")
+
+
+def run_demo(opts: DemoOptions) -> DemoState:
+    ws = Path(opts.workspace).resolve()
+    prepare_workspace(ws, opts.fresh)
+    st = DemoState(opts, ws)
+    stopped: list[str] = []
+    try:
+        manifest = step_generate(st)
+        candidates = step_curate(st, manifest)
+        samples = step_annotate(st, candidates, manifest)
+        described = add_descriptions(samples, manifest, st.path("annotation", "samples.described.jsonl"))
+        leak_samples = step_leakage(st, described)
+        release = step_publish(st, leak_samples)
+        step_evaluate(st, Path(release.path))
+    finally:
+        stopped = stop_started(st)
+    print_summary(st, stopped)
+    return st

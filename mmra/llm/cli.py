@@ -1,0 +1,56 @@
+"""`mmra llm ...`: the embedded local LLM server (llama-cpp-python) for the leakage filter and the demo."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mmra.errors import cli_errors
+
+llm_app = typer.Typer(help="Local text LLMs (GGUF models from PyPI) behind an OpenAI-compatible server.",
+                      no_args_is_help=True)
+_console = Console()
+
+
+@llm_app.command("serve")
+@cli_errors
+def serve_cmd(
+    model: str = typer.Option(None, "--model", "-m", help="Local model name (default: [llm].default_model)."),
+    port: int = typer.Option(None, "--port", help="Port on 127.0.0.1 (default: [llm].port, or a free one)."),
+    stop: bool = typer.Option(False, "--stop", help="Stop the server this toolkit started for the model."),
+) -> None:
+    """Start (or reuse) the local OpenAI-compatible server for a model, or stop it with --stop."""
+    from mmra.config import load_config
+
+    from .server import ensure_server, stop_server_for
+
+    name = model or load_config().llm.default_model
+    if stop:
+        was = stop_server_for(name)
+        _console.print(f"{name}: {'stopped' if was else 'was not running'}")
+        return
+    url = ensure_server(name, port=port)
+    _console.print(f"{name} serves at [bold]{url}[/] (OpenAI API; model name {name!r}); stop with "
+                   f"`mmra llm serve --model {name} --stop`")
+
+
+@llm_app.command("models")
+@cli_errors
+def models_cmd() -> None:
+    """List the local models: packages installed, GGUF assembled, server running."""
+    from .models import describe_models
+    from .server import running
+
+    table = Table(title="local LLMs")
+    for col in ("name", "description", "packages", "assembled", "server"):
+        table.add_column(col)
+    for row in describe_models():
+        state = running(row["name"])
+        table.add_row(row["name"], row["description"], row["packages"], row["assembled"],
+                      state.url if state else "-")
+    _console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(llm_app, name="llm")

@@ -1,0 +1,123 @@
+"""Start, reuse and stop llama-cpp-python's OpenAI-compatible server for the embedded local models.
+
+    base_url = ensure_server("qwen2.5-1.5b")     # "http://127.0.0.1:<port>/v1", started once, reused after
+    stop_server_for("qwen2.5-1.5b")
+
+One server process per model, on 127.0.0.1, run by the interpreter of the `.venv-llm` venv (llama-cpp-python
+pins its own numpy/pydantic, so it stays out of the main venv). Each server's PID, port and log live in
+`<paths.cache>/servers/llm-<name>.{json,log}`; stopping ends exactly that process group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import mmra
+from mmra.config import load_config
+from mmra.errors import MMRAError
+from mmra.procs import LOOPBACK, ServerState, free_port, port_in_use, start_server, stop_server
+
+from .models import MODELS, get_model, model_path
+
+__all__ = ["MODELS", "ensure_server", "llm_python", "running", "serving", "state_file", "stop_server_for"]
+
+PYTHON_ENV = "MMRA_LLM_PYTHON"  # explicit interpreter that has llama-cpp-python[server]
+# "0": load models without ggml's extra CPU buffer types (see llama_server_main.py); default: "0" on CPUs that
+# advertise AMX, whose tiles are not usable in every VM, else "1"
+EXTRA_BUFTS_ENV = "MMRA_LLAMA_EXTRA_BUFTS"
+
+
+def _cpu_has_amx() -> bool:
+    try:
+        return " amx_tile" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+def llm_python() -> Path:
+    """The interpreter that runs the server: $MMRA_LLM_PYTHON, else <llm.venv>/bin/python (relative paths
+    are tried against the working directory, then the source checkout)."""
+    explicit = os.environ.get(PYTHON_ENV)
+    if explicit:
+        return Path(explicit)
+    venv = Path(load_config().llm.venv)
+    candidates = [venv] if venv.is_absolute() else [Path.cwd() / venv, Path(mmra.__file__).resolve().parents[1] / venv]
+    for candidate in candidates:
+        python = candidate / "bin" / "python"
+        if python.exists():
+            return python
+    raise MMRAError(
+        f"no llama-cpp-python server environment at {candidates[0]}; create it with `make setup-llm` "
+        f"(or point ${PYTHON_ENV} at a Python with llama-cpp-python[server] installed)"
+    )
+
+
+def _servers_dir() -> Path:
+    return Path(load_config().paths.cache) / "servers"
+
+
+def state_file(name: str) -> Path:
+    return _servers_dir() / f"llm-{name}.json"
+
+
+def running(name: str) -> ServerState | None:
+    state = ServerState.load(state_file(name))
+    return state if state and state.alive() else None
+
+
+def ensure_server(name: str, *, port: int | None = None, n_threads: int = 2, timeout: float = 180.0) -> str:
+    """Start (or reuse) the local server for model `name`; returns its OpenAI base URL."""
+    model = get_model(name)
+    existing = running(name)
+    gguf = model_path(name)  # assemble + verify (instant once verified) before paying for a process start
+    python = llm_python()
+    cfg = load_config().llm
+    if port is None:
+        if existing is not None:
+            port = existing.port
+        elif name == cfg.default_model and not port_in_use(cfg.port):
+            port = cfg.port
+        else:
+            port = free_port()
+    if existing is not None and existing.port != port:
+        raise MMRAError(f"local model {name!r} already runs on port {existing.port}; stop it first "
+                        f"(`mmra llm serve --model {name} --stop`) to move it to port {port}")
+    command = [
+        str(python), str(Path(__file__).with_name("llama_server_main.py")), "--model", str(Path(gguf).resolve()),
+        "--host", LOOPBACK, "--port", str(port), "--n_threads", str(n_threads), "--n_ctx", str(model.n_ctx),
+        "--model_alias", name,
+        # logits for every prompt token make prefill ~1.5x slower; the toolkit never asks for logprobs
+        "--logits_all", "False", "--verbose", "False",
+    ]
+    if model.chat_format:
+        command += ["--chat_format", model.chat_format]
+    url = f"http://{LOOPBACK}:{port}/v1"
+    env = {**os.environ, EXTRA_BUFTS_ENV: os.environ.get(EXTRA_BUFTS_ENV) or ("0" if _cpu_has_amx() else "1")}
+    state = start_server(
+        f"llm-{name}", command, port=port, health_url=f"{url}/models", state_file=state_file(name),
+        log_file=_servers_dir() / f"llm-{name}.log", url=url, timeout=timeout, env=env,
+        # make sure the port really serves this model, not something else that answers /v1/models
+        ok=lambda r: r.status_code == 200 and f'"{name}"' in r.text,
+    )
+    return state.url
+
+
+def stop_server_for(name: str) -> bool:
+    """Stop the local server of model `name` if this toolkit started one. True if one was running."""
+    get_model(name)
+    return stop_server(state_file(name))
+
+
+@contextlib.contextmanager
+def serving(name: str, **kwargs) -> Iterator[str]:
+    """A local server for the block; stopped afterwards only if this block started it."""
+    was_running = running(name) is not None
+    url = ensure_server(name, **kwargs)
+    try:
+        yield url
+    finally:
+        if not was_running:
+            stop_server_for(name)

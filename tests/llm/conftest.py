@@ -1,0 +1,1 @@
+from tests.llm.servers import local_llm  # noqa: F401
