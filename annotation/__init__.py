@@ -7,6 +7,7 @@ Python API (the demo and other stages call these; the CLI is `mmra annotate ...`
     push(conn, candidates, "my-project", annotators_per_task=2, drafts=None)   # idempotent
     annotator = create_annotator(conn, "ann1@example.org", "a-password")      # a second account, as itself
     annotate(annotator, "my-project", candidate.id, QAContent("multiple_choice", "Q?", ["a", "b", "c"], "A"))
+    annotate_many(annotator, "my-project", [(candidate_id, content), ...])   # playback: lists tasks once
     report = pull(conn, "my-project", Path("samples.jsonl"), min_annotations=2)   # + samples.report.json
     revise(conn, flagged_samples, "my-project")               # leakage-flagged samples back to annotators
 """
@@ -17,7 +18,7 @@ from .push import Draft, PushReport, push
 from .revise import revise
 from .server import Connection, connection, stop
 from .server import start as start_server
-from .users import annotate, create_annotator
+from .users import annotate, annotate_many, create_annotator
 
-__all__ = ["Connection", "Draft", "PullReport", "PushReport", "QAContent", "annotate", "connection",
+__all__ = ["Connection", "Draft", "PullReport", "PushReport", "QAContent", "annotate", "annotate_many", "connection",
            "create_annotator", "label_config", "pull", "push", "revise", "start_server", "stop"]

@@ -135,7 +135,7 @@ def pull_cmd(
                                         help="Annotations a task needs before it counts (default: config)."),
 ) -> None:
     """Export annotations, validate, adjudicate, compute agreement; write Samples and a report."""
-    from .pull import pull, report_path
+    from .pull import plot_agreement, pull, report_path
     from .server import connection
 
     cfg = _config()
@@ -149,6 +149,9 @@ def pull_cmd(
         table.add_row(subtask, *(str(row[k]) for k in ("tasks", "samples", "rejected", "review", "pending", "invalid")),
                       kappa, agr)
     _out.print(table)
+    plot = plot_agreement(report, out.with_name(out.name.removesuffix(".jsonl") + ".agreement.png"))
+    if plot:
+        _out.print(f"agreement plot: {plot}")
     for item in report.invalid:
         _err.print(f"[yellow]invalid[/] {item['task']} ({item.get('annotator') or 'task'}): {item['reason']}",
                    highlight=False)

@@ -79,14 +79,17 @@ def parse_draft(text: str | None, candidate: Candidate) -> QAContent:
     return QAContent(qa_type=qa_type, question=question, options=[], answer=norm, verdict="keep")
 
 
-def draft_questions(candidates: Sequence[Candidate], client, *, max_tokens: int = 256
+def draft_questions(candidates: Sequence[Candidate], client, *, max_tokens: int = 200, json_mode: bool = True
                     ) -> tuple[dict[str, Draft], list[tuple[str, str]]]:
     """Drafts keyed by candidate id, and (candidate id, reason) for every candidate left without one.
 
     `client` is an `mmra.llm.client.ChatClient` (or anything with the same `run`)."""
     from mmra.llm.client import ChatRequest  # the shared client; imported only when drafting
 
-    requests = [ChatRequest(messages=draft_messages(c), max_tokens=max_tokens, temperature=0.0) for c in candidates]
+    # JSON mode (OpenAI's `response_format`; llama.cpp turns it into a grammar) keeps small models parseable
+    extra = {"response_format": {"type": "json_object"}} if json_mode else {}
+    requests = [ChatRequest(messages=draft_messages(c), max_tokens=max_tokens, temperature=0.0, extra=extra)
+                for c in candidates]
     results = client.run(requests, description="drafting questions")
     drafts: dict[str, Draft] = {}
     failed: list[tuple[str, str]] = []

@@ -58,7 +58,12 @@ class Project:
         self.id = project_id
         self.title = title
         self.client = client or sdk(conn)
-        self._http = httpx.Client(base_url=conn.url, headers={"Authorization": f"Token {conn.token}"}, timeout=120)
+        self._http = httpx.Client(base_url=conn.url, timeout=120)
+
+    def _auth(self) -> dict[str, str]:
+        # the SDK's header: "Token <legacy token>", or "Bearer <access>" swapped from a personal access token
+        # (the SDK version is pinned exactly, so this internal stays put)
+        return {"Authorization": self.client._client_wrapper.get_headers()["Authorization"]}
 
     # -- finding / creating ---------------------------------------------------------------------------
     @classmethod
@@ -127,7 +132,7 @@ class Project:
         page = 1
         while True:
             try:
-                resp = self._http.get("/api/tasks", params={
+                resp = self._http.get("/api/tasks", headers=self._auth(), params={
                     "project": self.id, "page": page, "page_size": PAGE_SIZE, "fields": "task_only",
                     "include": "id,data,total_annotations,total_predictions"})
                 resp.raise_for_status()

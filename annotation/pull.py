@@ -296,3 +296,32 @@ def pull(conn: Connection, project_name: str, out: Path, *, min_annotations: int
     report.write(report_path(out))
     return report
 
+
+
+def plot_agreement(report: PullReport, path: Path) -> Path | None:
+    """Bar chart per subtask: keep/reject kappa and answer agreement (PNG, Agg backend)."""
+    rows = [(name, row) for name, row in report.agreement.items()
+            if row["keep_reject_kappa"] is not None or row["answer_agreement"] is not None]
+    if not rows:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [name for name, _ in rows]
+    xs = range(len(rows))
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(rows) + 2), 3.6))
+    ax.bar([x - 0.2 for x in xs], [r["keep_reject_kappa"] or 0.0 for _, r in rows], width=0.4,
+           label="keep/reject kappa")
+    ax.bar([x + 0.2 for x in xs], [r["answer_agreement"] or 0.0 for _, r in rows], width=0.4,
+           label="answer agreement")
+    ax.set_xticks(list(xs), names, rotation=30, ha="right")
+    ax.set_ylim(min(0.0, *(r["keep_reject_kappa"] or 0.0 for _, r in rows)) - 0.05, 1.05)
+    ax.axhline(0, color="grey", linewidth=0.6)
+    ax.set_title(f"Annotator agreement in {report.project!r}")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

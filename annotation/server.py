@@ -74,14 +74,20 @@ def credentials(cfg: LabelStudioConfig, *, create: bool = False) -> Credentials 
             raise MMRAError(f"{cred_file} is not valid JSON; delete it to generate new credentials") from None
     token = secret("label_studio_token") or stored.get("token")
     password = os.environ.get(PASSWORD_ENV) or stored.get("password")
-    if (not token or not password) and create:
-        token = token or secrets.token_hex(20)
-        password = password or secrets.token_urlsafe(18)
+    if (not token or not password) and create and not (Path(cfg.data_dir) / DB_NAME).exists():
+        # a new account: generate what the environment does not give, and keep only the generated values
+        # (secrets from the environment are never written anywhere)
+        generated = {"username": cfg.username}
+        if not token:
+            token = generated["token"] = secrets.token_hex(20)
+        if not password:
+            password = generated["password"] = secrets.token_urlsafe(18)
+        _private_write(cred_file, json.dumps(generated))
     if not token or not password:
+        if create:
+            raise MMRAError(f"{cfg.data_dir} already holds a Label Studio database but no credentials: set "
+                            "LABEL_STUDIO_API_KEY and LABEL_STUDIO_PASSWORD to the account it was created with")
         return None
-    if create and (stored.get("token") != token or stored.get("password") != password):
-        if not (Path(cfg.data_dir) / DB_NAME).exists():  # only remembered for the account we are about to create
-            _private_write(cred_file, json.dumps({"username": cfg.username, "token": token, "password": password}))
     return Credentials(cfg.username, password, token)
 
 

@@ -86,3 +86,19 @@ def annotate_task(project: Project, task_id: int, content: QAContent, *, lead_ti
     except Exception as exc:
         raise api_error(exc, f"annotating task {task_id}") from None
     return created.id
+
+
+def annotate_many(conn: Connection, project_name: str, items: list[tuple[str, QAContent]], *,
+                  lead_time: float | None = None) -> list[int]:
+    """Submit several annotations as one user (scripted playback): the task list is read once."""
+    project = Project.open(conn, project_name)
+    try:
+        by_key = project.tasks_by_external_id()
+        missing = [ext_id for ext_id, _ in items if ext_id not in by_key]
+        if missing:
+            raise MMRAError(f"project {project_name!r} has no task with external_id {', '.join(missing[:5])}"
+                            + (f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""))
+        return [annotate_task(project, by_key[ext_id][0].id, content, lead_time=lead_time)
+                for ext_id, content in items]
+    finally:
+        project.close()

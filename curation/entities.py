@@ -261,8 +261,14 @@ class Linker:
             mention.captions.append(cap_index)
             if concept in PEOPLE_WORDS or concept in ANIMAL_WORDS:
                 facts.sentient.add(concept)
-            # adjectives right before the entity: colour/shape and material words
-            for word in seq[max(0, match.start - 2):match.start]:
+            # the chain of adjectives right before the entity ("a red extra long bus" -> long; "tile floor,
+            # refrigerator" gives the refrigerator nothing): colour/shape and material words
+            chain = []
+            for word in reversed(seq[max(0, match.start - 3):match.start]):
+                if word not in VISUAL_PROPERTIES and word not in MATERIAL_WORDS:
+                    break
+                chain.append(word)
+            for word in chain:
                 if word in VISUAL_PROPERTIES:
                     facts.attributes.setdefault(concept, {}).setdefault(word, []).append(cap_index)
                 if word in MATERIAL_WORDS and MATERIAL_WORDS[word] != concept:

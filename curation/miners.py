@@ -32,7 +32,9 @@ def _caption_edge(relation: str, head: str, tail: str, caption: str) -> Edge:
 
 
 def _shared_tail_miner(ctx: MiningContext, quota: int, rng: random.Random, *, subtask: str, relations: tuple[str, ...],
-                       keep_tail, question: str, caption_facts=None, isa_hop: bool = False) -> Iterable[Proposal]:
+                       keep_tail, question, caption_facts=None, isa_hop: bool = False,
+                       skip_sentient: bool = False, relation_weight: dict[str, float] | None = None
+                       ) -> Iterable[Proposal]:
     """Pairs whose entities share a tail of `relations` (e.g. both MadeOf wood). `caption_facts(i)` may add
     (entity, tail, caption) facts read from captions ("a wooden bench")."""
     vocab = ctx.vocabulary()
@@ -46,10 +48,13 @@ def _shared_tail_miner(ctx: MiningContext, quota: int, rng: random.Random, *, su
     postings: dict[str, list[tuple[int, float, tuple]]] = defaultdict(list)
     for i, facts in enumerate(ctx.facts):
         for concept in facts.entities:
+            if skip_sentient and concept in facts.sentient:
+                continue
             salience = ctx.salience(i, concept)
             for fact in by_head.get(concept, ()):
                 if keep_tail(fact.tail):
-                    postings[fact.tail].append((i, fact.weight * salience, (concept, [fact])))
+                    factor = (relation_weight or {}).get(fact.relation, 1.0)
+                    postings[fact.tail].append((i, factor * fact.weight * salience, (concept, [fact])))
                 for parent in parents.get(fact.tail, ()):
                     if keep_tail(parent.tail):
                         postings[parent.tail].append((i, 0.8 * fact.weight * salience, (concept, [fact, parent])))
@@ -65,7 +70,8 @@ def _shared_tail_miner(ctx: MiningContext, quota: int, rng: random.Random, *, su
         for (a, sa, (ea, fa)), (b, sb, (eb, fb)) in pair_up(entries, rng, pairs_per_key(quota)):
             same = ea == eb
             score = spec * (sa + sb) / 2 * (0.5 if same else 1.0)
-            q = question.format(e1=ea, e2=eb, tail=tail)
+            template = question(fa, fb) if callable(question) else question
+            q = template.format(e1=ea, e2=eb, tail=tail)
 
             def evidence(a=a, b=b, ea=ea, eb=eb, fa=fa, fb=fb, tail=tail, same=same):
                 return ctx.evidence(a, b, concepts=[tail, ea, eb], edges=[*fa, *fb], box_labels=([ea], [eb]),
@@ -91,10 +97,16 @@ def mine_similar_material(ctx: MiningContext, quota: int, rng: random.Random) ->
 
 @miner("UsageSimilarity")
 def mine_usage_similarity(ctx: MiningContext, quota: int, rng: random.Random) -> Iterable[Proposal]:
+    def question(fa, fb) -> str:
+        if fa[-1].relation == "UsedFor" and fb[-1].relation == "UsedFor":
+            return "What can the {e1} in Image 1 and the {e2} in Image 2 both be used for?"
+        return "What can the {e1} in Image 1 and the {e2} in Image 2 both do or be used for?"
+
+    # objects only: what a person or an animal "is used for" is not a usage
     return _shared_tail_miner(
-        ctx, quota, rng, subtask="UsageSimilarity", relations=("UsedFor", "CapableOf"),
-        keep_tail=lambda t: t not in GENERIC_WORDS and len(t.split()) <= 3,
-        question="What can the {e1} in Image 1 and the {e2} in Image 2 both be used for?")
+        ctx, quota, rng, subtask="UsageSimilarity", relations=("UsedFor", "CapableOf"), skip_sentient=True,
+        relation_weight={"CapableOf": 0.8}, keep_tail=lambda t: t not in GENERIC_WORDS and len(t.split()) <= 3,
+        question=question)
 
 
 @miner("AppearanceSimilarity")
@@ -180,7 +192,8 @@ def mine_environment(ctx: MiningContext, quota: int, rng: random.Random) -> Iter
 
 
 def _event_edges(ctx: MiningContext, events: set[str]) -> dict[str, list[Fact]]:
-    return ctx.store.lookup(("HasSubevent", "HasFirstSubevent", "HasLastSubevent", "HasPrerequisite", "IsA"), events)
+    # not IsA: one-word events are ambiguous there ('fly IsA pest')
+    return ctx.store.lookup(("HasSubevent", "HasFirstSubevent", "HasLastSubevent", "HasPrerequisite"), events)
 
 
 @miner("SimilarEvent")
@@ -323,6 +336,15 @@ def _gap(b1, b2, diagonal: float) -> float:
     return math.hypot(gx, gy) / diagonal
 
 
+def _inside(small, big) -> float:
+    """Share of `small`'s box that lies inside `big`'s box."""
+    x1, y1, w1, h1 = small.bbox
+    x2, y2, w2, h2 = big.bbox
+    ox = max(0.0, min(x1 + w1, x2 + w2) - max(x1, x2))
+    oy = max(0.0, min(y1 + h1, y2 + h2) - max(y1, y2))
+    return ox * oy / (w1 * h1) if w1 * h1 else 0.0
+
+
 @miner("NearSameEntity")
 def mine_near_same_entity(ctx: MiningContext, quota: int, rng: random.Random) -> Iterable[Proposal]:
     near_limit = 0.04
@@ -338,6 +360,8 @@ def mine_near_same_entity(ctx: MiningContext, quota: int, rng: random.Random) ->
                 if bn is bf or cn == cf:
                     continue
                 gap = _gap(bf, bn, diagonal)
+                if _inside(bn, bf) >= 0.8 or _inside(bf, bn) >= 0.8:
+                    continue  # one on/in the other (a fork on a table) is not "next to"
                 if gap <= near_limit:
                     closeness = 1 - gap / near_limit
                     strength = closeness * (0.5 + math.sqrt(bf.area / record.area))
@@ -364,29 +388,26 @@ def mine_near_same_entity(ctx: MiningContext, quota: int, rng: random.Random) ->
 
 
 def _layout(ctx: MiningContext, i: int):
-    """3x3 grid occupancy (share of each cell covered by boxes) of an image's main objects."""
+    """Where the main objects are: a 3x3 histogram of box centres weighted by sqrt(area share), over boxes
+    covering 1-60% of the frame (a table filling the photo is background, not layout)."""
     record = ctx.images[i]
-    boxes = sorted(_boxes(ctx, i, 0.01), key=lambda t: -t[2].area)[:8]
+    boxes = [t for t in _boxes(ctx, i, 0.01) if t[2].area / record.area <= 0.6]
+    boxes = sorted(boxes, key=lambda t: -t[2].area)[:8]
     if len(boxes) < 2:
         return None
     W, H = record.width, record.height
-    grid = [0.0] * 9
-    for _, _, box in boxes:
-        x, y, w, h = box.bbox
-        for r in range(3):
-            for c in range(3):
-                cx0, cy0, cx1, cy1 = c * W / 3, r * H / 3, (c + 1) * W / 3, (r + 1) * H / 3
-                ox = max(0.0, min(x + w, cx1) - max(x, cx0))
-                oy = max(0.0, min(y + h, cy1) - max(y, cy0))
-                grid[r * 3 + c] += ox * oy / (W * H / 9)
-    grid = [min(1.0, g) for g in grid]
-    cx, cy = boxes[0][2].centre
     cols = ("left", "centre", "right")
     rows = ("top", "middle", "bottom")
+    grid = [0.0] * 9
+    for _, _, box in boxes:
+        cx, cy = box.centre
+        r, c = min(2, int(3 * cy / H)), min(2, int(3 * cx / W))
+        grid[r * 3 + c] += math.sqrt(box.area / record.area)
+    cx, cy = boxes[0][2].centre
     main = f"{_third(cy / H, rows)} {_third(cx / W, cols)}"
     xs = [b.centre[0] / W for _, _, b in boxes]
     ys = [b.centre[1] / H for _, _, b in boxes]
-    spread = "in a row across" if (max(xs) - min(xs)) >= (max(ys) - min(ys)) else "stacked top to bottom"
+    spread = "spread across" if (max(xs) - min(xs)) >= (max(ys) - min(ys)) else "stacked down"
     count = "2-3" if len(boxes) <= 3 else "4-6" if len(boxes) <= 6 else "7+"
     return grid, (count, main, spread), [label for _, label, _ in boxes]
 
@@ -407,13 +428,15 @@ def mine_layout(ctx: MiningContext, quota: int, rng: random.Random) -> Iterable[
                 math.sqrt(sum(x * x for x in ga) * sum(y * y for y in gb)) + 1e-9)
             key = f"layout: {count} objects, main {main}, {spread}"
 
-            def evidence(a=a, b=b, ga=ga, gb=gb, la=la, lb=lb, key=key, cosine=cosine):
+            def evidence(a=a, b=b, ga=ga, gb=gb, la=la, lb=lb, key=key, cosine=cosine, count=count, main=main,
+                         spread=spread):
                 return ctx.evidence(
                     a, b, concepts=[key], box_labels=(la, lb),
                     heuristic=f"from boxes: both have {count} main objects, the largest in the {main}, "
-                              f"objects {spread} the frame; 3x3 occupancy similarity {cosine:.2f}",
+                              f"objects {spread} the frame; similarity of where the objects sit (3x3 grid) "
+                              f"{cosine:.2f}",
                     extra={"grid1": [round(v, 2) for v in ga], "grid2": [round(v, 2) for v in gb],
-                           "occupancy_cosine": round(cosine, 3)})
+                           "grid_cosine": round(cosine, 3)})
 
             yield Proposal(a, b, cosine, (key,), evidence, "How are the main objects arranged in both images?")
 

@@ -15,6 +15,7 @@ the row and the cause; the rest of the dataset is kept.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,11 +101,26 @@ def _from_folder(path: Path, limit: int | None) -> LoadedDataset:
     raise MMRAError(f"dataset {path}: the folder holds no parquet files (and not exactly one JSONL file)")
 
 
+@contextlib.contextmanager
+def _quiet_datasets():
+    """`datasets` prints a progress bar per parquet read; ours is the only bar the user should see."""
+    import datasets
+
+    was_disabled = datasets.utils.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            datasets.enable_progress_bars()
+
+
 def _read_parquet(files: list[Path]):
     import datasets
 
     try:
-        return datasets.Dataset.from_parquet([str(f) for f in files])
+        with _quiet_datasets():
+            return datasets.Dataset.from_parquet([str(f) for f in files])
     except Exception as exc:
         raise MMRAError(f"cannot read parquet {', '.join(str(f) for f in files[:3])}: {exc}") from None
 

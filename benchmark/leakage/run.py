@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mmra.benchmark.schema import LeakageVerdict, QAType, Sample, write_jsonl
+
 from mmra.llm.client import ChatClient, ChatRequest
 
 from .method import HitRule, Probe, ProbeAnswer, chance_accuracy, default_max_hits, is_hit, probes_for, score
@@ -212,12 +213,38 @@ def build_report(samples, verdicts, probes, answers, model_stats, settings: Leak
     }
 
 
+def _plot_key(report: dict[str, Any]) -> str:
+    """Hash of everything the plot shows."""
+    from mmra.benchmark.schema import stable_hash
+
+    shown = {name: {"n": row["n"], "flagged": row["flagged"], "chance": row["chance_accuracy"],
+                    "acc": {m: v["qo_accuracy"] for m, v in row["models"].items()}}
+             for name, row in report["subtasks"].items()}
+    return stable_hash(report["settings"]["models"], shown, length=24)
+
+
+def _plot_or_reuse(report: dict[str, Any], old_report: Path, old_plot: Path, target: Path) -> None:
+    """Draw the plot, or keep the existing one when it shows exactly the same numbers (a cached re-run
+    then does not pay for importing matplotlib)."""
+    import json
+    import shutil
+
+    from .report import plot_report
+
+    try:
+        same = json.loads(old_report.read_text()).get("plot_key") == report["plot_key"] and old_plot.is_file()
+    except (OSError, ValueError):
+        same = False
+    if same:
+        shutil.copyfile(old_plot, target)
+    else:
+        plot_report(report, target)
+
+
 def write_outputs(result: LeakageResult, out_dir: Path, *, plot: bool = True) -> dict[str, Path]:
     """Write every output to a temporary name first, then rename them all: a failure leaves nothing half
     written (and a previous complete run in `out_dir` untouched)."""
     import json
-
-    from .report import plot_report
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -235,11 +262,12 @@ def write_outputs(result: LeakageResult, out_dir: Path, *, plot: bool = True) ->
         with tmp["verdicts"].open("w", encoding="utf-8") as fh:
             for v in result.verdicts:
                 fh.write(json.dumps(v, ensure_ascii=False) + "\n")
+        result.report["plot_key"] = _plot_key(result.report)
         tmp["report"].write_text(json.dumps(result.report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         write_jsonl(tmp["flagged"], result.flagged)
         write_jsonl(tmp["samples"], result.samples)
         if plot:
-            plot_report(result.report, tmp["plot"])
+            _plot_or_reuse(result.report, final["report"], final["plot"], tmp["plot"])
         for key, path in tmp.items():
             path.replace(final[key])
     finally:

@@ -9,7 +9,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from datasets.info import DatasetInfo, DatasetInfosDict
 from datasets.splits import SplitDict, SplitInfo
 from huggingface_hub import DatasetCardData
@@ -90,15 +89,18 @@ def card_metadata(ci: CardInputs) -> DatasetCardData:
 
 
 def _source_datasets(rows: list[dict[str, Any]]) -> set[str]:
+    """Hub `source_datasets` ('extended|<dataset>') for the image collections and ConceptNet we know."""
     prefixes = {str(r.get(f"image{i}_source") or "").split(":")[0].lower() for r in rows for i in (1, 2)}
-    known = {"coco": "COCO", "conceptnet": "ConceptNet"}
-    return {known[p] for p in prefixes if p in known}
+    known = {"coco": "extended|coco", "visual_genome": "extended|visual_genome", "gqa": "extended|gqa"}
+    found = {known[p] for p in prefixes if p in known}
+    if any('"source":"conceptnet"' in (r.get("provenance") or "").replace(" ", "") for r in rows):
+        found.add("extended|conceptnet5")
+    return found
 
 
 def render_card(ci: CardInputs) -> str:
-    meta = card_metadata(ci).to_dict()
-    header = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=110)
-    parts = [f"---\n{header}---\n", _body(ci)]
+    header = card_metadata(ci).to_yaml()
+    parts = [f"---\n{header}\n---\n", _body(ci)]
     return "\n".join(parts)
 
 

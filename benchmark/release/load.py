@@ -113,4 +113,15 @@ def load_release(path_or_repo: str, revision: str | None = None, *, verify: bool
         raise ReleaseInputError(f"{path_or_repo!r} names version {at} but revision={revision!r} was given")
     if repo.count("/") != 1 or repo.startswith((".", "/")):
         raise ReleaseNotFoundError(f"{path_or_repo!r} is neither a local release folder nor a Hub repo id (org/name)")
-    return datasets.load_dataset(repo, revision=hub_revision(revision or at), split=SPLIT)
+    return load_split(repo, hub_revision(revision or at))
+
+
+def load_split(path: str, revision: str | None = None) -> datasets.Dataset:
+    """Our `test` split; for a dataset in m-a-p/MMRA's layout (only a `train` split, which holds its test
+    data) that split instead, so the original MMRA loads too."""
+    try:
+        return datasets.load_dataset(path, revision=revision, split=SPLIT)
+    except ValueError as exc:
+        if f'Unknown split "{SPLIT}"' not in str(exc) or "'train'" not in str(exc):
+            raise
+    return datasets.load_dataset(path, revision=revision, split="train")

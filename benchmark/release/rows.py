@@ -22,7 +22,7 @@ from PIL import Image as PILImage
 
 from ..mmra_format import QA_TYPE_TO_MMRA, options_to_mmra
 from ..registry import get_subtask
-from ..schema import ImageRef, Sample
+from ..schema import ImageRef
 from ..subtasks import PAPER_ORDER
 from .inputs import SourceSample
 

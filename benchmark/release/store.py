@@ -26,7 +26,7 @@ from .card import order_of
 from .diff import diff_indexes, index_release, index_rows
 from .errors import ReleaseConflictError, ReleaseInputError, ReleaseNotFoundError
 from .inputs import read_source
-from .rows import check_content_duplicates, fingerprint
+from .rows import check_content_duplicates, fingerprint, to_dataset
 from .semver import is_version, latest, parse_version, version_key
 
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -174,6 +174,14 @@ def publish(
     result = PublishResult(name, version, final, fp, "published", len(rows), manifest, warnings=warnings)
     result.card_path = _copy_card(final, cards_dir, name, version)
     return result
+
+
+def build_dataset(samples: str | Path, version: str = "0.0.0-dev", *, show_progress: bool = False):
+    """The release rows of `samples` as an in-memory `datasets.Dataset` (same columns, order and checks as a
+    published release), without writing anything."""
+    version = parse_version(version)
+    sources, _ = read_source(samples)
+    return to_dataset(prepare_rows(sources, version, show_progress=show_progress))
 
 
 def _fsync_dir(path: Path) -> None:

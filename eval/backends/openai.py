@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+from pathlib import Path
 from typing import Any
 
 from mmra.errors import MMRAError
@@ -38,12 +39,18 @@ def to_openai_messages(prompt: Any) -> list[dict[str, Any]]:
     return [{"role": "user", "content": content}]
 
 
+def _cache_path(cache: bool | str | Path, cfg: Any) -> Path | None:
+    if cache is True:
+        return cfg.paths.cache / "llm.sqlite"  # shared with the leakage stage: same request, same answer
+    return Path(cache) if cache else None
+
+
 class OpenAIBackend(Backend):
     name = "openai"
 
     def __init__(self, model: str, *, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
                  concurrency: int | None = None, timeout_s: float | None = None, max_retries: int | None = None,
-                 use_cache: bool = True, check: bool = True) -> None:
+                 cache: bool | str | Path = True, check: bool = True) -> None:
         try:
             from mmra.llm.client import ChatClient
         except ImportError as exc:
@@ -57,7 +64,7 @@ class OpenAIBackend(Backend):
         self.client = ChatClient(
             self.base_url, model, api_key=os.environ.get(api_key_env) or None, concurrency=concurrency,
             timeout_s=timeout_s or cfg.llm.timeout_s, max_retries=max_retries if max_retries is not None
-            else cfg.llm.max_retries, cache_path=(cfg.paths.cache / "llm.sqlite") if use_cache else None,
+            else cfg.llm.max_retries, cache_path=_cache_path(cache, cfg),
             progress=False,
         )
         # chunks of a few rounds of concurrency: enough in flight, and each chunk is saved as it completes

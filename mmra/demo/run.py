@@ -192,7 +192,7 @@ def _annotator_passwords(data_dir: Path) -> dict[str, str]:
 
 
 def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) -> Path:
-    from mmra.annotation import QAContent, annotate, create_annotator, pull, push, start_server
+    from mmra.annotation import QAContent, create_annotator, pull, push, start_server
     from mmra.annotation.project import Project
     from mmra.annotation.pull import report_path
     from mmra.annotation.server import CREDENTIALS_FILE, STATE_FILE
@@ -227,17 +227,21 @@ def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) ->
     passwords = _annotator_passwords(Path(cfg.data_dir))
     accounts = {email: create_annotator(conn, email, passwords[email]) for email in ANNOTATORS}
     project = Project.open(conn, PROJECT)
+    as_user = {email: Project(acc, project.id, PROJECT) for email, acc in accounts.items()}  # acts as that account
     try:
         exported = project.export()
         done = {(str((t.get("data") or {}).get("external_id")), _email(a)) for t in exported
                 for a in t.get("annotations") or [] if not a.get("was_cancelled")}
+        task_ids = {str((t.get("data") or {}).get("external_id")): t["id"] for t in exported}
         submitted = 0
         with progress_bar() as bar:
             job = bar.add_task("scripted annotations", total=len(items) * len(ANNOTATORS))
             for item in items:
                 for email in ANNOTATORS:
                     if (item.candidate_id, email) not in done:
-                        annotate(accounts[email], PROJECT, item.candidate_id, _content(QAContent, item, email))
+                        if item.candidate_id not in task_ids:
+                            raise MMRAError(f"project {PROJECT!r} has no task for candidate {item.candidate_id}")
+                        annotate_task(as_user[email], task_ids[item.candidate_id], _content(QAContent, item, email))
                         submitted += 1
                     bar.advance(job)
         write_jsonl_dicts(st.path("annotation", "scripted-annotations.jsonl"), _scripted_rows(items))
@@ -263,6 +267,8 @@ def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) ->
         export_path.write_text(json.dumps(project.export(), indent=1, ensure_ascii=False), encoding="utf-8")
     finally:
         project.close()
+        for p in as_user.values():
+            p.close()
 
     rec.seconds = time.monotonic() - t0
     rec.artefacts = {"samples": str(out), "pull report": str(report_path(out)),
@@ -426,14 +432,17 @@ def stop_started(st: DemoState) -> list[str]:
 
 def print_summary(st: DemoState, stopped: list[str]) -> None:
     out = Console()
-    table = Table(title=f"mmra demo: done in {time.monotonic() - st.started_at:.0f} s (workspace {st.ws})")
-    table.add_column("step")
+    table = Table(title=f"mmra demo: done in {time.monotonic() - st.started_at:.0f} s")
+    table.add_column("step", ratio=2)
     table.add_column("s", justify="right")
-    table.add_column("what it did / artefacts")
-    for rec in st.steps:
-        lines = rec.notes + [f"{k}: {v}" for k, v in rec.artefacts.items()]
-        table.add_row(rec.name, f"{rec.seconds:.0f}", "\n".join(lines))
+    table.add_column("what it did", ratio=3)
+    for i, rec in enumerate(st.steps, 1):
+        table.add_row(f"{i}. {rec.name}", f"{rec.seconds:.0f}", "\n".join(rec.notes))
     out.print(table)
+    out.print(f"[bold]Artefacts[/] (workspace {st.ws}):")
+    for i, rec in enumerate(st.steps, 1):
+        for name, path in rec.artefacts.items():
+            out.print(f"  {i}. {name}: {path}", soft_wrap=True)
     cfg = st.ls_cfg
     if cfg is not None:
         from mmra.annotation.server import CREDENTIALS_FILE

@@ -27,8 +27,11 @@ _CHUNK = 500  # SQLite's host-parameter limit is 999 on old builds
 
 
 class ResponseCache:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, commit_every_s: float = 0.25) -> None:
         self.path = Path(path)
+        self.commit_every_s = commit_every_s
+        self._pending = 0
+        self._last_commit = time.monotonic()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
@@ -53,11 +56,21 @@ class ResponseCache:
         return found
 
     def put(self, key: str, model: str, text: str | None, finish_reason: str | None, usage: dict) -> None:
+        """Store one response; commits are grouped (at most `commit_every_s` of answers lost to a kill -9)."""
+        now = time.time()
         self._db.execute(
             "INSERT OR REPLACE INTO responses (key, model, text, finish_reason, usage, created) VALUES (?,?,?,?,?,?)",
-            (key, model, text, finish_reason, json.dumps(usage), time.time()),
+            (key, model, text, finish_reason, json.dumps(usage), now),
         )
-        self._db.commit()
+        self._pending += 1
+        if self._pending >= 64 or time.monotonic() - self._last_commit >= self.commit_every_s:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._db.commit()
+            self._pending = 0
+        self._last_commit = time.monotonic()
 
     def count(self, model: str | None = None) -> int:
         if model is None:
@@ -65,6 +78,7 @@ class ResponseCache:
         return self._db.execute("SELECT COUNT(*) FROM responses WHERE model = ?", (model,)).fetchone()[0]
 
     def close(self) -> None:
+        self.flush()
         self._db.close()
 
     def __enter__(self) -> ResponseCache:

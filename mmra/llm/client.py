@@ -244,6 +244,7 @@ class ChatClient:
                             result = await self._send(client, requests[idx[0]], stats, sem)
                             if cache is not None and result.ok:
                                 cache.put(key, self.model, result.text, result.finish_reason, result.usage)
+                            stats.cached += len(idx) - 1  # duplicates in this batch cost no request
                             for n, i in enumerate(idx):
                                 results[i] = result if n == 0 else ChatResult(**{**result.__dict__, "cached": True})
                             bar.advance(task, len(idx))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from typer.testing import CliRunner
-
 from mmra.annotation import QAContent, annotate, create_annotator
 from mmra.benchmark.schema import Sample, read_jsonl, write_jsonl
+from typer.testing import CliRunner
+
 from mmra.cli import app
 from mmra.procs import free_port
 
@@ -55,6 +55,7 @@ def test_cli_serve_push_pull_revise_stop(workspace, make_candidate):
     assert "0 new" in result.text and "3 unchanged" in result.text
 
     from mmra.annotation.server import connection
+
     from mmra.config import load_config
 
     conn = connection(load_config())
@@ -71,6 +72,7 @@ def test_cli_serve_push_pull_revise_stop(workspace, make_candidate):
     assert "2 samples" in result.text and "1 pending" in result.text
     samples = read_jsonl(workspace / "samples.jsonl", Sample)
     assert len(samples) == 2 and (workspace / "samples.report.json").exists()
+    assert (workspace / "samples.agreement.png").read_bytes()[:4] == b"\x89PNG"
 
     result = _run("revise", "-f", "samples.jsonl", "-p", "cli project")
     assert result.exit_code == 1 and "none of the samples" in result.text  # nothing flagged: said, not ignored

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from mmra.annotation import Draft, QAContent, push
 from mmra.annotation.project import Project
 

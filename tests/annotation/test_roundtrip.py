@@ -6,8 +6,7 @@ import json
 
 import httpx
 import pytest
-
-from mmra.annotation import QAContent, annotate, pull, push
+from mmra.annotation import QAContent, annotate, annotate_many, pull, push
 from mmra.annotation.project import Project
 from mmra.annotation.pull import report_path
 from mmra.benchmark.schema import Sample, read_jsonl
@@ -94,8 +93,8 @@ def test_keep_reject_kappa_over_a_subtask(ls, annotators, project_name, make_can
     good = QAContent(MC, "Where were both photos taken?", ["indoors", "beach", "forest"], "A")
     reject = QAContent(verdict="reject", reject_reason="no shared environment")
     votes = [(good, good), (good, reject), (reject, reject), (good, good)]
-    for cand, (a, b) in zip(cands, votes, strict=True):
-        _both(annotators, project_name, cand.id, a, b)
+    annotate_many(annotators[0], project_name, [(c.id, a) for c, (a, _) in zip(cands, votes, strict=True)])
+    annotate_many(annotators[1], project_name, [(c.id, b) for c, (_, b) in zip(cands, votes, strict=True)])
     report = pull(ls, project_name, tmp_path / "s.jsonl")
     row = report.agreement["Environment"]
     # 2 raters, 4 items: observed 3/4, chance (3/4*2/4 + 1/4*2/4) = 1/2 -> kappa 0.5
@@ -161,3 +160,23 @@ def test_drafts_become_predictions(ls, project_name, make_candidate):
     assert push(ls, [cand], project_name, drafts={cand.id: draft}, show_progress=False).predictions_added == 0
     assert len(list(project.client.predictions.list(task=task.id))) == 1
     project.close()
+
+
+def test_remote_server_by_url_and_token(ls, project_name, make_candidate, monkeypatch):
+    """A server the toolkit did not start: URL from config, token from the environment, shared media folder."""
+    from mmra.annotation import connection
+
+    from mmra.config import Config, LabelStudioConfig
+    from mmra.errors import MMRAError
+
+    cfg = Config(label_studio=LabelStudioConfig(url=ls.url + "/", document_root=ls.document_root))
+    monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)
+    with pytest.raises(MMRAError, match="LABEL_STUDIO_API_KEY"):
+        connection(cfg)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", ls.token)
+    remote = connection(cfg)
+    assert remote.url == ls.url and remote.media_dir == ls.media_dir
+    assert push(remote, [make_candidate()], project_name, show_progress=False).created == 1
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "wrong-token")
+    with pytest.raises(MMRAError, match="refused the API token"):
+        push(connection(cfg), [make_candidate()], project_name, show_progress=False)

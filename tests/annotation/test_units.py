@@ -7,7 +7,6 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from mmra.annotation.agreement import cohen_kappa, fleiss_kappa, keep_reject_kappa
 from mmra.annotation.labeling import TEXT_FIELDS, QAContent, label_config, task_data
 from mmra.annotation.media import link_image
@@ -106,3 +105,18 @@ def test_server_env_is_offline_and_scrubbed(tmp_path):
     assert env["LABEL_STUDIO_LATEST_VERSION_CHECK"] == "false" and env["LABEL_STUDIO_COLLECT_ANALYTICS"] == "false"
     assert env["SENTRY_DSN"] == "" and env["FRONTEND_SENTRY_DSN"] == ""
     assert env["LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT"] == str(tmp_path / "media-root")
+
+
+def test_generated_credentials_are_private_and_env_secrets_never_written(tmp_path, monkeypatch):
+    from mmra.annotation.server import CREDENTIALS_FILE, credentials
+
+    from mmra.config import LabelStudioConfig
+
+    monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)
+    monkeypatch.setenv("LABEL_STUDIO_PASSWORD", "from-the-environment-1")
+    cfg = LabelStudioConfig(data_dir=tmp_path / "ls")
+    creds = credentials(cfg, create=True)
+    stored = (tmp_path / "ls" / CREDENTIALS_FILE)
+    assert stored.stat().st_mode & 0o777 == 0o600
+    assert "from-the-environment-1" not in stored.read_text() and creds.token in stored.read_text()
+    assert credentials(cfg) == creds  # the same account next time

@@ -9,12 +9,13 @@ import os
 import datasets
 import pytest
 import yaml
-from PIL import Image
-
 from mmra.benchmark.answers import extract_answer
 from mmra.benchmark.prompts import question_text
 from mmra.benchmark.release import publish
-from mmra.benchmark.schema import QAType
+from mmra.benchmark.schema import QAType, write_jsonl
+from PIL import Image
+
+from .conftest import make_sample_records
 
 
 def _load_like_lmms_eval(yaml_path):
@@ -36,10 +37,11 @@ def _load_like_lmms_eval(yaml_path):
         return yaml.load(fh, Loader=Loader)
 
 
-@pytest.fixture()
-def release(tmp_path, samples_file):
-    path, _ = samples_file(22)
-    return publish(path, "1.0.0", tmp_path / "store", name="bench", show_progress=False)
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lmms")
+    path = write_jsonl(folder / "samples.jsonl", make_sample_records(folder, 22))
+    return publish(path, "1.0.0", folder / "store", name="bench", show_progress=False)
 
 
 def test_task_yaml_loads_and_its_dataset_is_the_release(release):

@@ -11,11 +11,10 @@ import random
 import datasets
 import pytest
 from huggingface_hub import DatasetCard
-from PIL import Image
-
 from mmra.benchmark.release import ReleaseConflictError, ReleaseStore, load_release, publish
 from mmra.benchmark.schema import write_jsonl
 from mmra.benchmark.subtasks import BUILTIN_SUBTASKS
+from PIL import Image
 
 MMRA_TASKS = {s.name for s in BUILTIN_SUBTASKS}
 
@@ -101,6 +100,11 @@ def test_rebuild_gives_identical_bytes_and_republish_is_a_no_op(tmp_path, sample
         assert (a.path / rel).read_bytes() == (b.path / rel).read_bytes()
     for rel in ("plots/counts.png", "plots/answer_balance.png", "lmms_eval/utils.py"):
         assert (a.path / rel).read_bytes() == (b.path / rel).read_bytes()
+    # the same file published into another store: every byte of the release is the same
+    c = _publish(path, store=tmp_path / "c", max_shard_bytes=10_000)
+    files = sorted(p.relative_to(a.path) for p in a.path.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(c.path) for p in c.path.rglob("*") if p.is_file())
+    assert all((a.path / f).read_bytes() == (c.path / f).read_bytes() for f in files)
 
     before = {p: p.stat().st_mtime_ns for p in a.path.rglob("*")}
     again = _publish(path2, store=tmp_path / "a", max_shard_bytes=10_000)
@@ -185,3 +189,27 @@ def test_image_bytes_in_samples_are_embedded(tmp_path, samples_file):
     ds = load_release(str(_publish(src, store=tmp_path / "store").path))
     assert all(Image.open(io.BytesIO(r["image1"]["bytes"])).size == (96, 72)
                for r in ds.cast_column("image1", datasets.Image(decode=False)))
+
+
+def test_a_dataset_in_mmra_layout_loads_its_train_split(tmp_path):
+    """m-a-p/MMRA has only `train`; the loader used for Hub repos falls back to it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from mmra.benchmark.release.load import load_split
+
+    (tmp_path / "data").mkdir()
+    pq.write_table(pa.table({"Task": ["SubEvent"], "QA_type": ["True or false QA"], "answer": ["Yes"]}),
+                   tmp_path / "data" / "train-00000-of-00001.parquet")
+    ds = load_split(str(tmp_path))
+    assert ds.split == "train" and ds[0]["Task"] == "SubEvent"
+
+
+def test_build_dataset_in_memory_matches_the_release(tmp_path, samples_file):
+    from mmra.benchmark.release import build_dataset
+
+    path, _ = samples_file(8)
+    mem = build_dataset(path, "1.0.0")
+    published = load_release(str(_publish(path, store=tmp_path / "store").path))
+    assert mem.features == published.features
+    assert mem["id"] == published["id"] and mem["options"] == published["options"]
+    assert mem[0]["image1"].size == published[0]["image1"].size

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from mmra.benchmark.release.errors import ReleaseInputError
 from mmra.benchmark.release.load import hub_revision, split_ref
 from mmra.benchmark.release.semver import latest, parse_version, version_key
@@ -34,7 +33,7 @@ def test_refs_and_hub_revisions(tmp_path):
 
 def _row(l1, l2, conceptnet=True):
     edges = '[{"relation":"UsedFor","head":"a","tail":"b","source":"conceptnet"}]' if conceptnet else "[]"
-    return {"image1_licence": l1, "image2_licence": l2, "provenance": '{"edges": %s}' % edges}
+    return {"image1_licence": l1, "image2_licence": l2, "provenance": f'{{"edges": {edges}}}'}
 
 
 @pytest.mark.parametrize("rows, expected", [

@@ -1,0 +1,239 @@
+"""The curation pipeline, one way through: ConceptNet ingest -> edge store -> image corpora -> image QC
+(+ near-duplicates, earlier-release exclusion) -> entity linking -> one miner per subtask -> ranking ->
+`OUT/candidates.jsonl` (Candidate schema) + `OUT/curation_report.json`.
+
+    from mmra.curation.pipeline import curate
+    result = curate(conceptnet=["kb.tsv"], manifests=["images/manifest.jsonl"], out_dir="out", per_subtask=20)
+    result.candidates, result.report, result.candidates_path
+
+Manifest format: see `mmra.curation.corpus` (path, id, entities, boxes, captions, source, licence).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from mmra.benchmark.registry import all_subtasks, get_subtask
+from mmra.benchmark.schema import Candidate, write_jsonl
+from mmra.errors import MMRAError
+from mmra.progress import progress_bar
+
+from .conceptnet import IngestStats, ingest_conceptnet
+from .corpus import Corpus, Issue, load_coco, load_hf_dataset, load_manifest
+from .edges import EdgeStore
+from .entities import Linker, load_alias_file
+from .mining import MiningContext, RankingConfig, mine_subtask
+from .qc import QCConfig, check_images, exclude_release, load_release_hashes, remove_near_duplicates
+
+REPORT_VERSION = 1
+
+
+@dataclass
+class CurationResult:
+    candidates: list[Candidate]
+    report: dict[str, Any]
+    candidates_path: Path
+    report_path: Path
+    by_subtask: dict[str, list[Candidate]] = field(default_factory=dict)
+
+
+def _ingest_cached(path: Path, out_dir: Path, relations: Sequence[str] | None, on_progress) -> IngestStats:
+    """Ingest once per (file, size, mtime, filters): re-runs on a 10 GB dump reuse the parquet."""
+    st = path.stat()
+    key = hashlib.sha256(json.dumps([str(path.resolve()), st.st_size, st.st_mtime_ns, sorted(relations or [])])
+                         .encode()).hexdigest()[:12]
+    parquet = out_dir / f"{path.name.split('.')[0]}-{key}.parquet"
+    sidecar = parquet.with_suffix(".stats.json")
+    if parquet.exists() and sidecar.exists():
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+        data.pop("mb_per_s", None)
+        data.pop("malformed_listed", None)
+        from .conceptnet import MalformedLine
+
+        data["malformed_lines"] = [MalformedLine(**m) for m in data.get("malformed_lines", [])]
+        stats = IngestStats(**data)
+        stats.parquet = str(parquet)  # type: ignore[attr-defined]
+        return stats
+    stats = ingest_conceptnet(path, parquet, relations=relations, on_progress=on_progress)
+    sidecar.write_text(json.dumps(stats.to_dict()), encoding="utf-8")
+    stats.parquet = str(parquet)  # type: ignore[attr-defined]
+    return stats
+
+
+def curate(
+    *,
+    out_dir: str | Path,
+    conceptnet: Sequence[str | Path] = (),
+    coco_instances: Sequence[str | Path] = (),
+    coco_captions: Sequence[str | Path] = (),
+    images: Sequence[str | Path] = (),
+    manifests: Sequence[str | Path] = (),
+    hf_datasets: Sequence[str | Path] = (),
+    hf_split: str | None = None,
+    hf_image_column: str = "image",
+    hf_caption_column: str | None = None,
+    hf_entities_column: str | None = None,
+    per_subtask: int = 100,
+    seed: int = 0,
+    subtasks: Sequence[str] | None = None,
+    relations: Sequence[str] | None = None,
+    aliases: str | Path | Mapping[str, Sequence[str]] | None = None,
+    exclude_release_hashes: Sequence[str | Path] = (),
+    qc: QCConfig | None = None,
+    ranking: RankingConfig | None = None,
+    show_progress: bool = True,
+) -> CurationResult:
+    """Run the whole curation. Bad inputs become entries of the report (named, with the cause); only a run
+    that has nothing to work with (no ConceptNet edges, no usable image) raises `MMRAError`."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    qc = qc or QCConfig()
+    ranking = ranking or RankingConfig(quota=per_subtask)
+    ranking.quota = per_subtask
+    if per_subtask < 1:
+        raise ValueError(f"--per-subtask must be at least 1, got {per_subtask}")
+    specs = [get_subtask(s) for s in subtasks] if subtasks else all_subtasks()
+    if not conceptnet:
+        raise MMRAError("no ConceptNet file given (--conceptnet): the miners join image entities with its edges")
+    if not (coco_instances or coco_captions or manifests or hf_datasets):
+        raise MMRAError("no image corpus given: pass --coco-instances/--coco-captions with --images, "
+                        "--manifest, or --hf-dataset")
+    alias_table = load_alias_file(aliases) if isinstance(aliases, (str, Path)) else dict(aliases or {})
+    release = load_release_hashes(exclude_release_hashes) if exclude_release_hashes else None
+
+    with progress_bar(disable=not show_progress) as bars:
+        # 1. ConceptNet
+        t0 = time.perf_counter()
+        stats_list: list[IngestStats] = []
+        for path in map(Path, conceptnet):
+            if not path.is_file():
+                raise MMRAError(f"ConceptNet file {path} does not exist")
+            task = bars.add_task(f"ConceptNet {path.name}", total=path.stat().st_size)
+            stats = _ingest_cached(path, out / "conceptnet", relations,
+                                   lambda done, total, task=task: bars.update(task, completed=done))
+            bars.update(task, completed=path.stat().st_size)
+            stats_list.append(stats)
+        store = EdgeStore.from_parquet([s.parquet for s in stats_list])  # type: ignore[attr-defined]
+        if len(store) == 0:
+            raise MMRAError("no usable ConceptNet edges in " + ", ".join(map(str, conceptnet)) + "; "
+                            + "; ".join(s.summary() for s in stats_list))
+        timings["conceptnet"] = time.perf_counter() - t0
+
+        # 2. image corpora
+        t0 = time.perf_counter()
+        corpus = Corpus()
+        if coco_instances or coco_captions:
+            corpus.extend(load_coco(coco_instances, coco_captions, images))
+        for manifest in manifests:
+            corpus.extend(load_manifest(manifest))
+        for name in hf_datasets:
+            corpus.extend(load_hf_dataset(name, cache_dir=out / "cache", split=hf_split, image_column=hf_image_column,
+                                          caption_column=hf_caption_column, entities_column=hf_entities_column))
+        ingested = len(corpus.images)
+        timings["corpus"] = time.perf_counter() - t0
+
+        # 3. QC
+        t0 = time.perf_counter()
+        task = bars.add_task("image QC (decode + hash)", total=len(corpus.images))
+        good, qc_issues = check_images(corpus.images, qc, on_progress=lambda n: bars.advance(task, n))
+        corpus.issues.extend(qc_issues)
+        good, dup_issues, dup_pairs = remove_near_duplicates(good, qc)
+        corpus.issues.extend(dup_issues)
+        if release is not None:
+            good, release_issues = exclude_release(good, release, qc)
+            corpus.issues.extend(release_issues)
+        if not good:
+            problems = "; ".join(str(i) for i in corpus.issues[:5])
+            raise MMRAError(f"no usable image left after ingest and QC ({ingested} ingested). First problems: {problems}")
+        timings["qc"] = time.perf_counter() - t0
+
+        # 4. linking
+        t0 = time.perf_counter()
+        linker = Linker(store, alias_table)
+        task = bars.add_task("linking entities to ConceptNet", total=len(good))
+        facts = []
+        for record in good:
+            facts.append(linker.facts(record))
+            bars.advance(task)
+        ctx = MiningContext(images=good, facts=facts, store=store, linker=linker, seed=seed)
+        timings["linking"] = time.perf_counter() - t0
+
+        # 5. mining + ranking
+        t0 = time.perf_counter()
+        task = bars.add_task("mining candidate pairs", total=len(specs))
+        by_subtask: dict[str, list[Candidate]] = {}
+        ranking_stats: dict[str, Any] = {}
+        for spec in specs:
+            bars.update(task, description=f"mining {spec.name}")
+            candidates, stats = mine_subtask(spec.name, ctx, ranking)
+            by_subtask[spec.name] = candidates
+            ranking_stats[spec.name] = stats
+            bars.advance(task)
+        timings["mining"] = time.perf_counter() - t0
+
+    all_candidates = [c for name in by_subtask for c in by_subtask[name]]
+    candidates_path = write_jsonl(out / "candidates.jsonl", all_candidates)
+    timings["total"] = time.perf_counter() - started
+    report = _report(
+        out=out, specs=[s.name for s in specs], seed=seed, per_subtask=per_subtask, stats_list=stats_list,
+        store=store, corpus=corpus, ingested=ingested, good=len(good), by_subtask=by_subtask,
+        ranking_stats=ranking_stats, dup_pairs=dup_pairs, linker=linker, timings=timings, qc=qc, ranking=ranking,
+        inputs={"conceptnet": list(map(str, conceptnet)), "coco_instances": list(map(str, coco_instances)),
+                "coco_captions": list(map(str, coco_captions)), "images": list(map(str, images)),
+                "manifests": list(map(str, manifests)), "hf_datasets": list(map(str, hf_datasets)),
+                "exclude_release_hashes": list(map(str, exclude_release_hashes))},
+    )
+    report_path = out / "curation_report.json"
+    tmp = report_path.with_name(report_path.name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(report_path)
+    return CurationResult(all_candidates, report, candidates_path, report_path, by_subtask)
+
+
+def _report(*, out: Path, specs: list[str], seed: int, per_subtask: int, stats_list: list[IngestStats],
+            store: EdgeStore, corpus: Corpus, ingested: int, good: int, by_subtask: dict[str, list[Candidate]],
+            ranking_stats: dict[str, Any], dup_pairs: list[dict], linker: Linker, timings: dict[str, float],
+            qc: QCConfig, ranking: RankingConfig, inputs: dict[str, list[str]]) -> dict[str, Any]:
+    rejects: list[Issue] = [i for i in corpus.issues if i.reject]
+    problems: list[Issue] = [i for i in corpus.issues if not i.reject]
+    problem_counts = Counter(i.reason for i in problems)
+    malformed = sum(s.malformed for s in stats_list)
+    if malformed:
+        problem_counts["malformed_conceptnet_line"] += malformed
+    used = {c.image1.source for cs in by_subtask.values() for c in cs} | {
+        c.image2.source for cs in by_subtask.values() for c in cs}
+    return {
+        "version": REPORT_VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "out_dir": str(out.resolve()),
+        "seed": seed,
+        "per_subtask": per_subtask,
+        "subtasks": specs,
+        "inputs": inputs,
+        "settings": {"qc": vars(qc), "ranking": vars(ranking)},
+        "conceptnet": [s.to_dict() for s in stats_list],
+        "edges": {"total": len(store), "by_relation": store.relation_counts()},
+        "images": {"ingested": ingested, "passed_qc": good, "used_in_candidates": len(used),
+                   "rejected": len(rejects)},
+        "candidates_per_subtask": {name: len(cs) for name, cs in by_subtask.items()},
+        "shortfall": {name: per_subtask - len(cs) for name, cs in by_subtask.items() if len(cs) < per_subtask},
+        "ranking": ranking_stats,
+        "rejects_by_reason": dict(Counter(i.reason for i in rejects).most_common()),
+        "rejects": [i.to_dict() for i in rejects],
+        "input_problems_by_reason": dict(problem_counts.most_common()),
+        "input_problems": [i.to_dict() for i in problems],
+        "near_duplicate_pairs": dup_pairs,
+        "unlinked_labels": dict(linker.unlinked_labels),
+        "notes": corpus.notes,
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+    }
