@@ -32,12 +32,14 @@ def serve_cmd(
     """Start the local Label Studio (offline, 127.0.0.1, data in the workspace), or stop it with --stop."""
     from . import server
 
-    cfg = _config().label_studio
+    config = _config()
+    cfg = config.label_studio
     if stop:
         was = server.stop(cfg)
         _out.print("Label Studio stopped" if was else "no Label Studio started by this toolkit was running")
         return
-    state, conn = server.start(cfg, port=port, timeout=timeout)
+    template = server.template_dir_for(Path(config.paths.cache), Path(cfg.venv))
+    state, conn = server.start(cfg, port=port, timeout=timeout, template_dir=template)
     _out.print(f"Label Studio serves at [bold]{conn.url}[/] (pid {state.pid}, data in {conn.data_dir}); "
                f"sign in as {cfg.username}. Token and password: $LABEL_STUDIO_API_KEY / $LABEL_STUDIO_PASSWORD, "
                f"else {conn.data_dir / server.CREDENTIALS_FILE} (private). Stop: `mmra annotate serve --stop`.")

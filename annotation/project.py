@@ -101,7 +101,7 @@ class Project:
                 project = cls(conn, created.id, title, client)
             else:
                 current = client.projects.get(id=project.id)
-                if (current.label_config != settings["label_config"]
+                if ((current.label_config or "").strip() != settings["label_config"].strip()  # stored trimmed
                         or current.maximum_annotations != annotators_per_task):
                     client.projects.update(id=project.id, **settings)
         except MMRAError:

@@ -105,12 +105,11 @@ def _build_sample(candidate: Candidate, content: QAContent, item: str, sample_id
     if content.qa_type not in allowed:
         shown = content.qa_type or "none"
         raise SchemaError(f"{item}: question type {shown!r} is not allowed for {spec.name} (allowed: {', '.join(allowed)})")
-    if content.qa_type == "yes_no" and any(content.options):
-        raise SchemaError(f"{item}: a yes/no question has no options, got {content.options!r}")
     record = {
         "subtask": candidate.subtask, "image1": candidate.image1.model_dump(mode="json", by_alias=True, exclude_none=True),
         "image2": candidate.image2.model_dump(mode="json", by_alias=True, exclude_none=True),
         "qa_type": content.qa_type, "question": content.question,
+        # options typed before switching to yes/no stay in the result but are hidden in the UI: not part of it
         "options": content.options if content.qa_type == "multiple_choice" else [],
         "answer": content.answer or "", "provenance": candidate.evidence.model_dump(mode="json"),
         "candidate_id": candidate.id,

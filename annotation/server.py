@@ -3,7 +3,8 @@
 The server's admin account and API token come from the environment (`LABEL_STUDIO_API_KEY`,
 `LABEL_STUDIO_PASSWORD`); when they are not set, `serve` generates them once and keeps them in the data dir
 (mode 0600, next to Label Studio's own SECRET_KEY), never in logs or in `mmra.toml`.
-A pre-migrated template database (`<cache>/ls-template/`) turns a 30-60 s first start into a few seconds.
+A pre-migrated, account-less template database (`<cache>/ls-template-<version>/`) turns the 30-60 s of
+migrations of every new data dir into one build, then a few seconds per start.
 """
 
 from __future__ import annotations
@@ -91,8 +92,10 @@ def credentials(cfg: LabelStudioConfig, *, create: bool = False) -> Credentials 
     return Credentials(cfg.username, password, token)
 
 
-def server_env(data_dir: Path, document_root: Path, creds: Credentials, base: dict | None = None) -> dict[str, str]:
-    """The environment the Label Studio process runs with: offline, local files on, our account."""
+def server_env(data_dir: Path, document_root: Path, creds: Credentials | None, base: dict | None = None
+               ) -> dict[str, str]:
+    """The environment the Label Studio process runs with: offline, local files on, our account (created on
+    the first start with it; a template is built without one)."""
     env = dict(os.environ if base is None else base)
     for name in _SCRUB:
         env.pop(name, None)
@@ -101,9 +104,6 @@ def server_env(data_dir: Path, document_root: Path, creds: Credentials, base: di
             env.pop(name)
     env.update({
         "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
-        "LABEL_STUDIO_USERNAME": creds.username,
-        "LABEL_STUDIO_PASSWORD": creds.password,
-        "LABEL_STUDIO_USER_TOKEN": creds.token,
         "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",  # effective only when the organisation is created
         "LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED": "true",
         "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(document_root),
@@ -115,46 +115,42 @@ def server_env(data_dir: Path, document_root: Path, creds: Credentials, base: di
         "FRONTEND_SENTRY_DSN": "",
         "PYTHONUNBUFFERED": "1",
     })
+    if creds is not None:
+        env.update({"LABEL_STUDIO_USERNAME": creds.username, "LABEL_STUDIO_PASSWORD": creds.password,
+                    "LABEL_STUDIO_USER_TOKEN": creds.token})
     return env
-
-
-def label_studio_bin(cfg: LabelStudioConfig) -> Path:
-    exe = Path(cfg.venv) / "bin" / "label-studio"
-    if not exe.exists():
-        raise MMRAError(f"Label Studio is not installed at {exe}; run `make setup-ls` (label-studio==1.23.2 in {cfg.venv})")
-    return exe
 
 
 def _absolute(cfg: LabelStudioConfig) -> LabelStudioConfig:
     return cfg.model_copy(update={"data_dir": Path(cfg.data_dir).resolve(), "venv": Path(cfg.venv).resolve()})
 
 
-def seed_from_template(data_dir: Path, template_dir: Path | None) -> bool:
-    """Copy a pre-migrated database into an empty data dir (the template's account comes with it)."""
-    if template_dir is None or (data_dir / DB_NAME).exists():
+def template_dir_for(cache: Path, venv: Path) -> Path:
+    """Where the pre-migrated database for this Label Studio version lives (one per installed version)."""
+    dists = sorted(Path(venv).glob("lib/python*/site-packages/label_studio-*.dist-info"))
+    version = dists[-1].name.removeprefix("label_studio-").removesuffix(".dist-info") if dists else "unknown"
+    return Path(cache) / f"ls-template-{version}"
+
+
+def seed_from_template(data_dir: Path, template_dir: Path, venv: Path) -> bool:
+    """Copy the pre-migrated, account-less database into a data dir that has none (building it once)."""
+    if (data_dir / DB_NAME).exists():
         return False
-    template_db = template_dir / DB_NAME
-    if not template_db.exists():
-        return False
+    template_db = build_template(template_dir, venv)
     data_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(template_db, data_dir / DB_NAME)
+    tmp = data_dir / (DB_NAME + ".tmp")
+    shutil.copy2(template_db, tmp)
+    tmp.replace(data_dir / DB_NAME)
     return True
 
 
-def start(cfg: LabelStudioConfig, *, creds: Credentials | None = None, port: int | None = None,
-          timeout: float = 240.0, template_dir: Path | None = None) -> tuple[ServerState, Connection]:
-    """Start (or reuse) the local server for `cfg.data_dir`. Returns its state and a ready connection."""
-    if cfg.url:
-        raise MMRAError(f"label_studio.url is set ({cfg.url}): that server is remote, `serve` starts only a local one")
-    cfg = _absolute(cfg)
-    data_dir = Path(cfg.data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
+def _launch(data_dir: Path, venv: Path, creds: Credentials | None, port: int, timeout: float
+            ) -> tuple[ServerState, Path]:
     document_root = (data_dir / MEDIA_DIR).resolve()
     (document_root / IMAGES_SUBDIR).mkdir(parents=True, exist_ok=True)
-    creds = creds or credentials(cfg, create=True)
-    seed_from_template(data_dir, template_dir)
-    port = port or cfg.port
-    exe = label_studio_bin(cfg)
+    exe = Path(venv) / "bin" / "label-studio"
+    if not exe.exists():
+        raise MMRAError(f"Label Studio is not installed at {exe}; run `make setup-ls` (label-studio==1.23.2 in {venv})")
     command = [str(exe), "start", "--no-browser", "--internal-host", LOOPBACK, "-p", str(port),
                "--data-dir", str(data_dir)]
     state = start_server(
@@ -162,6 +158,24 @@ def start(cfg: LabelStudioConfig, *, creds: Credentials | None = None, port: int
         state_file=data_dir / STATE_FILE, log_file=data_dir / "server.log",
         env=server_env(data_dir, document_root, creds), timeout=timeout, cwd=data_dir,
     )
+    return state, document_root
+
+
+def start(cfg: LabelStudioConfig, *, creds: Credentials | None = None, port: int | None = None,
+          timeout: float = 240.0, template_dir: Path | None = None) -> tuple[ServerState, Connection]:
+    """Start (or reuse) the local server for `cfg.data_dir`. Returns its state and a ready connection.
+
+    A new data dir starts from the migrated template in `template_dir` (built on first use: 30-60 s once,
+    then a few seconds per new data dir); `template_dir=None` lets the server migrate its own database."""
+    if cfg.url:
+        raise MMRAError(f"label_studio.url is set ({cfg.url}): that server is remote, `serve` starts only a local one")
+    cfg = _absolute(cfg)
+    data_dir = Path(cfg.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    creds = creds or credentials(cfg, create=True)
+    if template_dir is not None:
+        seed_from_template(data_dir, Path(template_dir), Path(cfg.venv))
+    state, document_root = _launch(data_dir, Path(cfg.venv), creds, port or cfg.port, timeout)
     return state, Connection(url=state.url, token=creds.token, data_dir=data_dir, document_root=document_root)
 
 
@@ -189,23 +203,24 @@ def connection(config: Config) -> Connection:
                       document_root=(Path(cfg.data_dir) / MEDIA_DIR).resolve())
 
 
-def build_template(template_dir: Path, venv: Path, creds: Credentials, *, timeout: float = 300.0) -> Path:
-    """Migrate a fresh database once (30-60 s) and keep it as a template; later starts copy it (seconds)."""
-    template_dir = template_dir.resolve()
+def build_template(template_dir: Path, venv: Path, *, timeout: float = 300.0) -> Path:
+    """Migrate a fresh database once, with no account in it, and keep it; later data dirs copy it."""
+    template_dir = Path(template_dir).resolve()
     db = template_dir / DB_NAME
     if db.exists():
         return db
-    work = template_dir.with_name(template_dir.name + f".building-{os.getpid()}")
-    shutil.rmtree(work, ignore_errors=True)
-    cfg = LabelStudioConfig(data_dir=work, venv=venv, username=creds.username)
     from mmra.procs import free_port
 
+    work = template_dir.with_name(template_dir.name + f".building-{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
     try:
-        start(cfg, creds=creds, port=free_port(), timeout=timeout)
+        _launch(work, Path(venv).resolve(), None, free_port(), timeout)
     finally:
-        stop(cfg)
-    with sqlite3.connect(work / DB_NAME) as con:  # a consistent file, whatever the journal state
-        con.execute("PRAGMA wal_checkpoint(FULL)") if con.execute("PRAGMA journal_mode").fetchone()[0] == "wal" else None
+        stop_server(work / STATE_FILE)
+    with sqlite3.connect(work / DB_NAME) as con:
+        if con.execute("SELECT count(*) FROM htx_user").fetchone()[0]:
+            raise MMRAError(f"template database {work / DB_NAME} unexpectedly holds an account")
     template_dir.mkdir(parents=True, exist_ok=True)
     tmp = template_dir / (DB_NAME + ".tmp")
     shutil.copy2(work / DB_NAME, tmp)

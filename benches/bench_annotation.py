@@ -47,7 +47,7 @@ def main() -> int:
 
     from mmra.annotation import QAContent, pull, push
     from mmra.annotation.project import Project
-    from mmra.annotation.server import Credentials, build_template, start, stop
+    from mmra.annotation.server import Credentials, build_template, start, stop, template_dir_for
     from rich.console import Console
     from rich.table import Table
 
@@ -55,10 +55,10 @@ def main() -> int:
     from mmra.procs import free_port
 
     creds = Credentials("admin@mmra.bench", "mmra-bench-password", "b3e1c0d2a4f5968778695a4b3c2d1e0f9a8b7c6d")
-    template = REPO / ".mmra" / "cache" / "ls-template-bench"
+    template = template_dir_for(REPO / ".mmra" / "cache", REPO / ".venv-ls")
     figures: dict[str, float] = {}
     t0 = time.perf_counter()
-    build_template(template, REPO / ".venv-ls", creds)
+    build_template(template, REPO / ".venv-ls")
     figures["template_s"] = time.perf_counter() - t0
 
     with tempfile.TemporaryDirectory(prefix="mmra-bench-ls-") as tmp:

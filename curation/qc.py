@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import imagehash
-import numpy as np
 from PIL import Image, ImageFile
 
 from .corpus import ImageRecord, Issue
@@ -120,7 +119,11 @@ def check_images(records: Sequence[ImageRecord], config: QCConfig,
         record.sha256, record.phash, record.dhash = check.sha256, check.phash, check.dhash
         if record.width and record.height and (record.width, record.height) != (check.width, check.height):
             issues.append(Issue(record.key, "size_mismatch", f"annotations say {record.width}x{record.height}, "
-                                f"the file is {check.width}x{check.height}; boxes are used as annotated", stage="qc"))
+                                f"the file is {check.width}x{check.height}; boxes rescaled to the file", stage="qc"))
+            sx, sy = check.width / record.width, check.height / record.height  # type: ignore[operator]
+            for box in record.boxes:
+                x, y, w, h = box.bbox
+                box.bbox = (x * sx, y * sy, w * sx, h * sy)
         record.width, record.height = check.width, check.height
         good.append(record)
     return good, issues
@@ -246,6 +249,3 @@ def exclude_release(records: list[ImageRecord], release: ReleaseHashes, config: 
                 dropped.add(i)
     return [r for k, r in enumerate(records) if k not in dropped], issues
 
-
-def hash_array(values: Sequence[str]) -> np.ndarray:
-    return parse_hex(values)

@@ -97,7 +97,6 @@ class PhraseMatcher:
                  max_words: int = 4) -> None:
         self.lemmatiser = lemmatiser
         self.max_gap = max_gap
-        self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
         chosen: dict[tuple[str, ...], str] = {}
         for concept in sorted(concepts):
             words = lemmatiser.phrase(concept)
@@ -106,11 +105,19 @@ class PhraseMatcher:
             # several concepts can share one lemma form ("men", "man"): prefer the one spelled as its lemmas
             if words not in chosen or concept == " ".join(words):
                 chosen[words] = concept
+        # first word -> one-word concept; (first, second word) -> longer phrases: a caption word only
+        # looks at the phrases that can start there
+        self._single: dict[str, str] = {}
+        self._by_two: dict[tuple[str, str], list[tuple[tuple[str, ...], str]]] = defaultdict(list)
         for words, concept in sorted(chosen.items()):
-            self._by_first[words[0]].append((words, concept))
+            if len(words) == 1:
+                self._single[words[0]] = concept
+            else:
+                self._by_two[(words[0], words[1])].append((words, concept))
+        self._firsts = {w for w, _ in self._by_two}
 
     def __len__(self) -> int:
-        return sum(len(v) for v in self._by_first.values())
+        return len(self._single) + sum(len(v) for v in self._by_two.values())
 
     def sequence(self, text: str) -> list[str]:
         return [self.lemmatiser(w) for w in tokens(text) if w not in SKIPPABLE]
@@ -125,20 +132,27 @@ class PhraseMatcher:
     def find(self, text: str | list[str]) -> list[PhraseMatch]:
         seq = self.sequence(text) if isinstance(text, str) else text
         found: list[PhraseMatch] = []
+        n = len(seq)
         for i, word in enumerate(seq):
-            for words, concept in self._by_first.get(word, ()):
-                end = self._match_from(seq, i, words)
-                if end is not None:
-                    found.append(PhraseMatch(concept, i, end))
+            concept = self._single.get(word)
+            if concept is not None:
+                found.append(PhraseMatch(concept, i, i + 1))
+            if word not in self._firsts:
+                continue
+            for j in range(i + 1, min(n, i + 2 + self.max_gap)):
+                for words, concept in self._by_two.get((word, seq[j]), ()):
+                    end = self._match_from(seq, j + 1, words[2:], self.max_gap - (j - i - 1))
+                    if end is not None:
+                        found.append(PhraseMatch(concept, i, end))
         return found
 
-    def _match_from(self, seq: list[str], start: int, words: tuple[str, ...]) -> int | None:
-        pos, gaps = start + 1, 0
-        for word in words[1:]:
+    @staticmethod
+    def _match_from(seq: list[str], pos: int, words: tuple[str, ...], gaps_left: int) -> int | None:
+        for word in words:
             while pos < len(seq) and seq[pos] != word:
-                gaps += 1
+                gaps_left -= 1
                 pos += 1
-                if gaps > self.max_gap:
+                if gaps_left < 0:
                     return None
             if pos >= len(seq):
                 return None

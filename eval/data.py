@@ -23,6 +23,7 @@ from typing import Any
 
 from mmra.benchmark.mmra_format import MMRA_COLUMNS, sample_from_mmra
 from mmra.benchmark.schema import Sample, SchemaError, read_jsonl
+
 from mmra.errors import MMRAError
 
 IMAGE_COLUMNS = ("image1", "image2")
@@ -50,6 +51,9 @@ def load_dataset_samples(dataset: str | Path, *, limit: int | None = None, revis
     """Read `dataset` (path or `REPO[@REV]`) into Samples. `limit` keeps the first N rows."""
     spec = str(dataset)
     path = Path(spec).expanduser()
+    if path.exists():
+        path = path.resolve()  # the run's identity should not depend on how the path was typed
+        spec = str(path)
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix == ".parquet":
@@ -266,8 +270,29 @@ class ImageLoadError(Exception):
     """An image of one row cannot be used; the row is counted wrong and the run goes on."""
 
 
-def load_image(sample: Sample, which: str, base_dir: Path | None):
-    """Decode `sample.image1`/`image2` into an RGB PIL image (fully read, so truncation fails here)."""
+@dataclass(frozen=True)
+class ImageBudget:
+    """How large the model's processor will make an image: a longest side and/or a pixel count."""
+
+    max_side: int | None = None
+    max_pixels: int | None = None
+
+    def scale(self, width: int, height: int) -> float:
+        s = 1.0
+        if self.max_side:
+            s = min(s, self.max_side / max(width, height))
+        if self.max_pixels:
+            s = min(s, (self.max_pixels / (width * height)) ** 0.5)
+        return s
+
+
+def load_image(sample: Sample, which: str, base_dir: Path | None, *, budget: ImageBudget | None = None):
+    """Decode `sample.image1`/`image2` into an RGB PIL image (fully read, so truncation fails here).
+
+    `budget`: how large the model's processor will make the image. A JPEG at least 4x larger than that is
+    decoded at a reduced DCT scale (as PIL's `thumbnail` does) that still keeps at least twice the final size
+    in each dimension, so the processor's own antialiased resize sees practically the same image while the
+    decode costs a fraction. Other formats, and images not that large, decode in full."""
     import io
 
     from PIL import Image, UnidentifiedImageError
@@ -278,6 +303,10 @@ def load_image(sample: Sample, which: str, base_dir: Path | None):
     try:
         data = ref.read_bytes(base_dir)
         with Image.open(io.BytesIO(data)) as img:
+            if budget is not None and img.format == "JPEG":
+                scale = budget.scale(*img.size)
+                if scale <= 0.25:
+                    img.draft("RGB", (int(2 * scale * img.width) + 1, int(2 * scale * img.height) + 1))
             img.load()
             return img.convert("RGB")
     except FileNotFoundError as exc:

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmra import __version__
 from mmra.benchmark.mmra_format import QA_TYPE_TO_MMRA, options_to_mmra
 from mmra.benchmark.prompts import PROFILES
+
+from mmra import __version__
 from mmra.errors import MMRAError
 from mmra.progress import progress_bar, stderr_console
 
@@ -102,7 +103,7 @@ def evaluate(
     meta = {
         "dataset": loaded.source, "revision": loaded.revision, "model": model_label, "backend": backend_name,
         "setting": run_setting, "profile": profile, "max_new_tokens": max_new_tokens,
-        "descriptions": str(descriptions) if descriptions else None, "swap_images": swap_images,
+        "descriptions": str(Path(descriptions).resolve()) if descriptions else None, "swap_images": swap_images,
         "circular": circular, "limit": limit, "toolkit_version": __version__,
     }
     samples = loaded.samples
@@ -225,8 +226,8 @@ def _run_items(engine: Backend, todo: list[EvalItem], loaded: LoadedDataset, pre
                     elif blank_images:
                         images = [blank_image(), blank_image()]
                     else:
-                        images = [load_image(it.sample, "image1", loaded.base_dir),
-                                  load_image(it.sample, "image2", loaded.base_dir)]
+                        images = [load_image(it.sample, "image1", loaded.base_dir, budget=engine.image_budget),
+                                  load_image(it.sample, "image2", loaded.base_dir, budget=engine.image_budget)]
                     ready.append((it, build_prompt(it, setting, profile, desc[it.key], images)))
                 except ImageLoadError as exc:
                     failed.append((it, str(exc)))

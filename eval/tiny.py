@@ -106,7 +106,7 @@ def _seeded(seed: int):
     torch.manual_seed(seed)
 
 
-def _qwen2_vl(size: str) -> BuiltModel:
+def _qwen2_vl(size: str, meta: bool = False) -> BuiltModel:
     import torch
     from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLImageProcessorPil
     from transformers.models.qwen2_vl.processing_qwen2_vl import Qwen2VLProcessor
@@ -151,7 +151,7 @@ def _qwen2_vl(size: str) -> BuiltModel:
     processor = _no_video(Qwen2VLProcessor)(
         image_processor=image_processor, tokenizer=tok, video_processor=None, chat_template=QWEN2_VL_CHAT_TEMPLATE
     )
-    model = _instantiate(Qwen2VLForConditionalGeneration, config, dtype, seed=1234)
+    model = _instantiate(Qwen2VLForConditionalGeneration, config, dtype, seed=1234, meta=meta)
     return BuiltModel(model, processor, f"{'tiny' if size == 'tiny' else 'random'}:qwen2-vl{'' if size == 'tiny' else '-7b'}")
 
 
@@ -201,11 +201,14 @@ def _idefics3_family(kind: str) -> BuiltModel:
     return BuiltModel(model, processor, f"tiny:{kind}")
 
 
-def _instantiate(model_cls, config, dtype, *, seed: int):
+def _instantiate(model_cls, config, dtype, *, seed: int, meta: bool = False):
     import torch
 
     _seeded(seed)
-    if dtype == torch.bfloat16 and torch.cuda.is_available():
+    if meta:  # shapes only, no memory: to check an architecture's size on a machine that cannot hold it
+        with torch.device("meta"):
+            model = model_cls._from_config(config, dtype=dtype)
+    elif dtype == torch.bfloat16 and torch.cuda.is_available():
         # build straight on the GPU in bf16: an 8B model in fp32 on the host would need 32 GB and minutes
         with torch.device("cuda"):
             model = model_cls._from_config(config, dtype=dtype)
@@ -221,14 +224,15 @@ def is_synthetic_model_id(model_id: str) -> bool:
     return model_id.startswith(("tiny:", "random:"))
 
 
-def build_synthetic(model_id: str) -> BuiltModel:
-    """`tiny:qwen2-vl`, `tiny:smolvlm`, `tiny:idefics3` or `random:qwen2-vl-7b` -> model + processor."""
+def build_synthetic(model_id: str, *, meta: bool = False) -> BuiltModel:
+    """`tiny:qwen2-vl`, `tiny:smolvlm`, `tiny:idefics3` or `random:qwen2-vl-7b` -> model + processor.
+    `meta=True` (random:qwen2-vl-7b only) builds the module tree without allocating weights."""
     kind, _, arch = model_id.partition(":")
     if kind == "tiny" and arch == "qwen2-vl":
         return _qwen2_vl("tiny")
     if kind == "tiny" and arch in ("smolvlm", "idefics3"):
         return _idefics3_family(arch)
     if kind == "random" and arch == "qwen2-vl-7b":
-        return _qwen2_vl("7b")
+        return _qwen2_vl("7b", meta=meta)
     known = ", ".join([f"tiny:{a}" for a in TINY_ARCHS] + [f"random:{a}" for a in RANDOM_ARCHS])
     raise MMRAError(f"unknown synthetic model {model_id!r}; known: {known}")

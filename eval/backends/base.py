@@ -20,6 +20,8 @@ class Backend:
     model_id = ""
     # how many requests one `generate` call should get; None: the runner's --batch-size
     preferred_chunk: int | None = None
+    # how large the model's processor makes images (an `ImageBudget`); None: unknown / unlimited
+    image_budget: Any = None
 
     def generate(self, prompts: list[Any], *, max_new_tokens: int) -> list[Output]:
         raise NotImplementedError

@@ -16,6 +16,7 @@ from typing import Any
 
 from mmra.errors import MMRAError
 
+from ..data import ImageBudget
 from ..tiny import build_synthetic, is_synthetic_model_id
 from .base import Backend, Output
 
@@ -70,6 +71,7 @@ class HFBackend(Backend):
                 tokenizer.pad_token = tokenizer.eos_token
         if not getattr(self.processor, "chat_template", None):
             raise MMRAError(f"model {model!r}: its processor has no chat template; the hf backend needs one")
+        self.image_budget = image_budget(self.processor)
         gen = self.model.generation_config
         gen.do_sample = False  # greedy, whatever the checkpoint's defaults say
         for key in ("temperature", "top_p", "top_k"):
@@ -107,6 +109,11 @@ class HFBackend(Backend):
         with torch.inference_mode():
             out = self.model.generate(**inputs, **kwargs)
         new_tokens = out[:, inputs["input_ids"].shape[1]:]
+        if self.model_id.startswith("random:"):
+            # a random full-size model samples ids far beyond the byte-level test tokenizer's vocabulary, which
+            # decode to nothing: keep the ids themselves, so batched-vs-single comparisons stay meaningful
+            pad = self.model.generation_config.pad_token_id
+            return [" ".join(str(int(t)) for t in row if int(t) != pad) for row in new_tokens]
         return [t.strip() for t in self.processor.batch_decode(new_tokens, skip_special_tokens=True)]
 
     def generate(self, prompts: list[Any], *, max_new_tokens: int) -> list[Output]:
@@ -168,7 +175,7 @@ class HFBackend(Backend):
         n_params = sum(p.numel() for p in self.model.parameters())
         return {"backend": self.name, "model": self.model_id, "dtype": str(self.dtype).removeprefix("torch."),
                 "device": str(self.model.device), "parameters": n_params,
-                "model_class": type(self.model).__name__}
+                "model_class": type(self.model).__name__, "image_budget": vars(self.image_budget) if self.image_budget else None}
 
 
 def _load_pretrained(model_id: str, dtype, device: str, device_map: str | None,
@@ -209,6 +216,21 @@ def _load_pretrained(model_id: str, dtype, device: str, device_map: str | None,
     if not device_map:
         model = model.to(device)
     return model.eval(), processor
+
+
+def image_budget(processor: Any) -> ImageBudget | None:
+    """How large the processor makes images, when it has a fixed budget (a Qwen2-VL-style pixel count,
+    Idefics3/SmolVLM's longest edge without splitting); None when large images may stay large."""
+    ip = getattr(processor, "image_processor", None)
+    size = getattr(ip, "size", None)
+    longest = size.get("longest_edge") if isinstance(size, dict) else getattr(size, "longest_edge", None)
+    if not isinstance(longest, int) or longest <= 0:
+        return None
+    if hasattr(ip, "temporal_patch_size"):  # Qwen2-VL family: "longest_edge" is the max pixel count
+        return ImageBudget(max_pixels=longest)
+    if getattr(ip, "do_image_splitting", None) is False:
+        return ImageBudget(max_side=longest)
+    return None
 
 
 def _first_line(exc: Exception) -> str:

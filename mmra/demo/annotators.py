@@ -229,15 +229,26 @@ class _Reject(Exception):
 
 
 def _shared_tail(cand: Candidate, kb: Knowledge, relations: tuple[str, ...], f1: SceneFacts, f2: SceneFacts):
-    """(entity in image 1, entity in image 2, shared concept) backed by the knowledge and the images."""
+    """(entity in image 1, entity in image 2, shared concept) backed by the knowledge and the images; the
+    candidate's own entity pair is tried first."""
+    def holds(label: str, facts: SceneFacts, concept: str) -> bool:
+        if label not in facts.labels:
+            return False
+        colours = {e.get("attrs", {}).get("colour") for e in facts.entities if e["label"] == label}
+        return concept in kb.tails(relations, label) or concept in colours
+
     concepts = list(cand.evidence.concepts)
     for edge in cand.evidence.edges:
         if edge.relation in relations and edge.tail not in concepts:
             concepts.append(edge.tail)
+    extra = cand.evidence.extra
+    proposed = (extra.get("entity1"), extra.get("entity2"))
     for concept in concepts:
-        e1 = next((lab for lab in f1.labels if concept in kb.tails(relations, lab)), None)
-        e2 = next((lab for lab in f2.labels if concept in kb.tails(relations, lab) and lab != e1), None) or \
-            next((lab for lab in f2.labels if concept in kb.tails(relations, lab)), None)
+        if all(proposed) and holds(proposed[0], f1, concept) and holds(proposed[1], f2, concept):
+            return proposed[0], proposed[1], concept
+        e1 = next((lab for lab in f1.labels if holds(lab, f1, concept)), None)
+        e2 = next((lab for lab in f2.labels if holds(lab, f2, concept) and lab != e1), None) or \
+            next((lab for lab in f2.labels if holds(lab, f2, concept)), None)
         if e1 and e2:
             return e1, e2, concept
     raise _Reject("the evidence does not hold for the entities visible in these images")

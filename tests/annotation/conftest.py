@@ -1,19 +1,19 @@
 """A real Label Studio server per test session (label-studio 1.23.2 from .venv-ls).
 
-The first run migrates a template database once (~25-60 s) under .mmra/cache/ls-template-*; every later
-server copies it and is healthy in a few seconds. The server's environment is scrubbed of HOST, PORT,
+The first run migrates an account-less template database once (~25-60 s) under
+.mmra/cache/ls-template-<version>/ (the same one `mmra annotate serve` uses); every server copies it, creates
+its account on start and is healthy in a few seconds. The server's environment is scrubbed of HOST, PORT,
 USERNAME, PASSWORD, DEBUG, CI (see mmra.annotation.server.server_env). When the server cannot start, the
 tests fail (CI installs it with `make setup-ls`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from pathlib import Path
 
 import pytest
-from mmra.annotation.server import Connection, Credentials, build_template, start, stop
+from mmra.annotation.server import Connection, Credentials, build_template, start, stop, template_dir_for
 from mmra.benchmark.schema import Candidate, Edge, ImageRef, Provenance
 
 from mmra.config import LabelStudioConfig
@@ -26,17 +26,12 @@ TEST_CREDS = Credentials("admin@mmra.test", "mmra-test-password", "5f0c3e21a9d84
 ANNOTATOR_PASSWORD = "annotator-pass-1"
 
 
-def _template_dir() -> Path:
-    tag = hashlib.sha256(f"{TEST_CREDS.username}:{TEST_CREDS.token}".encode()).hexdigest()[:10]
-    return REPO_ROOT / ".mmra" / "cache" / f"ls-template-{tag}"
-
-
 @pytest.fixture(scope="session")
 def ls_template() -> Path:
     if not (LS_VENV / "bin" / "label-studio").exists():
         pytest.fail(f"Label Studio is not installed in {LS_VENV}: run `make setup-ls`")
-    template = _template_dir()
-    build_template(template, LS_VENV, TEST_CREDS)
+    template = template_dir_for(REPO_ROOT / ".mmra" / "cache", LS_VENV)
+    build_template(template, LS_VENV)
     return template
 
 

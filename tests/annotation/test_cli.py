@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from mmra.annotation import QAContent, annotate, create_annotator
 from mmra.benchmark.schema import Sample, read_jsonl, write_jsonl
@@ -20,9 +18,9 @@ pytestmark = pytest.mark.labelstudio
 @pytest.fixture()
 def workspace(tmp_path, ls_template, monkeypatch):
     data_dir = tmp_path / "ls-data"
-    data_dir.mkdir()
-    shutil.copy2(ls_template / "label_studio.sqlite3", data_dir / "label_studio.sqlite3")  # skip migrations
+    # the cache holding the migrated template (the ls_template fixture built it): serve starts in seconds
     (tmp_path / "mmra.toml").write_text(
+        f'[paths]\ncache = "{ls_template.parent}"\n'
         f'[label_studio]\ndata_dir = "{data_dir}"\nvenv = "{LS_VENV}"\nport = {free_port()}\n'
         f'username = "{TEST_CREDS.username}"\nimport_batch_size = 2\n')
     monkeypatch.chdir(tmp_path)

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from mmra.errors import MMRAError
 from mmra.eval import evaluate
 from mmra.eval.backends import make_backend
 from mmra.eval.backends.openai import to_openai_messages
 from mmra.eval.backends.vllm import build_requests, vllm_engine_kwargs
 from mmra.eval.items import Prompt
+
+from mmra.errors import MMRAError
 from mmra.llm.faultserver import FaultPlan, FaultServer
+from tests.llm.servers import local_llm  # noqa: F401  (session fixture: the real llama-cpp server)
 
 from .conftest import ROWS, mmra_rows, write_parquet_release
-from tests.llm.servers import local_llm  # noqa: F401  (session fixture: the real llama-cpp server)
 
 
 def _prompt_with_images():
@@ -40,7 +40,7 @@ def test_openai_backend_over_a_faulty_server_answers_everything(tmp_path):
     options only from plain-text prompts, so the question-only run, where it knows every answer, must score
     100%: that checks the request/response path and the scoring end to end."""
     knowledge = {}
-    for task, qa, question, options, answer in ROWS[:8]:
+    for _task, _qa, question, options, answer in ROWS[:8]:
         knowledge[question] = options[answer] if options else answer
     release = write_parquet_release(tmp_path / "rel", mmra_rows(8))
     plan = FaultPlan(rate_429=0.3, rate_500=0.2, policy="knower", knowledge=knowledge, answer_style="sentence")

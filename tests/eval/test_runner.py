@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from mmra.eval import evaluate
 
 from mmra.errors import MMRAError
-from mmra.eval import evaluate
 
 from .conftest import mmra_rows, write_parquet_release
 
@@ -97,7 +97,7 @@ def test_swap_and_circular_variants(qwen_backend, release_dir, tmp_path):
     assert result.n_items == len(records) == 12 + n_rot + 2
     swapped = {k: r for k, r in records.items() if r["variant"] == "swap"}
     assert set(swapped) == {"s009#swap", "s010#swap"}
-    for key, rec in swapped.items():
+    for rec in swapped.values():
         orig = records[rec["sample_id"]]
         assert {orig["answer"], rec["answer"]} == {"Yes", "No"}  # SubEvent's rule: flip Yes/No
     rot = records["s001#circ1"]  # options rotated by one, gold letter remapped

@@ -19,7 +19,7 @@ def test_cli_with_local_model_gives_verdicts_and_reruns_from_cache(tmp_path, sam
     path, samples = samples_file
     local_llm("smollm2-135m")  # started once per session (the CLI reuses it)
     args = ["leakage", "--samples", str(path), "--local", "smollm2-135m", "--out", str(tmp_path / "out"),
-            "--cache", str(tmp_path / "cache.sqlite")]
+            "--cache", str(tmp_path / "cache.sqlite"), "--no-choices-only"]  # choices-only: fault-server tests
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     verdicts = [json.loads(line) for line in (tmp_path / "out" / "verdicts.jsonl").read_text().splitlines()]
