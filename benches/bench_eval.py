@@ -86,7 +86,7 @@ def run(model: str, dataset: Path, batch_sizes: list[int], new_tokens: int, work
 
     # every row generates exactly `new_tokens` tokens, so batch sizes do the same work
     backend = make_backend("hf", model, min_new_tokens=new_tokens)
-    evaluate(dataset, model=model, backend=backend, out=work / "warmup", batch_size=8, limit=8,
+    evaluate(dataset, model=model, backend=backend, out=work / f"warmup-{model.replace(':', '_')}", batch_size=8, limit=8,
              max_new_tokens=new_tokens, show_progress=False, score_after=False)
     rows, reference = [], None
     for bs in batch_sizes:

@@ -18,7 +18,7 @@ from pathlib import Path
 import mmra
 from mmra.config import load_config
 from mmra.errors import MMRAError
-from mmra.procs import LOOPBACK, ServerState, free_port, port_in_use, start_server, stop_server
+from mmra.procs import LOOPBACK, ServerState, free_port, port_in_use, start_server, stop_server, wait_healthy
 
 from .models import MODELS, get_model, model_path
 
@@ -72,6 +72,14 @@ def ensure_server(name: str, *, port: int | None = None, n_threads: int = 2, tim
     """Start (or reuse) the local server for model `name`; returns its OpenAI base URL."""
     model = get_model(name)
     existing = running(name)
+    if existing is not None and port in (None, existing.port):
+        # a live server may be busy with a long prompt (one request at a time): be patient before giving up
+        try:
+            wait_healthy(f"{existing.url}/models", timeout=90.0, ok=lambda r: r.status_code == 200 and f'"{name}"' in r.text)
+        except MMRAError:
+            raise MMRAError(f"the local server for {name!r} (pid {existing.pid}, {existing.url}) runs but does not "
+                            f"answer; see {existing.log} or stop it with `mmra llm serve --model {name} --stop`") from None
+        return existing.url
     gguf = model_path(name)  # assemble + verify (instant once verified) before paying for a process start
     python = llm_python()
     cfg = load_config().llm

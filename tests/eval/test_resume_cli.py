@@ -86,6 +86,23 @@ def test_cli_eval_writes_predictions_table_and_plot(tmp_path):
     assert json.loads((tmp_path / "run" / "scores.json").read_text())["overall"] is not None
 
 
+def test_cli_describe_then_eval_dq(tmp_path):
+    release = write_parquet_release(tmp_path / "rel", mmra_rows(3))
+    runner = CliRunner()
+    res = runner.invoke(app, ["describe", "--dataset", str(release), "--model", "tiny:smolvlm", "--out",
+                              str(tmp_path / "desc.jsonl"), "--max-new-tokens", "8"])
+    assert res.exit_code == 0, res.output
+    described = [json.loads(x) for x in (tmp_path / "desc.jsonl").read_text().splitlines()]
+    assert "described 3 of 3 samples" in _flat(res) and len(described) == 3
+    res = runner.invoke(app, ["eval", "--dataset", str(release), "--model", "tiny:smolvlm", "--setting", "DQ",
+                              "--descriptions", str(tmp_path / "desc.jsonl"), "--out", str(tmp_path / "dq"),
+                              "--max-new-tokens", "4"])
+    assert res.exit_code == 0, res.output
+    records = [json.loads(x) for x in (tmp_path / "dq" / "predictions.jsonl").read_text().splitlines()]
+    assert len(records) == 3 and all("<image>" not in r["prompt"] for r in records)
+    assert records[0]["prompt"].startswith("Description of Image 1: ")
+
+
 def test_cli_bad_inputs_give_one_clear_line(tmp_path):
     import datasets
 
