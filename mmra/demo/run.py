@@ -49,7 +49,7 @@ class DemoOptions:
     model: str | None = None  # a Hugging Face VLM id/path for the IQ setting
     fresh: bool = False
     llm: str = "qwen2.5-1.5b"  # embedded local model for leakage and the QO/DQ evaluation
-    per_subtask: int = 8  # candidates curated per subtask
+    per_subtask: int = 5  # candidates curated per subtask (the demo's time budget: see README)
     eval_limit: int | None = None
     keep_serving: bool = False
     port: int | None = None  # Label Studio port (default: config, or a free one when taken)
@@ -91,17 +91,32 @@ class DemoState:
 # ----------------------------------------------------------------------------------------------- workspace
 
 
-def prepare_workspace(ws: Path, fresh: bool) -> None:
-    """Create the workspace; with `fresh`, delete an earlier demo workspace first (never another folder)."""
+def prepare_workspace(ws: Path, fresh: bool, fixed: dict[str, Any] | None = None) -> None:
+    """Create the workspace; with `fresh`, delete an earlier demo workspace first (never another folder).
+    `fixed`: the options that decide the content (candidates per subtask, LLM); a re-run must use the same
+    ones, since the release 0.1.0 it publishes is immutable."""
     ws = ws.resolve()
-    if ws.exists() and any(ws.iterdir()) and not (ws / MARKER).exists():
+    marker = ws / MARKER
+    if ws.exists() and any(ws.iterdir()) and not marker.exists():
         raise MMRAError(f"{ws} exists and is not an mmra demo workspace (no {MARKER} file); choose another "
                         "--workspace or empty it")
     if fresh and ws.exists():
         _stop_label_studio_of(ws)
         shutil.rmtree(ws)
+    fixed = fixed or {}
+    if marker.exists() and fixed:
+        try:
+            before = json.loads(marker.read_text()).get("options", {})
+        except ValueError:
+            before = {}
+        changed = {k: (before[k], v) for k, v in fixed.items() if k in before and before[k] != v}
+        if changed:
+            what = ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in changed.items())
+            raise MMRAError(f"{ws} was made with other options ({what}); its release {VERSION} is immutable, so "
+                            "re-run with the same options, or add --fresh to start over")
     ws.mkdir(parents=True, exist_ok=True)
-    (ws / MARKER).write_text("created by `mmra demo`; `mmra demo --fresh` may delete this folder\n")
+    marker.write_text(json.dumps({"created_by": "mmra demo (`mmra demo --fresh` may delete this folder)",
+                                  "options": fixed}, indent=1) + "\n")
 
 
 def _ls_venv() -> Path:
@@ -195,7 +210,7 @@ def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) ->
     from mmra.annotation import QAContent, create_annotator, pull, push, start_server
     from mmra.annotation.project import Project
     from mmra.annotation.pull import report_path
-    from mmra.annotation.server import CREDENTIALS_FILE, STATE_FILE
+    from mmra.annotation.server import STATE_FILE
     from mmra.annotation.users import annotate_task
     from mmra.procs import ServerState, free_port, port_in_use
 
@@ -280,7 +295,6 @@ def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) ->
                      "in review")
     shown = ", ".join(f"{k} {v:.2f}" for k, v in sorted(kappas.items()) if v is not None)
     rec.notes.append(f"keep/reject kappa per subtask: {shown or 'n/a'}")
-    rec.notes.append(f"admin credentials: {Path(cfg.data_dir) / CREDENTIALS_FILE} (private file)")
     return out
 
 
@@ -317,7 +331,7 @@ def add_descriptions(samples_path: Path, manifest: Path, out: Path) -> Path:
     captions = {}
     for line in manifest.read_text(encoding="utf-8").splitlines():
         rec = json.loads(line)
-        captions[rec["id"]] = " ".join(rec["captions"])
+        captions[rec["id"]] = " ".join(rec["captions"][:2])  # two sentences: enough, and shorter prompts
     samples = read_jsonl(samples_path, Sample)
     described = []
     for s in samples:
@@ -326,6 +340,13 @@ def add_descriptions(samples_path: Path, manifest: Path, out: Path) -> Path:
         described.append(s.model_copy(update={"descriptions": desc}))
     write_jsonl(out, described)
     return out
+
+
+def llm_cache(ws: Path) -> Path:
+    """The demo's own LLM response cache: a re-run answers from it, --fresh really starts over."""
+    path = ws / "cache" / "llm.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def step_leakage(st: DemoState, samples_path: Path) -> Path:
@@ -347,7 +368,7 @@ def step_leakage(st: DemoState, samples_path: Path) -> Path:
         st.started_servers.append(f"llm:{st.opts.llm}")
     client = ChatClient(st.llm_url, st.opts.llm, api_key="none", concurrency=cfg.llm.concurrency,
                         timeout_s=cfg.llm.timeout_s, max_retries=cfg.llm.max_retries,
-                        cache_path=Path(cfg.paths.cache) / "llm.sqlite")
+                        cache_path=llm_cache(st.ws))
     client.check()
     # the demo keeps this short: no choices-only probe (it is reported, it never flags)
     result = run_leakage(samples, {st.opts.llm: client}, LeakageSettings(choices_only=False),
@@ -356,8 +377,8 @@ def step_leakage(st: DemoState, samples_path: Path) -> Path:
     rec.seconds = time.monotonic() - t0
     rec.artefacts = {k: str(v) for k, v in paths.items()}
     rec.notes.append(f"{len(result.flagged)} of {len(samples)} samples flagged as answerable without the images "
-                     f"(kept in the release with their verdict; `mmra annotate revise --flagged "
-                     f"{paths['flagged']}` sends them back to annotators)")
+                     "(kept in the release with their verdict; `mmra annotate revise --flagged "
+                     "leakage/flagged.jsonl` would send them back to the annotators)")
     return paths["samples"]
 
 
@@ -380,7 +401,6 @@ def step_publish(st: DemoState, samples_path: Path):
 
 def step_evaluate(st: DemoState, release_dir: Path) -> dict[str, Any]:
     from mmra.eval import evaluate, score
-    from mmra.eval.report import print_tables
 
     settings = ["QO", "DQ"] + (["IQ"] if st.opts.model else [])
     rec = st.step(f"Evaluate ({', '.join(settings)}) and score")
@@ -389,7 +409,8 @@ def step_evaluate(st: DemoState, release_dir: Path) -> dict[str, Any]:
     for setting in ("QO", "DQ"):
         out = st.ws / "eval" / f"{st.opts.llm}-{setting}"
         res = evaluate(str(release_dir), model=st.opts.llm, out=out, backend="openai", setting=setting,
-                       batch_size=8, limit=st.opts.eval_limit, backend_options={"base_url": st.llm_url})
+                       batch_size=8, limit=st.opts.eval_limit,
+                       backend_options={"base_url": st.llm_url, "cache": llm_cache(st.ws)})
         runs.append(res.predictions)
         rec.artefacts[f"predictions {setting}"] = str(res.predictions)
     if st.opts.model:
@@ -401,9 +422,35 @@ def step_evaluate(st: DemoState, release_dir: Path) -> dict[str, Any]:
     scores = score(runs, out=st.ws / "eval" / "scores")
     rec.seconds = time.monotonic() - t0
     rec.artefacts["scores"] = str(st.ws / "eval" / "scores" / "scores.json")
-    print_tables(scores, Console())
+    rec.artefacts["score tables"] = str(st.ws / "eval" / "scores" / "scores.txt")
+    rec.artefacts["score plot"] = str(st.ws / "eval" / "scores" / "scores.png")
+    for run in scores.get("runs", []):
+        rec.notes.append(f"{run['label']}: {100 * run['overall']:.1f}% of {run['n']} (95% CI "
+                         f"{100 * run['ci95'][0]:.0f}-{100 * run['ci95'][1]:.0f})")
     st.scores = scores
     return scores
+
+
+def score_table(scores: dict[str, Any]) -> Table:
+    """The paper-style table, narrow enough for an 80-column terminal (accuracy in %)."""
+    from rich import box
+
+    columns = scores.get("columns") or []
+    models = ", ".join(dict.fromkeys(f"{r.get('setting')}: {r.get('model')}" for r in scores.get("runs", [])))
+    table = Table(title=f"Accuracy (%) per subtask ({models})", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0),
+                  pad_edge=False)
+    table.add_column("run", no_wrap=True)
+    table.add_column("n", justify="right")
+    table.add_column("all", justify="right")
+    for col in columns:
+        table.add_column(col, justify="right")
+    for run in scores.get("runs", []):
+        cells = []
+        for col in columns:
+            sub = run.get("subtasks", {}).get(col)
+            cells.append("-" if not sub or sub.get("accuracy") is None else f"{100 * sub['accuracy']:.0f}")
+        table.add_row(str(run.get("setting") or run["label"]), str(run["n"]), f"{100 * run['overall']:.1f}", *cells)
+    return table
 
 
 def _slug(text: str) -> str:
@@ -439,6 +486,10 @@ def print_summary(st: DemoState, stopped: list[str]) -> None:
     for i, rec in enumerate(st.steps, 1):
         table.add_row(f"{i}. {rec.name}", f"{rec.seconds:.0f}", "\n".join(rec.notes))
     out.print(table)
+    if st.scores:
+        out.print(score_table(st.scores))
+        out.print("QO = question only, DQ = the generator's captions as image descriptions + question"
+                  + (", IQ = images + question" if st.opts.model else "") + ".")
     out.print(f"[bold]Artefacts[/] (workspace {st.ws}):")
     for i, rec in enumerate(st.steps, 1):
         for name, path in rec.artefacts.items():
@@ -470,7 +521,7 @@ def print_summary(st: DemoState, stopped: list[str]) -> None:
 
 def run_demo(opts: DemoOptions) -> DemoState:
     ws = Path(opts.workspace).resolve()
-    prepare_workspace(ws, opts.fresh)
+    prepare_workspace(ws, opts.fresh, {"per_subtask": opts.per_subtask, "llm": opts.llm})
     st = DemoState(opts, ws)
     stopped: list[str] = []
     try:

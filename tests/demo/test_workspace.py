@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mmra.demo.run import MARKER, prepare_workspace, write_workspace_config, ls_config
+from mmra.demo.run import MARKER, ls_config, prepare_workspace, write_workspace_config
 from mmra.errors import MMRAError
 
 
@@ -38,3 +38,11 @@ def test_workspace_config_reopens_the_demo_label_studio_without_secrets(tmp_path
     monkeypatch.setenv("MMRA_CONFIG", str(path))
     loaded = load_config().label_studio
     assert loaded.data_dir == tmp_path.resolve() / "label-studio" and loaded.port == 18089
+
+
+def test_a_rerun_with_other_content_options_is_refused_unless_fresh(tmp_path):
+    prepare_workspace(tmp_path, fresh=False, fixed={"per_subtask": 5, "llm": "qwen2.5-1.5b"})
+    prepare_workspace(tmp_path, fresh=False, fixed={"per_subtask": 5, "llm": "qwen2.5-1.5b"})
+    with pytest.raises(MMRAError, match="per_subtask 5 -> 3.*--fresh"):
+        prepare_workspace(tmp_path, fresh=False, fixed={"per_subtask": 3, "llm": "qwen2.5-1.5b"})
+    prepare_workspace(tmp_path, fresh=True, fixed={"per_subtask": 3, "llm": "qwen2.5-1.5b"})
