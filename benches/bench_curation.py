@@ -73,7 +73,7 @@ def generate_csv(path: Path, rows: int, seed: int = 0) -> None:
     tmp.replace(path)
 
 
-def bench_ingest(out: Path, rows: int) -> dict:
+def bench_ingest(out: Path, rows: int, keep: bool = False) -> dict:
     csv = out / f"assertions-{rows}.csv"
     if not csv.exists():
         t = time.perf_counter()
@@ -85,7 +85,12 @@ def bench_ingest(out: Path, rows: int) -> dict:
         "print(json.dumps({'lines': s.lines, 'kept': s.kept, 'malformed': s.malformed, 'bytes': s.bytes, "
         "'seconds': s.seconds, 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))"
     )
-    res = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True)
+    try:
+        res = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True)
+    finally:
+        if not keep:  # ~2 GB at full size: do not leave it on a shared disk
+            csv.unlink(missing_ok=True)
+            (out / "ingest.parquet").unlink(missing_ok=True)
     stats = json.loads(res.stdout.strip().splitlines()[-1])
     stats["mb_per_s"] = stats["bytes"] / 1e6 / stats["seconds"]
     stats["rows_per_s"] = stats["lines"] / stats["seconds"]
@@ -116,9 +121,9 @@ def synthetic_edges(n_edges: int, rng: random.Random):
             rows.append(("Desires", p, v, 2.0))
     filler_words = [f"c{i}" for i in range(300_000)]
     rels = ["RelatedTo", "IsA", "Synonym", "AtLocation", "UsedFor", "CapableOf", "HasProperty", "Causes"]
+    tails = filler_words + objects
     while len(rows) < n_edges:
-        rows.append((rels[len(rows) % len(rels)], rng.choice(filler_words), rng.choice(filler_words + objects),
-                     rng.uniform(1, 3)))
+        rows.append((rels[len(rows) % len(rels)], rng.choice(filler_words), rng.choice(tails), rng.uniform(1, 3)))
     return rows
 
 
@@ -215,7 +220,6 @@ def bench_neardup(n: int, planted: int = 1000, radius: int = 8) -> dict:
 def compare_stores(n_edges: int) -> dict:
     import duckdb
     import polars as pl
-
     from mmra.curation.edges import EdgeStore
 
     rng = random.Random(1)
@@ -256,6 +260,7 @@ def main() -> None:
     parser.add_argument("--images", type=int)
     parser.add_argument("--hashes", type=int)
     parser.add_argument("--compare-stores", action="store_true")
+    parser.add_argument("--keep-data", action="store_true", help="keep the generated CSV for the next run")
     parser.add_argument("--only", choices=["ingest", "mining", "neardup"], action="append")
     args = parser.parse_args()
     rows = args.rows or (300_000 if args.quick else 5_000_000)
@@ -269,7 +274,7 @@ def main() -> None:
     print(f"bench_curation ({'quick' if args.quick else 'full'})")
     if "ingest" in only:
         print("1. ConceptNet ingest")
-        results["ingest"] = bench_ingest(out, rows)
+        results["ingest"] = bench_ingest(out, rows, keep=args.keep_data)
     if "neardup" in only:
         print("3. near-duplicate search")
         results["neardup"] = bench_neardup(hashes)

@@ -22,6 +22,7 @@ from .edges import Fact
 from .entities import GENERIC_WORDS, MENTAL_STATES, OUTDOOR_SCENES, SCENE_WORDS, VISUAL_PROPERTIES
 from .mining import MiningContext, Proposal, miner, pair_up, pairs_per_key
 
+
 def _specificity(frequency: int) -> float:
     """Rare shared tails say more than generic ones ('steel' vs 'many thing')."""
     return 1.0 / math.log(2.0 + frequency)
@@ -62,12 +63,13 @@ def _shared_tail_miner(ctx: MiningContext, quota: int, rng: random.Random, *, su
             for concept, tail, caption in caption_facts(i):
                 edge = _caption_edge(relations[0], concept, tail, caption)
                 postings[tail].append((i, 2.5 * ctx.salience(i, concept), (concept, [edge])))
+    limit = pairs_per_key(quota, len(postings))
     for tail in sorted(postings):
         entries = postings[tail]
         if len({e[0] for e in entries}) < 2:
             continue
         spec = _specificity(frequency.get(tail, 1))
-        for (a, sa, (ea, fa)), (b, sb, (eb, fb)) in pair_up(entries, rng, pairs_per_key(quota)):
+        for (a, sa, (ea, fa)), (b, sb, (eb, fb)) in pair_up(entries, rng, limit):
             same = ea == eb
             score = spec * (sa + sb) / 2 * (0.5 if same else 1.0)
             template = question(fa, fb) if callable(question) else question
@@ -143,8 +145,9 @@ def mine_mentality_similarity(ctx: MiningContext, quota: int, rng: random.Random
             edges += [f for w in words for f in causes.get(w, ())[:2]]
             strength = min(3, support) + 0.5 * min(2, len(edges))
             postings[state].append((i, strength, (sorted(facts.sentient), sorted(words), edges[:4])))
+    limit = pairs_per_key(quota, len(postings))
     for state in sorted(postings):
-        for (a, sa, (ba, wa, ea)), (b, sb, (bb, wb, eb)) in pair_up(postings[state], rng, pairs_per_key(quota)):
+        for (a, sa, (ba, wa, ea)), (b, sb, (bb, wb, eb)) in pair_up(postings[state], rng, limit):
             score = (sa + sb) / 8
 
             def evidence(a=a, b=b, state=state, ba=ba, bb=bb, wa=wa, wb=wb, ea=ea, eb=eb):
@@ -179,8 +182,9 @@ def mine_environment(ctx: MiningContext, quota: int, rng: random.Random) -> Iter
             continue  # one weak vote is not a scene
         setting = "outdoor" if scene in OUTDOOR_SCENES else "indoor"
         postings[scene].append((i, votes[scene], (edges[scene][:4], setting, round(votes[scene], 2))))
+    limit = pairs_per_key(quota, len(postings))
     for scene in sorted(postings):
-        for (a, sa, (ea, setting, va)), (b, sb, (eb, _, vb)) in pair_up(postings[scene], rng, pairs_per_key(quota)):
+        for (a, sa, (ea, setting, va)), (b, sb, (eb, _, vb)) in pair_up(postings[scene], rng, limit):
             score = min(sa, sb) / (1 + min(sa, sb)) + 0.1 * max(sa, sb) / (1 + max(sa, sb))
 
             def evidence(a=a, b=b, scene=scene, ea=ea, eb=eb, setting=setting, va=va, vb=vb):
@@ -209,9 +213,10 @@ def mine_similar_event(ctx: MiningContext, quota: int, rng: random.Random) -> It
         for event, captions in facts.events.items():
             support = len(set(captions))
             postings[event].append((i, support + 0.3 * len(event.split()), tuple(captions)))
+    limit = pairs_per_key(quota, len(postings))
     for event in sorted(postings):
         spec = 1.0 / math.log(3.0 + frequency[event] / 5)
-        for (a, sa, _), (b, sb, _) in pair_up(postings[event], rng, pairs_per_key(quota)):
+        for (a, sa, _), (b, sb, _) in pair_up(postings[event], rng, limit):
             score = spec * min(sa, sb) / 3
 
             def evidence(a=a, b=b, event=event):
@@ -233,6 +238,7 @@ def mine_sub_event(ctx: MiningContext, quota: int, rng: random.Random) -> Iterab
     for i, facts in enumerate(ctx.facts):
         for event in facts.events:
             where[event].append(i)
+    side = max(2, int(math.sqrt(pairs_per_key(quota, sum(len(v) for v in steps.values())))))
     for whole in sorted(steps):
         for fact in steps[whole]:
             wholes = [(i, len(ctx.facts[i].events[whole]), None) for i in where[whole]
@@ -241,8 +247,8 @@ def mine_sub_event(ctx: MiningContext, quota: int, rng: random.Random) -> Iterab
                      if whole not in ctx.facts[i].events]
             if not wholes or not parts:
                 continue
-            wholes = sorted(wholes, key=lambda e: (-e[1], rng.random()))[:12]
-            parts = sorted(parts, key=lambda e: (-e[1], rng.random()))[:12]
+            wholes = sorted(wholes, key=lambda e: (-e[1], rng.random()))[:side]
+            parts = sorted(parts, key=lambda e: (-e[1], rng.random()))[:side]
             for (a, sa, _) in wholes:
                 for (b, sb, _) in parts:
                     if a == b:
@@ -308,9 +314,10 @@ def mine_relative_position(ctx: MiningContext, quota: int, rng: random.Random) -
                 relation = ("left of" if dx > 0 else "right of") if abs(dx) >= abs(dy) else ("above" if dy > 0 else "below")
                 salience = math.sqrt(min(b1.area, b2.area) / record.area)
                 postings[(c1, relation, c2)].append((i, salience, ((dx, dy), (l1, l2))))
+    limit = pairs_per_key(quota, len(postings))
     for key in sorted(postings):
         c1, relation, c2 = key
-        for (a, sa, (va, la)), (b, sb, (vb, lb)) in pair_up(postings[key], rng, pairs_per_key(quota)):
+        for (a, sa, (va, la)), (b, sb, (vb, lb)) in pair_up(postings[key], rng, limit):
             cosine = (va[0] * vb[0] + va[1] * vb[1]) / (math.hypot(*va) * math.hypot(*vb) + 1e-9)
             score = max(0.0, cosine) * (0.5 + min(sa, sb))
 
@@ -360,21 +367,23 @@ def mine_near_same_entity(ctx: MiningContext, quota: int, rng: random.Random) ->
                 if bn is bf or cn == cf:
                     continue
                 gap = _gap(bf, bn, diagonal)
-                if _inside(bn, bf) >= 0.8 or _inside(bf, bn) >= 0.8:
+                if gap > near_limit:
+                    continue
+                if gap == 0 and (_inside(bn, bf) >= 0.8 or _inside(bf, bn) >= 0.8):
                     continue  # one on/in the other (a fork on a table) is not "next to"
-                if gap <= near_limit:
-                    closeness = 1 - gap / near_limit
-                    strength = closeness * (0.5 + math.sqrt(bf.area / record.area))
-                    if (cf, cn) not in best or strength > best[(cf, cn)][0]:
-                        best[(cf, cn)] = (strength, (lf, ln, round(gap, 3)))
+                closeness = 1 - gap / near_limit
+                strength = closeness * (0.5 + math.sqrt(bf.area / record.area))
+                if (cf, cn) not in best or strength > best[(cf, cn)][0]:
+                    best[(cf, cn)] = (strength, (lf, ln, round(gap, 3)))
         for key, (strength, payload) in best.items():
             postings[key].append((i, strength, payload))
     pairs = list(postings)
     support = ctx.store.lookup(("LocatedNear", "AtLocation"), {f for f, _ in pairs}, tails={n for _, n in pairs})
+    limit = pairs_per_key(quota, len(postings))
     for key in sorted(postings):
         focal, near = key
         edges = [f for f in support.get(focal, ()) if f.tail == near]
-        for (a, sa, (lfa, lna, ga)), (b, sb, (lfb, lnb, gb)) in pair_up(postings[key], rng, pairs_per_key(quota)):
+        for (a, sa, (lfa, lna, ga)), (b, sb, (lfb, lnb, gb)) in pair_up(postings[key], rng, limit):
             score = min(sa, sb) * (1.2 if edges else 1.0)
 
             def evidence(a=a, b=b, focal=focal, near=near, ga=ga, gb=gb, edges=edges, la=(lfa, lna), lb=(lfb, lnb)):
@@ -421,9 +430,10 @@ def mine_layout(ctx: MiningContext, quota: int, rng: random.Random) -> Iterable[
             continue
         grid, signature, labels = layout
         buckets[signature].append((i, sum(grid), (grid, labels)))
+    limit = pairs_per_key(quota, len(buckets))
     for signature in sorted(buckets):
         count, main, spread = signature
-        for (a, _, (ga, la)), (b, _, (gb, lb)) in pair_up(buckets[signature], rng, pairs_per_key(quota)):
+        for (a, _, (ga, la)), (b, _, (gb, lb)) in pair_up(buckets[signature], rng, limit):
             cosine = sum(x * y for x, y in zip(ga, gb, strict=True)) / (
                 math.sqrt(sum(x * x for x in ga) * sum(y * y for y in gb)) + 1e-9)
             key = f"layout: {count} objects, main {main}, {spread}"
@@ -464,8 +474,9 @@ def mine_observation_angle(ctx: MiningContext, quota: int, rng: random.Random) -
             continue
         view = max(sorted(votes), key=lambda v: votes[v])
         postings[view].append((i, votes[view], tuple(reasons[view])))
+    limit = pairs_per_key(quota, len(postings))
     for view in sorted(postings):
-        for (a, sa, ra), (b, sb, rb) in pair_up(postings[view], rng, pairs_per_key(quota)):
+        for (a, sa, ra), (b, sb, rb) in pair_up(postings[view], rng, limit):
             score = min(sa, sb) / 2 + 0.1 * max(sa, sb)
 
             def evidence(a=a, b=b, view=view, ra=ra, rb=rb):

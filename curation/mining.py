@@ -138,8 +138,10 @@ def pair_up(entries: Sequence[tuple[int, float, Any]], rng: random.Random, limit
                 return
 
 
-def pairs_per_key(quota: int) -> int:
-    return max(60, 2 * quota)
+def pairs_per_key(quota: int, n_keys: int) -> int:
+    """How many pairs to draw from each shared concept: enough for the quota when concepts are few, a total
+    budget of ~30 x quota proposals when they are many (100k images give tens of thousands of keys)."""
+    return max(4, min(max(60, 2 * quota), math.ceil(30 * quota / max(1, n_keys))))
 
 
 # ------------------------------------------------------------------------------------------------- ranking

@@ -23,6 +23,7 @@ from typing import Any
 
 from mmra.benchmark.registry import all_subtasks, get_subtask
 from mmra.benchmark.schema import Candidate, write_jsonl
+
 from mmra.errors import MMRAError
 from mmra.progress import progress_bar
 

@@ -234,6 +234,9 @@ def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) ->
 
     push_report = push(conn, candidates, PROJECT, annotators_per_task=2)
     rec.notes.append(f"pushed {push_report.total} tasks to project {PROJECT!r}")
+    stale = _drop_stale_tasks(conn, {c.id for c in candidates})
+    if stale:
+        rec.notes.append(f"removed {stale} tasks of an earlier run whose pairs the curation no longer proposes")
 
     items = script_annotations(candidates, manifest)
     console.print("[bold yellow]The annotations below are SCRIPTED[/]: two demo accounts submit answers that the "
@@ -294,8 +297,22 @@ def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) ->
                      f"scripted reviewer, {len(report.invalid)} invalid annotations, {len(report.needs_review)} still "
                      "in review")
     shown = ", ".join(f"{k} {v:.2f}" for k, v in sorted(kappas.items()) if v is not None)
-    rec.notes.append(f"keep/reject kappa per subtask: {shown or 'n/a'}")
+    rec.notes.append(f"keep/reject kappa per subtask: {shown or 'n/a'} (undefined where every pair was kept)")
     return out
+
+
+def _drop_stale_tasks(conn, current: set[str]) -> int:
+    """The demo's project mirrors the current curation: tasks of candidates that an earlier run (older code
+    or inputs) proposed and this one does not are removed, so they do not reach the release."""
+    from mmra.annotation.project import Project
+
+    project = Project.open(conn, PROJECT)
+    try:
+        stale = [t.id for t in project.tasks() if str(t.data.get("external_id")) not in current]
+        project.delete_tasks(stale)
+    finally:
+        project.close()
+    return len(stale)
 
 
 def _email(annotation: dict[str, Any]) -> str:
@@ -383,19 +400,46 @@ def step_leakage(st: DemoState, samples_path: Path) -> Path:
 
 
 def step_publish(st: DemoState, samples_path: Path):
-    from mmra.benchmark.release import publish
 
     rec = st.step(f"Publish {RELEASE_NAME} {VERSION} to a local release store (parquet + card + plots)")
     t0 = time.monotonic()
-    result = publish(samples_path, VERSION, st.ws / "releases", name=RELEASE_NAME, cards_dir=st.ws / "data_cards")
+    store = st.ws / "releases"
+    result = _publish_immutably(samples_path, store, st.ws / "data_cards", rec)
     rec.seconds = time.monotonic() - t0
     rec.artefacts = {"release": str(result.path), "card": str(result.card_path or result.path / "README.md")}
     plots = sorted(str(p) for p in Path(result.path).rglob("*.png"))
     if plots:
         rec.artefacts["plots"] = ", ".join(plots)
-    rec.notes.append(f"{result.num_samples} samples, status {result.status} (fingerprint {result.fingerprint[:19]}...)")
+    rec.notes.append(f"{RELEASE_NAME} {result.version}: {result.num_samples} samples, status {result.status} "
+                     f"(fingerprint {result.fingerprint[:19]}...)")
     for warning in result.warnings:
         rec.notes.append(f"warning: {warning}")
+    return result
+
+
+def _publish_immutably(samples_path: Path, store: Path, cards: Path, rec: StepRecord):
+    """Publish 0.1.0; when this workspace already holds a release with other content (the code or the inputs
+    changed since), releases being immutable, publish the next patch version with a changelog instead."""
+    from mmra.benchmark.release import ReleaseConflictError, ReleaseStore, parse_version, publish
+
+    try:
+        return publish(samples_path, VERSION, store, name=RELEASE_NAME, cards_dir=cards)
+    except ReleaseConflictError:
+        pass
+    latest = ReleaseStore(store).latest(RELEASE_NAME) or VERSION
+    if latest != VERSION:
+        try:
+            result = publish(samples_path, latest, store, name=RELEASE_NAME, cards_dir=cards)
+            rec.notes.append(f"the content matches {latest}, published by an earlier re-run")
+            return result
+        except ReleaseConflictError:
+            pass
+    major, minor, patch = (int(x) for x in parse_version(latest).split("."))
+    version = f"{major}.{minor}.{patch + 1}"
+    result = publish(samples_path, version, store, name=RELEASE_NAME, cards_dir=cards)
+    rec.notes.append(f"the samples differ from {latest} already in this workspace (the code or inputs changed "
+                     f"since), and releases are immutable: published {version} instead; `mmra diff "
+                     f"{store / RELEASE_NAME}@{latest} {store / RELEASE_NAME}@{version}` shows what changed")
     return result
 
 

@@ -7,11 +7,10 @@ import shutil
 from itertools import combinations
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
 from mmra.benchmark.registry import REGISTRY, Subtask, all_subtasks
 from mmra.benchmark.schema import Candidate, read_jsonl
+from typer.testing import CliRunner
+
 from mmra.cli import app
 
 CONCEPTNET_MINERS = {"SimilarMaterial", "UsageSimilarity", "AppearanceSimilarity", "MentalitySimilarity",
@@ -121,7 +120,6 @@ def test_bad_inputs_are_named_and_the_rest_is_processed(broken_inputs, tmp_path)
 def test_manifest_and_hf_dataset_inputs(coco, tmp_path):
     """The demo's path: a small CKBC-style TSV + a JSONL manifest (real photos here), and an HF dataset."""
     import datasets
-
     from mmra.curation.corpus import load_hf_dataset, load_manifest
     from mmra.curation.pipeline import curate
 
@@ -197,3 +195,12 @@ def test_plugin_subtask_brings_its_own_miner(shared_run):
         assert cands[0].evidence.miner.endswith("mine_colour") and cands[0].score == 1.0
     finally:
         REGISTRY._items.pop("ColourPluginTest", None)
+
+
+def test_cli_missing_conceptnet_file_is_one_clear_line(tmp_path):
+    result = CliRunner().invoke(app, ["curate", "--conceptnet", str(tmp_path / "nope.tsv"), "--manifest",
+                                      str(tmp_path / "m.jsonl"), "--out", str(tmp_path / "out"), "--no-progress"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1, result.output
+    assert "error: ConceptNet file" in text and "nope.tsv does not exist" in text
+    assert "Traceback" not in text
