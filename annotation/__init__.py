@@ -12,13 +12,27 @@ Python API (the demo and other stages call these; the CLI is `mmra annotate ...`
     revise(conn, flagged_samples, "my-project")               # leakage-flagged samples back to annotators
 """
 
-from .labeling import QAContent, label_config
-from .pull import PullReport, pull
-from .push import Draft, PushReport, push
-from .revise import revise
-from .server import Connection, connection, stop
-from .server import start as start_server
-from .users import annotate, annotate_many, create_annotator
+from __future__ import annotations
 
-__all__ = ["Connection", "Draft", "PullReport", "PushReport", "QAContent", "annotate", "annotate_many", "connection",
-           "create_annotator", "label_config", "pull", "push", "revise", "start_server", "stop"]
+import importlib
+from typing import Any
+
+# public name -> (module, attribute); imported on first use, so `mmra --help` stays fast
+_EXPORTS = {
+    "QAContent": ("labeling", "QAContent"), "label_config": ("labeling", "label_config"),
+    "PullReport": ("pull", "PullReport"), "pull": ("pull", "pull"),
+    "Draft": ("push", "Draft"), "PushReport": ("push", "PushReport"), "push": ("push", "push"),
+    "revise": ("revise", "revise"),
+    "Connection": ("server", "Connection"), "connection": ("server", "connection"), "stop": ("server", "stop"),
+    "start_server": ("server", "start"),
+    "annotate": ("users", "annotate"), "annotate_many": ("users", "annotate_many"),
+    "create_annotator": ("users", "create_annotator"),
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        module, attr = _EXPORTS[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

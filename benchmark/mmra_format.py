@@ -80,7 +80,7 @@ def _normalise_answer(answer: Any, qa_type: QAType) -> str:
 
 def image_ref_from_value(value: Any, base_dir: str | Path | None, item: str, column: str) -> ImageRef:
     """An MMRA image cell -> ImageRef: a path (relative to base_dir), an HF Image dict, bytes or a PIL image."""
-    if value is None:
+    if value is None or (isinstance(value, str) and not value.strip()):
         raise SchemaError(f"{item}: {column}: missing image")
     if isinstance(value, ImageRef):
         return value

@@ -309,28 +309,18 @@ def parse_record(model: type[BaseModel], data: dict, item: str):
 def read_jsonl(path: str | Path, model: type[BaseModel], *, errors: list[str] | None = None) -> list:
     """Read Candidates or Samples. With `errors` given, bad lines are collected there (named by file and
     line number) and the rest is kept; without it the first bad line raises `SchemaError`."""
-    path = Path(path)
+    from .sources import iter_json_lines  # late: the shared reader builds on this module
+
     records = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            item = f"{path.name}:{lineno}"
-            try:
-                data = json.loads(line)
-                if not isinstance(data, dict):
-                    raise SchemaError(f"{item}: expected a JSON object, got {type(data).__name__}")
-                item = f"{path.name}:{lineno} (id {data.get('id') or '?'})"
-                records.append(parse_record(model, data, item))
-            except json.JSONDecodeError as exc:
-                err = SchemaError(f"{item}: not valid JSON: {exc.msg} at column {exc.colno}")
-                if errors is None:
-                    raise err from None
-                errors.append(str(err))
-            except SchemaError as exc:
-                if errors is None:
-                    raise
-                errors.append(str(exc))
+    for rec in iter_json_lines(path):
+        try:
+            if rec.record is None:
+                raise SchemaError(f"{rec.item}: {rec.error}")
+            records.append(parse_record(model, rec.record, f"{rec.item} (id {rec.record.get('id') or '?'})"))
+        except SchemaError as exc:
+            if errors is None:
+                raise
+            errors.append(str(exc))
     return records
 
 

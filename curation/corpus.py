@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmra.benchmark.sources import iter_json_lines
+
 # Supercategories (COCO's) or words that make an entity a living being, for MentalitySimilarity.
 SENTIENT_SUPERCATEGORIES = frozenset({"person", "animal"})
 
@@ -313,38 +315,34 @@ def load_manifest(path: str | Path) -> Corpus:
         corpus.issues.append(Issue(str(path), "missing_file", "manifest file does not exist"))
         return corpus
     base = path.parent.resolve()
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            item = f"{path.name}:{lineno}"
-            try:
-                entry = json.loads(line)
-                if not isinstance(entry, dict):
-                    raise ValueError(f"expected a JSON object, got {type(entry).__name__}")
-                if not isinstance(entry.get("path"), str) or not entry["path"]:
-                    raise ValueError("'path' (the image file) is missing")
-                boxes = _parse_boxes(entry.get("boxes"))
-                entities = _as_str_list(entry.get("entities"), "entities")
-                captions = _as_str_list(entry.get("captions", entry.get("caption")), "captions")
-            except ValueError as exc:  # json.JSONDecodeError is a ValueError
-                corpus.issues.append(Issue(item, "bad_manifest_line", f"skipped: {exc}"))
-                continue
-            image_path = Path(entry["path"])
-            image_path = (image_path if image_path.is_absolute() else base / image_path).resolve()
-            ident = str(entry.get("id") or entry["path"])
-            key = entry.get("source") if entry.get("source") not in (None, "generated") else None
-            key = key or f"manifest:{path.stem}:{ident}"
-            if not image_path.is_file():
-                corpus.issues.append(Issue(key, "missing_file", f"image file {image_path} (manifest {item}) "
-                                           "does not exist", reject=True))
-                continue
-            labels = list(dict.fromkeys(entities + [b.label for b in boxes]))
-            sentient = {b.label for b in boxes if b.supercategory in SENTIENT_SUPERCATEGORIES}
-            corpus.images.append(ImageRecord(
-                key=key, path=image_path, labels=labels, boxes=boxes, captions=captions,
-                source_url=entry.get("source_url"), licence=entry.get("licence") or entry.get("license"),
-                sentient_labels=sentient))
+    for rec in iter_json_lines(path):
+        item, entry = rec.item, rec.record
+        try:
+            if entry is None:
+                raise ValueError(rec.error)
+            if not isinstance(entry.get("path"), str) or not entry["path"]:
+                raise ValueError("'path' (the image file) is missing")
+            boxes = _parse_boxes(entry.get("boxes"))
+            entities = _as_str_list(entry.get("entities"), "entities")
+            captions = _as_str_list(entry.get("captions", entry.get("caption")), "captions")
+        except ValueError as exc:
+            corpus.issues.append(Issue(item, "bad_manifest_line", f"skipped: {exc}"))
+            continue
+        image_path = Path(entry["path"])
+        image_path = (image_path if image_path.is_absolute() else base / image_path).resolve()
+        ident = str(entry.get("id") or entry["path"])
+        key = entry.get("source") if entry.get("source") not in (None, "generated") else None
+        key = key or f"manifest:{path.stem}:{ident}"
+        if not image_path.is_file():
+            corpus.issues.append(Issue(key, "missing_file", f"image file {image_path} (manifest {item}) "
+                                       "does not exist", reject=True))
+            continue
+        labels = list(dict.fromkeys(entities + [b.label for b in boxes]))
+        sentient = {b.label for b in boxes if b.supercategory in SENTIENT_SUPERCATEGORIES}
+        corpus.images.append(ImageRecord(
+            key=key, path=image_path, labels=labels, boxes=boxes, captions=captions,
+            source_url=entry.get("source_url"), licence=entry.get("licence") or entry.get("license"),
+            sentient_labels=sentient))
     corpus.notes["manifest_images"] = len(corpus.images)
     return corpus
 

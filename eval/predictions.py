@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mmra.benchmark.schema import SchemaError
+from mmra.benchmark.sources import format_problems, iter_json_lines
 
 REQUIRED_FIELDS = ("id", "Task", "QA_type", "options", "answer", "response")
 
@@ -81,30 +82,19 @@ def load_predictions(path: str | Path) -> list[dict[str, Any]]:
         raise FileNotFoundError(f"predictions file {path} does not exist")
     records: list[dict[str, Any]] = []
     problems: list[str] = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append(f"{path.name}:{lineno}: not valid JSON ({exc.msg})")
-                continue
-            if not isinstance(record, dict):
-                problems.append(f"{path.name}:{lineno}: expected a JSON object, got {type(record).__name__}")
-                continue
-            missing = [f for f in REQUIRED_FIELDS if f not in record]
-            if missing:
-                ident = f" (id {record['id']})" if "id" in record else ""
-                problems.append(f"{path.name}:{lineno}{ident}: missing field(s) {', '.join(missing)}")
-                continue
-            records.append(record)
+    for rec in iter_json_lines(path):
+        if rec.record is None:
+            problems.append(f"{rec.item}: {rec.error}")
+            continue
+        missing = [f for f in REQUIRED_FIELDS if f not in rec.record]
+        if missing:
+            ident = f" (id {rec.record['id']})" if "id" in rec.record else ""
+            problems.append(f"{rec.item}{ident}: missing field(s) {', '.join(missing)}")
+            continue
+        records.append(rec.record)
     if problems:
-        shown = "\n  ".join(problems[:10])
-        more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
-        raise SchemaError(
-            f"{path}: {len(problems)} bad line(s); each needs {', '.join(REQUIRED_FIELDS)}:\n  {shown}{more}"
-        )
+        raise SchemaError(format_problems(
+            f"{path}: {len(problems)} bad line(s); each needs {', '.join(REQUIRED_FIELDS)}", problems))
     if not records:
         raise SchemaError(f"{path}: no predictions in the file")
     return records

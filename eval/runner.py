@@ -20,13 +20,14 @@ from typing import Any
 
 from mmra.benchmark.mmra_format import QA_TYPE_TO_MMRA, options_to_mmra
 from mmra.benchmark.prompts import PROFILES
+from mmra.benchmark.sources import LoadedSamples
 
 from mmra import __version__
 from mmra.errors import MMRAError
 from mmra.progress import progress_bar, stderr_console
 
 from .backends import Backend, make_backend
-from .data import ImageLoadError, LoadedDataset, load_dataset_samples, load_descriptions, load_image
+from .data import ImageLoadError, load_dataset_samples, load_descriptions, load_image
 from .items import (
     EvalItem,
     blank_image,
@@ -158,7 +159,7 @@ def evaluate(
     return EvalResult(out, pred_path, scores, len(items), len(todo), errors, loaded.problems)
 
 
-def _check_descriptions(loaded: LoadedDataset, setting: str, external: dict[str, dict[str, str]] | None) -> None:
+def _check_descriptions(loaded: LoadedSamples, setting: str, external: dict[str, dict[str, str]] | None) -> None:
     if setting not in ("DQ", "IDQ"):
         return
     missing = [s.id for s in loaded.samples
@@ -204,7 +205,7 @@ def _record(item: EvalItem, *, response: str | None, error: str | None, prompt_t
     }
 
 
-def _run_items(engine: Backend, todo: list[EvalItem], loaded: LoadedDataset, pred_path: Path, *, setting: str,
+def _run_items(engine: Backend, todo: list[EvalItem], loaded: LoadedSamples, pred_path: Path, *, setting: str,
                profile: str, external, batch_size: int, max_new_tokens: int, blank_images: bool,
                model_label: str, run_setting: str, show_progress: bool) -> list[str]:
     desc = {it.key: item_descriptions(it, external) for it in todo}

@@ -18,13 +18,13 @@ class MMRAError(Exception):
 
 def cli_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Decorator for CLI commands: expected errors print one line and exit with code 1 (2 for bad input)."""
-    from mmra.benchmark.schema import SchemaError
+    # SchemaError (a bad record) is a ValueError; importing it here would load pydantic at CLI start
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (SchemaError, ValueError, FileNotFoundError) as exc:
+        except (ValueError, FileNotFoundError) as exc:
             _err.print(f"[bold red]error:[/] {exc}", highlight=False)
             raise typer.Exit(2) from None
         except MMRAError as exc:

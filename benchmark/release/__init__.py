@@ -8,29 +8,27 @@ Public API:
     ReleaseStore(root).names() / .versions(name) / .manifest(name, version) / .latest(name)
     diff_indexes(...), index_of(ref) for `mmra diff`
     push_release(version_dir, repo_id, private=False)
+
+Names are imported on first use (`datasets` is heavy), so the `mmra` CLI starts fast.
 """
 
-from .diff import ReleaseDiff, diff_indexes
-from .errors import ReleaseConflictError, ReleaseInputError, ReleaseNotFoundError
-from .load import LocalRelease, load_release, resolve_local
-from .rows import FEATURES, MMRA_COLUMNS
-from .semver import parse_version
-from .store import PublishResult, ReleaseStore, build_dataset, publish
+from __future__ import annotations
 
-__all__ = [
-    "FEATURES",
-    "MMRA_COLUMNS",
-    "LocalRelease",
-    "PublishResult",
-    "ReleaseConflictError",
-    "ReleaseDiff",
-    "ReleaseInputError",
-    "ReleaseNotFoundError",
-    "ReleaseStore",
-    "build_dataset",
-    "diff_indexes",
-    "load_release",
-    "parse_version",
-    "publish",
-    "resolve_local",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ReleaseDiff": "diff", "diff_indexes": "diff",
+    "ReleaseConflictError": "errors", "ReleaseInputError": "errors", "ReleaseNotFoundError": "errors",
+    "LocalRelease": "load", "load_release": "load", "resolve_local": "load",
+    "FEATURES": "rows", "MMRA_COLUMNS": "rows",
+    "parse_version": "semver",
+    "PublishResult": "store", "ReleaseStore": "store", "build_dataset": "store", "publish": "store",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,10 +27,11 @@ import pyarrow.parquet as pq
 from mmra import __version__ as toolkit_version
 from mmra.progress import progress_bar
 
+from ..sources import format_problems
 from .card import CardInputs, render_card, task_name
 from .diff import ReleaseDiff
 from .errors import ReleaseInputError
-from .inputs import SourceSample, format_problems
+from .inputs import SourceSample
 from .lmms_eval import write_lmms_eval
 from .plots import write_plots
 from .rows import FEATURES, read_image, rows_to_table, sample_to_row, sort_key

@@ -444,30 +444,32 @@ def _publish_immutably(samples_path: Path, store: Path, cards: Path, rec: StepRe
 
 
 def step_evaluate(st: DemoState, release_dir: Path) -> dict[str, Any]:
+    """Runs live in eval/<release version>/ (the eval runner refuses to mix predictions of two datasets)."""
     from mmra.eval import evaluate, score
 
     settings = ["QO", "DQ"] + (["IQ"] if st.opts.model else [])
     rec = st.step(f"Evaluate ({', '.join(settings)}) and score")
     t0 = time.monotonic()
     runs = []
+    runs_dir = st.ws / "eval" / release_dir.name
     for setting in ("QO", "DQ"):
-        out = st.ws / "eval" / f"{st.opts.llm}-{setting}"
+        out = runs_dir / f"{st.opts.llm}-{setting}"
         res = evaluate(str(release_dir), model=st.opts.llm, out=out, backend="openai", setting=setting,
                        batch_size=8, limit=st.opts.eval_limit,
                        backend_options={"base_url": st.llm_url, "cache": llm_cache(st.ws)})
         runs.append(res.predictions)
         rec.artefacts[f"predictions {setting}"] = str(res.predictions)
     if st.opts.model:
-        out = st.ws / "eval" / f"{_slug(st.opts.model)}-IQ"
+        out = runs_dir / f"{_slug(st.opts.model)}-IQ"
         res = evaluate(str(release_dir), model=st.opts.model, out=out, backend="hf", setting="IQ",
                        batch_size=st.opts.batch_size, limit=st.opts.eval_limit)
         runs.append(res.predictions)
         rec.artefacts["predictions IQ"] = str(res.predictions)
-    scores = score(runs, out=st.ws / "eval" / "scores")
+    scores = score(runs, out=runs_dir / "scores")
     rec.seconds = time.monotonic() - t0
-    rec.artefacts["scores"] = str(st.ws / "eval" / "scores" / "scores.json")
-    rec.artefacts["score tables"] = str(st.ws / "eval" / "scores" / "scores.txt")
-    rec.artefacts["score plot"] = str(st.ws / "eval" / "scores" / "scores.png")
+    rec.artefacts["scores"] = str(runs_dir / "scores" / "scores.json")
+    rec.artefacts["score tables"] = str(runs_dir / "scores" / "scores.txt")
+    rec.artefacts["score plot"] = str(runs_dir / "scores" / "scores.png")
     for run in scores.get("runs", []):
         rec.notes.append(f"{run['label']}: {100 * run['overall']:.1f}% of {run['n']} (95% CI "
                          f"{100 * run['ci95'][0]:.0f}-{100 * run['ci95'][1]:.0f})")

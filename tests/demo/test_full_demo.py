@@ -34,7 +34,7 @@ def test_demo_runs_every_stage_and_reruns(tmp_path):
     assert len(verdicts) == len(samples)
     manifest = json.loads((ws / "releases" / "mmra-demo" / "0.1.0" / "manifest.json").read_text())
     assert manifest["version"] == "0.1.0"
-    scores = json.loads((ws / "eval" / "scores" / "scores.json").read_text())
+    scores = json.loads((ws / "eval" / "0.1.0" / "scores" / "scores.json").read_text())
     assert {r["setting"] for r in scores["runs"]} == {"QO", "DQ"}
     summary = json.loads((ws / "summary.json").read_text())
     assert [s["name"][:8] for s in summary["steps"]][0] == "Generate"
