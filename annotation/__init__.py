@@ -15,6 +15,8 @@ Python API (the demo and other stages call these; the CLI is `mmra annotate ...`
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
 # public name -> (module, attribute); imported on first use, so `mmra --help` stays fast
@@ -29,6 +31,19 @@ _EXPORTS = {
     "create_annotator": ("users", "create_annotator"),
 }
 __all__ = sorted(_EXPORTS)
+
+
+class _Package(types.ModuleType):
+    """Importing the submodule `push` binds it on the package under the name of the exported function
+    `push` (same for pull, revise); keep the function there, whatever was imported first."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _EXPORTS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

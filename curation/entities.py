@@ -81,6 +81,7 @@ MENTAL_STATES: dict[str, str] = {
     **dict.fromkeys("pose posing".split(), "proud (posing)"),
     **dict.fromkeys("talk hug chat kiss greet cuddle".split(), "affectionate or sociable"),
     **dict.fromkeys("wait".split(), "patient (waiting)"),
+    **dict.fromkeys("sad frown frowning cry crying upset unhappy lonely gloomy".split(), "sad"),
 }
 # Caption cue -> viewpoint, for ObservationAngle (a heuristic).
 VIEWPOINT_CUES: dict[str, tuple[str, ...]] = {

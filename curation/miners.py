@@ -140,7 +140,7 @@ def mine_mentality_similarity(ctx: MiningContext, quota: int, rng: random.Random
             continue
         for state, words in facts.mental.items():
             support = len({c for caps in words.values() for c in caps})
-            edges = [f for beings in facts.sentient for f in desires.get(beings, ())
+            edges = [f for beings in sorted(facts.sentient) for f in desires.get(beings, ())
                      if set(f.tail.split()) & state_words[state]]
             edges += [f for w in words for f in causes.get(w, ())[:2]]
             strength = min(3, support) + 0.5 * min(2, len(edges))

@@ -25,5 +25,8 @@ def test_wheel_contains_every_subpackage(tmp_path):
             expected.add(str(Path(target, rel, "__init__.py")))
     missing = sorted(expected - names)
     assert not missing, f"subpackages missing from the wheel: {missing}"
+    # data files the code reads at run time ship too
+    for data_file in ("mmra/demo/data/relations.tsv",):
+        assert data_file in names, f"{data_file} missing from the wheel"
     tops = {n.split("/")[0] for n in names if not n.startswith("mmra_toolkit-")}
     assert tops == {"mmra"}, f"unexpected top-level names in the wheel: {tops}"

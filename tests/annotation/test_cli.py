@@ -82,3 +82,13 @@ def test_cli_serve_push_pull_revise_stop(workspace, make_candidate):
     assert result.exit_code == 0 and "stopped" in result.text
     result = _run("pull", "-p", "cli project", "-o", "x.jsonl")
     assert result.exit_code == 1 and "no Label Studio server is running" in result.text
+
+
+def test_exported_functions_survive_submodule_imports():
+    """`from mmra.annotation import push` gives the function even after the `push` submodule was imported."""
+    import inspect
+
+    import mmra.annotation.pull  # noqa: F401  (imports .push as a side effect)
+    from mmra.annotation import pull, push, revise
+
+    assert all(inspect.isfunction(f) for f in (push, pull, revise))

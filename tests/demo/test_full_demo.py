@@ -10,12 +10,14 @@ import pytest
 from mmra.benchmark.schema import Candidate, Sample, read_jsonl
 
 from mmra.demo.run import DemoOptions, run_demo
+from mmra.procs import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.labelstudio, pytest.mark.llm]
 
 
 def test_demo_runs_every_stage_and_reruns(tmp_path):
-    opts = DemoOptions(workspace=tmp_path / "demo", per_subtask=2, llm="smollm2-135m")
+    # one fixed port for both runs: the task links stored in the samples include it
+    opts = DemoOptions(workspace=tmp_path / "demo", per_subtask=2, llm="smollm2-135m", port=free_port())
     first = run_demo(opts)
     ws = first.ws
     named = [Path(p) for rec in first.steps for value in rec.artefacts.values() for p in value.split(", ")]
