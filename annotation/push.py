@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from mmra.benchmark.schema import Candidate
 
+from mmra.benchmark.schema import Candidate
 from mmra.errors import MMRAError
 from mmra.progress import progress_bar
 

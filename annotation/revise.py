@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmra.benchmark.schema import LETTERS, Candidate, Sample
-
 from mmra.errors import MMRAError
 
 from .labeling import QAContent, task_data

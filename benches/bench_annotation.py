@@ -20,8 +20,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _candidates(folder: Path, n: int):
-    from mmra.benchmark.schema import Candidate, Edge, ImageRef, Provenance
     from PIL import Image
+
+    from mmra.benchmark.schema import Candidate, Edge, ImageRef, Provenance
 
     folder.mkdir(parents=True, exist_ok=True)
     out = []
@@ -45,12 +46,12 @@ def main() -> int:
     args = parser.parse_args()
     n = args.n or (1000 if args.quick else 5000)
 
-    from mmra.annotation import QAContent, pull, push
-    from mmra.annotation.project import Project
-    from mmra.annotation.server import Credentials, build_template, start, stop, template_dir_for
     from rich.console import Console
     from rich.table import Table
 
+    from mmra.annotation import QAContent, pull, push
+    from mmra.annotation.project import Project
+    from mmra.annotation.server import Credentials, build_template, start, stop, template_dir_for
     from mmra.config import LabelStudioConfig
     from mmra.procs import free_port
 

@@ -220,6 +220,7 @@ def bench_neardup(n: int, planted: int = 1000, radius: int = 8) -> dict:
 def compare_stores(n_edges: int) -> dict:
     import duckdb
     import polars as pl
+
     from mmra.curation.edges import EdgeStore
 
     rng = random.Random(1)

@@ -94,7 +94,6 @@ def bench_throughput(model: str, n: int) -> list[dict]:
 def bench_cached_rerun(out: Path, n: int) -> dict:
     from mmra.benchmark.leakage import LeakageSettings, run_leakage, write_outputs
     from mmra.benchmark.schema import write_jsonl
-
     from mmra.llm.client import ChatClient
     from mmra.llm.faultserver import FaultPlan, FaultServer
 
@@ -133,11 +132,11 @@ def bench_cached_rerun(out: Path, n: int) -> dict:
 
 
 def bench_full(out: Path, n: int, models: list[str]) -> dict:
+    from rich.console import Console
+
     from mmra.benchmark.leakage import LeakageSettings, run_leakage, write_outputs
     from mmra.benchmark.leakage.report import report_table, usage_table
     from mmra.benchmark.schema import write_jsonl
-    from rich.console import Console
-
     from mmra.llm.client import ChatClient
     from mmra.llm.server import ensure_server
 

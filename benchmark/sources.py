@@ -233,6 +233,7 @@ def _open_folder(folder: Path, wanted: str | None, *, shown: str) -> RecordSourc
 
 def _open_hub(repo: str, revision: str | None) -> RecordSource:
     import datasets
+
     from mmra.benchmark.release.load import hub_revision
 
     try:  # our releases are tagged vX.Y.Z: hub_revision maps a semver to its tag; shas and branches pass

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import polars as pl
+
 from mmra.benchmark.schema import Edge
 
 from .conceptnet import canonical_relation

@@ -17,13 +17,12 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from mmra.benchmark.registry import all_subtasks, get_subtask
 from mmra.benchmark.schema import Candidate, write_jsonl
-
 from mmra.errors import MMRAError
 from mmra.progress import progress_bar
 
@@ -215,7 +214,7 @@ def _report(*, out: Path, specs: list[str], seed: int, per_subtask: int, stats_l
         c.image2.source for cs in by_subtask.values() for c in cs}
     return {
         "version": REPORT_VERSION,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "out_dir": str(out.resolve()),
         "seed": seed,
         "per_subtask": per_subtask,

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from mmra.benchmark.schema import Sample, SchemaError
 from mmra.benchmark.sources import IMAGE_COLUMNS, MISSING_IMAGE, LoadedSamples, iter_json_lines, load_samples
-
 from mmra.errors import MMRAError
 
 

@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mmra.benchmark.subtasks import ENTITY_LEVEL, IMAGE_LEVEL
 from rich.console import Console
 from rich.table import Table
+
+from mmra.benchmark.subtasks import ENTITY_LEVEL, IMAGE_LEVEL
 
 from .scoring import Run, scored_lines, subtask_order
 

@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmra import __version__
 from mmra.benchmark.mmra_format import QA_TYPE_TO_MMRA, options_to_mmra
 from mmra.benchmark.prompts import PROFILES
 from mmra.benchmark.sources import LoadedSamples
-
-from mmra import __version__
 from mmra.errors import MMRAError
 from mmra.progress import progress_bar, stderr_console
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from mmra.benchmark.answers import extract_answer
 from mmra.benchmark.mmra_format import options_from_mmra, qa_type_from_mmra
 from mmra.benchmark.registry import get_subtask

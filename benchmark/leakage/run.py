@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from mmra.benchmark.schema import LeakageVerdict, QAType, Sample, write_jsonl
-
 from mmra.llm.client import ChatClient, ChatRequest
 
 from .method import HitRule, Probe, ProbeAnswer, chance_accuracy, default_max_hits, is_hit, probes_for, score

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -120,7 +120,7 @@ def releases_cmd(
             m = st.manifest(name, v)
             path = st.version_dir(name, v)
             size = sum(f["bytes"] for f in m["data_files"]) + sum(f["bytes"] for f in m.get("other_files", []))
-            when = datetime.fromtimestamp((path / "manifest.json").stat().st_mtime, tz=timezone.utc)
+            when = datetime.fromtimestamp((path / "manifest.json").stat().st_mtime, tz=UTC)
             rows.append({"name": name, "version": v, "samples": m["num_samples"], "fingerprint": m["fingerprint"],
                          "bytes": size, "published": when.isoformat(timespec="seconds"), "latest": v == st.latest(name),
                          "path": str(path)})

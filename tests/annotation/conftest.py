@@ -13,9 +13,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from mmra.annotation.server import Connection, Credentials, build_template, start, stop, template_dir_for
 from mmra.benchmark.schema import Candidate, Edge, ImageRef, Provenance
-
 from mmra.config import LabelStudioConfig
 from mmra.procs import free_port
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from mmra.annotation import QAContent, annotate, create_annotator
-from mmra.benchmark.schema import Sample, read_jsonl, write_jsonl
 from typer.testing import CliRunner
 
+from mmra.annotation import QAContent, annotate, create_annotator
+from mmra.benchmark.schema import Sample, read_jsonl, write_jsonl
 from mmra.cli import app
 from mmra.procs import free_port
 
@@ -53,7 +53,6 @@ def test_cli_serve_push_pull_revise_stop(workspace, make_candidate):
     assert "0 new" in result.text and "3 unchanged" in result.text
 
     from mmra.annotation.server import connection
-
     from mmra.config import load_config
 
     conn = connection(load_config())

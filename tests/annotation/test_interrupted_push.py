@@ -7,10 +7,10 @@ import threading
 from collections import Counter
 
 import pytest
+
 from mmra.annotation import push
 from mmra.annotation.project import Project
 from mmra.benchmark.schema import Candidate, ImageRef
-
 from mmra.errors import MMRAError
 
 pytestmark = pytest.mark.labelstudio

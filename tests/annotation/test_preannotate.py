@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from mmra.annotation.preannotate import draft_questions
 from mmra.benchmark.schema import Sample
-
 from tests.llm.servers import local_llm  # noqa: F401  (session fixture: starts/stops the real server)
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+
 from mmra.annotation import Draft, QAContent, push
 from mmra.annotation.project import Project
 

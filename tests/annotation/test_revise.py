@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mmra.annotation import QAContent, annotate, pull, push, revise
 from mmra.annotation.project import Project
 from mmra.benchmark.schema import LeakageVerdict, Sample, read_jsonl, write_jsonl

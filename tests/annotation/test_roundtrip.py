@@ -6,6 +6,7 @@ import json
 
 import httpx
 import pytest
+
 from mmra.annotation import QAContent, annotate, annotate_many, pull, push
 from mmra.annotation.project import Project
 from mmra.annotation.pull import report_path
@@ -165,7 +166,6 @@ def test_drafts_become_predictions(ls, project_name, make_candidate):
 def test_remote_server_by_url_and_token(ls, project_name, make_candidate, monkeypatch):
     """A server the toolkit did not start: URL from config, token from the environment, shared media folder."""
     from mmra.annotation import connection
-
     from mmra.config import Config, LabelStudioConfig
     from mmra.errors import MMRAError
 

@@ -7,6 +7,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+
 from mmra.annotation.agreement import cohen_kappa, fleiss_kappa, keep_reject_kappa
 from mmra.annotation.labeling import TEXT_FIELDS, QAContent, label_config, task_data
 from mmra.annotation.media import link_image
@@ -109,7 +110,6 @@ def test_server_env_is_offline_and_scrubbed(tmp_path):
 
 def test_generated_credentials_are_private_and_env_secrets_never_written(tmp_path, monkeypatch):
     from mmra.annotation.server import CREDENTIALS_FILE, credentials
-
     from mmra.config import LabelStudioConfig
 
     monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)

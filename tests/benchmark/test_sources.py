@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from mmra.benchmark.mmra_format import sample_to_mmra
 from mmra.benchmark.schema import ImageRef, Sample, SchemaError, write_jsonl
 from mmra.benchmark.sources import (

@@ -7,6 +7,7 @@ import json
 
 import polars as pl
 import pytest
+
 from mmra.curation.conceptnet import canonical_relation, detect_format, ingest_conceptnet
 from mmra.curation.edges import EdgeStore
 from mmra.curation.text import Lemmatiser, PhraseMatcher, normalise_concept_uri

@@ -7,10 +7,10 @@ import shutil
 from itertools import combinations
 from pathlib import Path
 
-from mmra.benchmark.registry import REGISTRY, Subtask, all_subtasks
-from mmra.benchmark.schema import Candidate, read_jsonl
 from typer.testing import CliRunner
 
+from mmra.benchmark.registry import REGISTRY, Subtask, all_subtasks
+from mmra.benchmark.schema import Candidate, read_jsonl
 from mmra.cli import app
 
 CONCEPTNET_MINERS = {"SimilarMaterial", "UsageSimilarity", "AppearanceSimilarity", "MentalitySimilarity",
@@ -120,6 +120,7 @@ def test_bad_inputs_are_named_and_the_rest_is_processed(broken_inputs, tmp_path)
 def test_manifest_and_hf_dataset_inputs(coco, tmp_path):
     """The demo's path: a small CKBC-style TSV + a JSONL manifest (real photos here), and an HF dataset."""
     import datasets
+
     from mmra.curation.corpus import load_hf_dataset, load_manifest
     from mmra.curation.pipeline import curate
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
+
 from mmra.curation.corpus import ImageRecord
 from mmra.curation.neardup import brute_force_pairs, choose_blocks, cross_pairs, near_duplicate_pairs
 from mmra.curation.qc import (
@@ -13,7 +15,6 @@ from mmra.curation.qc import (
     load_release_hashes,
     remove_near_duplicates,
 )
-from PIL import Image
 
 
 def _planted(n: int, pairs: int, max_flip: int, seed: int = 0):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+
 from mmra.benchmark.registry import all_subtasks
 from mmra.benchmark.schema import Sample
-
 from mmra.demo.annotators import ANNOTATORS, RELATIONS_FILE, scene_name, script_annotations
 from mmra.demo.generate import generate_corpus
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import imagehash
 import pytest
-from mmra.benchmark.registry import all_subtasks
-from mmra.benchmark.schema import Candidate, ImageRef, Provenance, Sample
 from PIL import Image
 
+from mmra.benchmark.registry import all_subtasks
+from mmra.benchmark.schema import Candidate, ImageRef, Provenance, Sample
 from mmra.demo.annotators import ANNOTATORS, RELATIONS_FILE, load_relations, script_annotations
 from mmra.demo.generate import SCENE_LIST, generate_corpus
 from mmra.demo.scenes import HEIGHT, LICENCE, WIDTH

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from mmra.benchmark.schema import Candidate, Sample, read_jsonl
 
+from mmra.benchmark.schema import Candidate, Sample, read_jsonl
 from mmra.demo.run import DemoOptions, run_demo
 from mmra.procs import free_port
 

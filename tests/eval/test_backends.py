@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+
+from mmra.errors import MMRAError
 from mmra.eval import evaluate
 from mmra.eval.backends import make_backend
 from mmra.eval.backends.openai import to_openai_messages
 from mmra.eval.backends.vllm import build_requests, vllm_engine_kwargs
 from mmra.eval.items import Prompt
-
-from mmra.errors import MMRAError
 from mmra.llm.faultserver import FaultPlan, FaultServer
 from tests.llm.servers import local_llm  # noqa: F401  (session fixture: the real llama-cpp server)
 

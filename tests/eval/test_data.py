@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from mmra.benchmark.schema import ImageRef, Sample, write_jsonl
-from mmra.eval.data import load_dataset_samples, load_descriptions
 
+from mmra.benchmark.schema import ImageRef, Sample, write_jsonl
 from mmra.errors import MMRAError
+from mmra.eval.data import load_dataset_samples, load_descriptions
 
 from .conftest import make_png, mmra_rows, write_parquet_release
 

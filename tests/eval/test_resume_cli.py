@@ -11,10 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-from mmra.eval import evaluate
 from typer.testing import CliRunner
 
 from mmra.cli import app
+from mmra.eval import evaluate
 
 from .conftest import mmra_rows, write_parquet_release
 

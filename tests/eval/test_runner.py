@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from mmra.eval import evaluate
 
 from mmra.errors import MMRAError
+from mmra.eval import evaluate
 
 from .conftest import mmra_rows, write_parquet_release
 

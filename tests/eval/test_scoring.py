@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from mmra.benchmark.schema import SchemaError
-from mmra.eval import score
 from typer.testing import CliRunner
 
+from mmra.benchmark.schema import SchemaError
 from mmra.cli import app
+from mmra.eval import score
 
 OPTS4 = "{'A': 'a red bus', 'B': 'a dog', 'C': 'a cat', 'D': 'a tree'}"
 OPTS3 = "{'A': 'wood', 'B': 'metal', 'C': 'glass'}"

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from mmra.benchmark.schema import Sample, read_jsonl
 from typer.testing import CliRunner
 
+from mmra.benchmark.schema import Sample, read_jsonl
 from mmra.llm.faultserver import FaultPlan, FaultServer
 from tests.leakage.conftest import KNOWLEDGE
 

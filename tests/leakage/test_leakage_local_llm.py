@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from mmra.benchmark.leakage import LeakageSettings, run_leakage
 from typer.testing import CliRunner
 
+from mmra.benchmark.leakage import LeakageSettings, run_leakage
 from mmra.cli import app
 from mmra.llm.client import ChatClient
 from tests.leakage.conftest import TEXT_ANSWERABLE, build_samples

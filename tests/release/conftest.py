@@ -7,9 +7,10 @@ import random
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageDraw
+
 from mmra.benchmark.registry import all_subtasks
 from mmra.benchmark.schema import QAType, Sample, write_jsonl
-from PIL import Image, ImageDraw
 
 
 def draw_image(path: Path, seed: int, size=(96, 72)) -> Path:

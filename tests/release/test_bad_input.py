@@ -11,10 +11,10 @@ import sys
 import textwrap
 
 import pytest
-from mmra.benchmark.release import ReleaseInputError, ReleaseStore, load_release, publish
-from mmra.benchmark.schema import write_jsonl
 from typer.testing import CliRunner
 
+from mmra.benchmark.release import ReleaseInputError, ReleaseStore, load_release, publish
+from mmra.benchmark.schema import write_jsonl
 from mmra.cli import app
 
 

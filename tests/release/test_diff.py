@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from mmra.benchmark.release import ReleaseStore
-from mmra.benchmark.schema import write_jsonl
 from typer.testing import CliRunner
 
+from mmra.benchmark.release import ReleaseStore
+from mmra.benchmark.schema import write_jsonl
 from mmra.cli import app
 
 from .conftest import make_sample_records

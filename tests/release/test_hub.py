@@ -7,6 +7,7 @@ import os
 import socket
 
 import pytest
+
 from mmra.benchmark.release import load_release, publish
 from mmra.benchmark.release.hub import push_release
 

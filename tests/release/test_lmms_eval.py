@@ -9,11 +9,12 @@ import os
 import datasets
 import pytest
 import yaml
+from PIL import Image
+
 from mmra.benchmark.answers import extract_answer
 from mmra.benchmark.prompts import question_text
 from mmra.benchmark.release import publish
 from mmra.benchmark.schema import QAType, write_jsonl
-from PIL import Image
 
 from .conftest import make_sample_records
 

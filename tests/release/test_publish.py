@@ -11,10 +11,11 @@ import random
 import datasets
 import pytest
 from huggingface_hub import DatasetCard
+from PIL import Image
+
 from mmra.benchmark.release import ReleaseConflictError, ReleaseStore, load_release, publish
 from mmra.benchmark.schema import write_jsonl
 from mmra.benchmark.subtasks import BUILTIN_SUBTASKS
-from PIL import Image
 
 MMRA_TASKS = {s.name for s in BUILTIN_SUBTASKS}
 
@@ -195,6 +196,7 @@ def test_a_dataset_in_mmra_layout_loads_its_train_split(tmp_path):
     """m-a-p/MMRA has only `train`; the loader used for Hub repos falls back to it."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
     from mmra.benchmark.release.load import load_split
 
     (tmp_path / "data").mkdir()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mmra.benchmark.release.errors import ReleaseInputError
 from mmra.benchmark.release.load import hub_revision, split_ref
 from mmra.benchmark.release.semver import latest, parse_version, version_key
