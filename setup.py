@@ -26,6 +26,6 @@ for folder in STAGE_FOLDERS:
 setup(
     packages=packages,
     package_dir=package_dir,
-    package_data={"": ["*.json", "*.toml", "*.xml", "*.txt", "*.yaml", "*.jsonl", "*.tsv", "*.png", "*.jpg", "py.typed"]},
+    package_data={"": ["*.json", "*.toml", "*.xml", "*.txt", "*.yaml", "*.jsonl", "*.tsv", "*.png", "*.jpg", "py.typed", "data/*"]},
     include_package_data=True,
 )

@@ -1,5 +1,6 @@
 """The wheel holds every subpackage of the mapped folders, under the `mmra` namespace only."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,8 +15,16 @@ FOLDERS = {"mmra": "mmra", "curation": "mmra/curation", "annotation": "mmra/anno
 
 @pytest.mark.slow
 def test_wheel_contains_every_subpackage(tmp_path):
+    # build from a clean copy of the source files: a stale build/ folder in the checkout could hide a gap
+    src = tmp_path / "src"
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split()
+    for rel in files:
+        if (ROOT / rel).is_file():
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, src / rel)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(tmp_path), str(ROOT)], check=True)
+                    "-w", str(tmp_path), str(src)], check=True)
     wheel = next(tmp_path.glob("mmra_toolkit-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = set()
