@@ -210,7 +210,7 @@ def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) ->
     from mmra.annotation import QAContent, create_annotator, pull, push, start_server
     from mmra.annotation.project import Project
     from mmra.annotation.pull import report_path
-    from mmra.annotation.server import STATE_FILE
+    from mmra.annotation.server import STATE_FILE, template_dir_for
     from mmra.annotation.users import annotate_task
     from mmra.procs import ServerState, free_port, port_in_use
 
@@ -225,9 +225,11 @@ def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) ->
         cfg = cfg.model_copy(update={"port": free_port()})
     st.ls_cfg = cfg
     write_workspace_config(st.ws, cfg)
-    console.print("starting Label Studio (a fresh database migrates once: ~30-60 s) ..." if not reuse
+    console.print("starting Label Studio (the first time ever, its database migrates: ~30-60 s) ..." if not reuse
                   else f"reusing the running Label Studio on port {cfg.port}")
-    _, conn = start_server(cfg, timeout=300)
+    # the pre-migrated template shared with `mmra annotate serve` and the tests: seconds instead of a migration
+    template = template_dir_for(Path(load_config().paths.cache), Path(cfg.venv))
+    _, conn = start_server(cfg, timeout=300, template_dir=template)
     st.ls_url = conn.url
     if not reuse:
         st.started_servers.append("label-studio")
