@@ -99,8 +99,9 @@ def push_cmd(
 
     cfg = _config()
     ls_cfg = cfg.label_studio
-    if not candidates.exists():
-        raise FileNotFoundError(f"candidates file {candidates} does not exist")
+    if not candidates.is_file():
+        cause = "is a folder, not a JSONL file" if candidates.is_dir() else "does not exist"
+        raise FileNotFoundError(f"candidates file {candidates} {cause}")
     errors: list[str] = []
     cands = read_jsonl(candidates, Candidate, errors=errors)
     for problem in errors:

@@ -39,6 +39,12 @@ def api_error(exc: Exception, what: str) -> MMRAError:
         if status == 401:
             return MMRAError(f"{what}: Label Studio refused the API token (401); check LABEL_STUDIO_API_KEY")
         return MMRAError(f"{what}: Label Studio answered {status}: {detail}")
+    if isinstance(exc, httpx.ConnectError):  # never reached: say where, not "lost"
+        try:
+            where = f" at {exc.request.url.scheme}://{exc.request.url.netloc.decode()}"
+        except RuntimeError:  # no request attached
+            where = ""
+        return MMRAError(f"{what}: cannot reach Label Studio{where} ({exc}); is the server running?")
     if isinstance(exc, httpx.HTTPError):
         return MMRAError(f"{what}: lost the connection to Label Studio ({type(exc).__name__}: {exc})")
     return MMRAError(f"{what}: {type(exc).__name__}: {exc}")

@@ -232,7 +232,8 @@ def ingest_conceptnet(
     called after each block. Malformed lines are counted in the returned stats, with line numbers."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"ConceptNet file {path} does not exist")
+        cause = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise FileNotFoundError(f"ConceptNet file {path} {cause}")
     fmt = detect_format(path)
     wanted = {canonical_relation(r) for r in relations} if relations else None
     stats = IngestStats(path=str(path), format=fmt)

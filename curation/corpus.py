@@ -312,10 +312,13 @@ def load_manifest(path: str | Path) -> Corpus:
     path = Path(path)
     corpus = Corpus()
     if not path.is_file():
-        corpus.issues.append(Issue(str(path), "missing_file", "manifest file does not exist"))
+        cause = "manifest is a folder, not a JSONL file" if path.is_dir() else "manifest file does not exist"
+        corpus.issues.append(Issue(str(path), "missing_file", cause))
         return corpus
     base = path.parent.resolve()
+    lines = 0
     for rec in iter_json_lines(path):
+        lines += 1
         item, entry = rec.item, rec.record
         try:
             if entry is None:
@@ -343,6 +346,8 @@ def load_manifest(path: str | Path) -> Corpus:
             key=key, path=image_path, labels=labels, boxes=boxes, captions=captions,
             source_url=entry.get("source_url"), licence=entry.get("licence") or entry.get("license"),
             sentient_labels=sentient))
+    if not lines:
+        corpus.issues.append(Issue(str(path), "empty_manifest", "manifest file is empty (no JSON lines)"))
     corpus.notes["manifest_images"] = len(corpus.images)
     return corpus
 

@@ -117,7 +117,8 @@ def curate(
         stats_list: list[IngestStats] = []
         for path in map(Path, conceptnet):
             if not path.is_file():
-                raise MMRAError(f"ConceptNet file {path} does not exist")
+                cause = "is a folder, not a file" if path.is_dir() else "does not exist"
+                raise MMRAError(f"ConceptNet file {path} {cause}")
             task = bars.add_task(f"ConceptNet {path.name}", total=path.stat().st_size)
             stats = _ingest_cached(path, out / "conceptnet", relations,
                                    lambda done, total, task=task: bars.update(task, completed=done))

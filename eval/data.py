@@ -31,6 +31,11 @@ def load_dataset_samples(dataset: str | Path, *, limit: int | None = None, revis
                 f"dataset {loaded.source}: no image column(s) {', '.join(missing)} (columns: "
                 f"{', '.join(loaded.columns)}); an MMRA dataset needs image1 and image2"
             )
+    elif loaded.samples and all(getattr(s, c).path.startswith(MISSING_IMAGE)
+                                for s in loaded.samples for c in IMAGE_COLUMNS):
+        # a JSONL has no column list: a file in which no row has an image lacks the image columns
+        raise MMRAError(f"dataset {loaded.source}: no row has an image1 or image2 field; an MMRA dataset needs "
+                        "image1 and image2")
     return loaded
 
 

@@ -78,8 +78,9 @@ def load_predictions(path: str | Path) -> list[dict[str, Any]]:
     """Read a predictions file for scoring. Every line must be a JSON object with the required fields;
     all bad lines are reported together (file:line and what is wrong)."""
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"predictions file {path} does not exist")
+    if not path.is_file():
+        cause = "is a folder, not a JSONL file" if path.is_dir() else "does not exist"
+        raise FileNotFoundError(f"predictions file {path} {cause}")
     records: list[dict[str, Any]] = []
     problems: list[str] = []
     for rec in iter_json_lines(path):

@@ -113,6 +113,7 @@ def evaluate(
     items = expand_items(samples, swap_images=swap_images, circular=circular)
     pred_name = PREDICTIONS if shard is None else f"predictions.shard-{shard[0]}.jsonl"
     pred_path = out / pred_name
+    created_out = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     if shard is None:
         _check_run_identity(out, meta)
@@ -136,7 +137,12 @@ def evaluate(
                 blank_images=blank_images, backend_options=backend_options or {}, revision=revision,
             ), total=len(todo), show_progress=show_progress)
         else:
-            engine = backend if isinstance(backend, Backend) else make_backend(backend, model, **(backend_options or {}))
+            try:
+                engine = backend if isinstance(backend, Backend) else make_backend(backend, model, **(backend_options or {}))
+            except BaseException:
+                if created_out and not any(out.iterdir()):
+                    out.rmdir()  # an unknown backend or model leaves no empty run folder behind
+                raise
             if shard is None:
                 meta["backend_info"] = engine.describe()
                 _write_run_file(out, meta)

@@ -24,7 +24,7 @@ def cli_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (ValueError, FileNotFoundError) as exc:
+        except (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
             _err.print(f"[bold red]error:[/] {exc}", highlight=False)
             raise typer.Exit(2) from None
         except MMRAError as exc:

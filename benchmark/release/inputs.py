@@ -26,7 +26,8 @@ def read_source(path: str | Path) -> tuple[list[SourceSample], str]:
     listing every bad line, and for duplicate ids, naming both lines."""
     path = Path(path)
     if not path.is_file():
-        raise ReleaseInputError(f"samples file {path} does not exist")
+        cause = "is a folder, not a JSONL file" if path.is_dir() else "does not exist"
+        raise ReleaseInputError(f"samples file {path} {cause}")
     try:
         loaded = load_samples(path, on_error="collect", missing_images="error")
     except ValueError as exc:  # not a samples file, or no samples in it
