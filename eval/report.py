@@ -107,17 +107,19 @@ def plot_scores(result: dict[str, Any], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(max(8, 0.9 * len(keys) + 2), 4.5), dpi=110)
     x = np.arange(len(keys))
     for i, run in enumerate(runs):
-        values = [
-            100 * (run["overall"] if k == "Overall" else (run["subtasks"].get(k) or {}).get("accuracy") or 0.0)
-            for k in keys
-        ]
-        ax.bar(x + (i - (len(runs) - 1) / 2) * width, values, width, label=run["label"])
+        cells = [run if k == "Overall" else (run["subtasks"].get(k) or {}) for k in keys]
+        values = [100 * ((c.get("overall") if c is run else c.get("accuracy")) or 0.0) for c in cells]
+        # bootstrap 95% intervals as error bars: with ~100 items per subtask, differences of a few points are noise
+        low = [v - 100 * c["ci95"][0] if c.get("ci95") else 0.0 for v, c in zip(values, cells)]
+        high = [100 * c["ci95"][1] - v if c.get("ci95") else 0.0 for v, c in zip(values, cells)]
+        ax.bar(x + (i - (len(runs) - 1) / 2) * width, values, width, label=run["label"],
+               yerr=[np.clip(low, 0, None), np.clip(high, 0, None)], capsize=2, error_kw={"lw": 0.8})
     if entity and image:
         ax.axvline(len(entity) - 0.5, color="grey", lw=1, ls="--")
     ax.set_xticks(x, keys)
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.set_title("MMRA accuracy per subtask (entity | image level)")
+    ax.set_title("MMRA accuracy per subtask (entity | image level), bootstrap 95% CI")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

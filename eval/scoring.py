@@ -267,9 +267,11 @@ def score(predictions: list[str | Path | tuple[str, list[dict]]] | str | Path, *
     if not runs:
         raise SchemaError("no predictions to score")
     labels = [r.label for r in runs]
-    for r in runs:  # the same label from two files: tell them apart by file
+    stems = [Path(r.sources[0]).stem for r in runs]
+    for r in runs:  # the same label from two files: tell them apart by file (or by run folder, the usual case)
         if labels.count(r.label) > 1:
-            r.label = f"{r.label} ({Path(r.sources[0]).stem})"
+            src = Path(r.sources[0])
+            r.label = f"{r.label} ({src.stem if stems.count(src.stem) == 1 else src.parent.name or src.stem})"
     run_dicts = []
     for r in runs:
         metrics = run_metrics(r.items, bootstrap=bootstrap, seed=seed)
