@@ -110,8 +110,8 @@ def plot_scores(result: dict[str, Any], path: Path) -> Path:
         cells = [run if k == "Overall" else (run["subtasks"].get(k) or {}) for k in keys]
         values = [100 * ((c.get("overall") if c is run else c.get("accuracy")) or 0.0) for c in cells]
         # bootstrap 95% intervals as error bars: with ~100 items per subtask, differences of a few points are noise
-        low = [v - 100 * c["ci95"][0] if c.get("ci95") else 0.0 for v, c in zip(values, cells)]
-        high = [100 * c["ci95"][1] - v if c.get("ci95") else 0.0 for v, c in zip(values, cells)]
+        low = [v - 100 * c["ci95"][0] if c.get("ci95") else 0.0 for v, c in zip(values, cells, strict=True)]
+        high = [100 * c["ci95"][1] - v if c.get("ci95") else 0.0 for v, c in zip(values, cells, strict=True)]
         ax.bar(x + (i - (len(runs) - 1) / 2) * width, values, width, label=run["label"],
                yerr=[np.clip(low, 0, None), np.clip(high, 0, None)], capsize=2, error_kw={"lw": 0.8})
     if entity and image:
