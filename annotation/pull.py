@@ -303,10 +303,9 @@ def plot_agreement(report: PullReport, path: Path) -> Path | None:
             if row["keep_reject_kappa"] is not None or row["answer_agreement"] is not None]
     if not rows:
         return None
-    import matplotlib
+    from mmra.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = [name for name, _ in rows]
     xs = range(len(rows))

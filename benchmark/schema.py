@@ -325,10 +325,12 @@ def read_jsonl(path: str | Path, model: type[BaseModel], *, errors: list[str] | 
 
 
 def write_jsonl(path: str | Path, records, *, append: bool = False) -> Path:
-    """Write records atomically (a temp file renamed into place) unless appending."""
+    """Write records (pydantic models, or plain dicts) atomically (a temp file renamed into place) unless
+    appending."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = "".join(r.model_dump_json(by_alias=True, exclude_none=False) + "\n" for r in records)
+    lines = "".join((r.model_dump_json(by_alias=True, exclude_none=False) if isinstance(r, BaseModel)
+                     else json.dumps(r, ensure_ascii=False)) + "\n" for r in records)
     if append:
         with path.open("a", encoding="utf-8") as fh:
             fh.write(lines)

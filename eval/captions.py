@@ -7,11 +7,11 @@ killed run resumes; the final file is written atomically at the end.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmra.benchmark.schema import write_jsonl
 from mmra.progress import progress_bar, stderr_console
 
 from .backends import Backend, make_backend
@@ -86,7 +86,5 @@ def describe(dataset: str | Path, *, model: str, out: str | Path, backend: str |
                                                   if not d.get("text")))
     for message in errors:
         stderr_console.print(f"[yellow]not described:[/] {message}", highlight=False)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
-    tmp.replace(out)
+    write_jsonl(out, lines)
     return DescribeResult(out, len(loaded.samples), len(lines), errors)

@@ -94,10 +94,9 @@ def print_tables(result: dict[str, Any], console: Console | None = None) -> None
 
 
 def plot_scores(result: dict[str, Any], path: Path) -> Path:
-    import matplotlib
+    from mmra.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import numpy as np
 
     entity, image, other = columns_for(result)

@@ -43,10 +43,9 @@ def usage_table(report: dict[str, Any]) -> Table:
 
 
 def plot_report(report: dict[str, Any], path: Path) -> Path:
-    import matplotlib
+    from mmra.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     labels = report["settings"]["models"]
     names = list(report["subtasks"])

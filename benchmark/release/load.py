@@ -1,5 +1,6 @@
 """Opening a release: a local version folder, a store folder plus a version ("@1.2.0", "@latest"), or a
-Hugging Face dataset repo pinned by its version tag. The eval runner calls `load_release`."""
+Hugging Face dataset repo pinned by its version tag. (Stages read samples through `mmra.benchmark.sources`,
+which opens releases with `resolve_local`.)"""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import datasets
 
+from ..sources import split_ref  # the one 'where@version' parser, shared with the sample reader
 from .build import MANIFEST, SPLIT
 from .errors import ReleaseInputError, ReleaseNotFoundError
 from .semver import hub_tag, is_version, latest, parse_version, version_key
@@ -43,14 +45,6 @@ class LocalRelease:
                 raise ReleaseInputError(
                     f"{self.path}: {f['path']} does not match its manifest sha256; the release was modified after publishing"
                 )
-
-
-def split_ref(ref: str) -> tuple[str, str | None]:
-    """'path/or/repo@1.2.0' -> ('path/or/repo', '1.2.0'); a path that exists as written is never split."""
-    if "@" in ref and not Path(ref).exists():
-        base, _, at = ref.rpartition("@")
-        return base, at or None
-    return ref, None
 
 
 def _versions_in(folder: Path) -> list[str]:

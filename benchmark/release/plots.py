@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mmra.plots import pyplot
+
 from .stats import SubtaskStats, letters_used
 
 PLOT_FILES = {
@@ -15,25 +17,15 @@ PLOT_FILES = {
 _PNG_META = {"Software": None}
 
 
-def _pyplot():
-    """matplotlib loads only when a release is built (loading a release must stay light)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _save(fig, path: Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100, metadata=_PNG_META)
     plt.close(fig)
 
 
 def write_plots(stats: list[SubtaskStats], out_dir: Path, title: str) -> dict[str, str]:
-    plt = _pyplot()
+    plt = pyplot()  # late: loading a release must stay light
     labels = [s.abbreviation for s in stats]
     x = range(len(stats))
     width = max(6.0, 0.7 * len(stats) + 2)

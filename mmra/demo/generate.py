@@ -18,11 +18,12 @@ stage does not need it; the scripted annotators and the tests read it).
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from mmra.benchmark.schema import write_jsonl
 
 from . import scenes as S
 from .scenes import Canvas, Scene
@@ -307,8 +308,4 @@ def generate_corpus(out_dir: str | Path, *, only: list[str] | None = None, progr
         records.append(scene_record(scene, rel))
         if progress is not None:
             progress()
-    manifest = out_dir / "manifest.jsonl"
-    tmp = manifest.with_suffix(".jsonl.tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    tmp.replace(manifest)
-    return manifest
+    return write_jsonl(out_dir / "manifest.jsonl", records)

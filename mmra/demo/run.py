@@ -264,7 +264,7 @@ def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) ->
                         annotate_task(as_user[email], task_ids[item.candidate_id], _content(QAContent, item, email))
                         submitted += 1
                     bar.advance(job)
-        write_jsonl_dicts(st.path("annotation", "scripted-annotations.jsonl"), _scripted_rows(items))
+        write_jsonl(st.path("annotation", "scripted-annotations.jsonl"), _scripted_rows(items))
         rec.notes.append(f"{submitted} scripted annotations submitted ({len(items) * 2 - submitted} already there)")
 
         out = st.path("annotation", "samples.jsonl")
@@ -334,12 +334,6 @@ def _scripted_rows(items: list[ScriptedItem]) -> list[dict[str, Any]]:
     return [{"candidate_id": i.candidate_id, "subtask": i.subtask, "scripted": True,
              "annotations": {who: asdict(d) for who, d in i.by_annotator.items()}, "reviewer": asdict(i.gold)}
             for i in items]
-
-
-def write_jsonl_dicts(path: Path, rows: list[dict[str, Any]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    tmp.replace(path)
 
 
 def add_descriptions(samples_path: Path, manifest: Path, out: Path) -> Path:
