@@ -10,7 +10,6 @@ waiting for annotators are listed in `<out>.report.json` with the task link and 
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from mmra.benchmark.schema import (
     parse_record,
     write_jsonl,
 )
+from mmra.fileio import write_json
 
 from .agreement import keep_reject_kappa
 from .labeling import QAContent
@@ -68,10 +68,7 @@ class PullReport:
     agreement: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def write(self, path: Path) -> Path:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(path)
-        return path
+        return write_json(path, asdict(self))
 
 
 def report_path(out: Path) -> Path:

@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from mmra.fileio import write_atomic
+
 LETTERS = ("A", "B", "C", "D")
 YES_NO = ("Yes", "No")
 
@@ -335,7 +337,4 @@ def write_jsonl(path: str | Path, records, *, append: bool = False) -> Path:
         with path.open("a", encoding="utf-8") as fh:
             fh.write(lines)
         return path
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(lines, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_atomic(path, lines)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mmra.benchmark.sources import iter_json_lines
+from mmra.fileio import write_atomic
 
 # Supercategories (COCO's) or words that make an entity a living being, for MentalitySimilarity.
 SENTIENT_SUPERCATEGORIES = frozenset({"person", "animal"})
@@ -436,7 +437,5 @@ def _materialise(value: Any, out: Path) -> Path:
         raise ValueError(f"image cell of type {type(value).__name__} is not an image")
     target = out / (hashlib.sha256(data).hexdigest()[:24] + _image_suffix(data))
     if not target.exists():
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        write_atomic(target, data)
     return target.resolve()

@@ -24,6 +24,7 @@ from typing import Any
 from mmra.benchmark.registry import all_subtasks, get_subtask
 from mmra.benchmark.schema import Candidate, write_jsonl
 from mmra.errors import MMRAError
+from mmra.fileio import write_json
 from mmra.progress import progress_bar
 
 from .conceptnet import IngestStats, ingest_conceptnet
@@ -195,9 +196,7 @@ def curate(
                 "exclude_release_hashes": list(map(str, exclude_release_hashes))},
     )
     report_path = out / "curation_report.json"
-    tmp = report_path.with_name(report_path.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(report_path)
+    write_json(report_path, report)
     return CurationResult(all_candidates, report, candidates_path, report_path, by_subtask)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from mmra.benchmark.schema import SchemaError
 from mmra.benchmark.sources import format_problems, iter_json_lines
+from mmra.fileio import write_atomic
 
 REQUIRED_FIELDS = ("id", "Task", "QA_type", "options", "answer", "response")
 
@@ -68,9 +69,7 @@ def read_done(path: str | Path) -> tuple[dict[str, dict[str, Any]], int]:
             done[str(record["id"])] = record
             kept.append(line if line.endswith("\n") else line + "\n")
     if dropped:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text("".join(kept), encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(path, "".join(kept))
     return done, dropped
 
 

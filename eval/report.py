@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from mmra.benchmark.schema import write_jsonl
 from mmra.benchmark.subtasks import ENTITY_LEVEL, IMAGE_LEVEL
+from mmra.fileio import write_json
 
 from .scoring import Run, scored_lines, subtask_order
 
@@ -131,11 +132,7 @@ def write_report(result: dict[str, Any], runs: list[Run], out: Path, *, plot: bo
     out.mkdir(parents=True, exist_ok=True)
     if plot:
         result["plot"] = str(plot_scores(result, out / "scores.png"))
-    tmp = out / "scores.json.tmp"
-    tmp.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(out / "scores.json")
-    with (out / "scored.jsonl").open("w", encoding="utf-8") as fh:
-        for line in scored_lines(runs):
-            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+    write_json(out / "scores.json", result)
+    write_jsonl(out / "scored.jsonl", scored_lines(runs))
     with (out / "scores.txt").open("w", encoding="utf-8") as fh:  # the tables as plain text, for reports
         print_tables(result, Console(file=fh, width=160, force_terminal=False, color_system=None))

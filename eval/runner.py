@@ -23,6 +23,7 @@ from mmra.benchmark.mmra_format import QA_TYPE_TO_MMRA, options_to_mmra
 from mmra.benchmark.prompts import PROFILES
 from mmra.benchmark.sources import LoadedSamples
 from mmra.errors import MMRAError
+from mmra.fileio import write_json
 from mmra.progress import progress_bar, stderr_console
 
 from .backends import Backend, make_backend
@@ -194,9 +195,7 @@ def _check_run_identity(out: Path, meta: dict[str, Any]) -> None:
 
 
 def _write_run_file(out: Path, meta: dict[str, Any]) -> None:
-    tmp = out / (RUN_FILE + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-    tmp.replace(out / RUN_FILE)
+    write_json(out / RUN_FILE, meta, ensure_ascii=True, default=str)
 
 
 def _record(item: EvalItem, *, response: str | None, error: str | None, prompt_text: str, model_label: str,
