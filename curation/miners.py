@@ -82,19 +82,24 @@ def _shared_tail_miner(ctx: MiningContext, quota: int, rng: random.Random, *, su
             yield Proposal(a, b, score, (tail,), evidence, q)
 
 
+def _caption_facts(ctx: MiningContext, kind: str):
+    """(concept, tail, caption) facts read from image i's captions: `kind` is "materials" or "attributes"."""
+    def facts_of(i: int):
+        record = ctx.images[i]
+        for concept, tails in getattr(ctx.facts[i], kind).items():
+            for tail, captions in tails.items():
+                yield concept, tail, record.captions[captions[0]]
+
+    return facts_of
+
+
 @miner("SimilarMaterial")
 def mine_similar_material(ctx: MiningContext, quota: int, rng: random.Random) -> Iterable[Proposal]:
-    def caption_materials(i: int):
-        record, facts = ctx.images[i], ctx.facts[i]
-        for concept, materials in facts.materials.items():
-            for material, captions in materials.items():
-                yield concept, material, record.captions[captions[0]]
-
     return _shared_tail_miner(
         ctx, quota, rng, subtask="SimilarMaterial", relations=("MadeOf",), isa_hop=True,
         keep_tail=lambda t: t not in GENERIC_WORDS and len(t.split()) <= 2,
         question="Which material are the {e1} in Image 1 and the {e2} in Image 2 both made of?",
-        caption_facts=caption_materials)
+        caption_facts=_caption_facts(ctx, "materials"))
 
 
 @miner("UsageSimilarity")
@@ -113,17 +118,11 @@ def mine_usage_similarity(ctx: MiningContext, quota: int, rng: random.Random) ->
 
 @miner("AppearanceSimilarity")
 def mine_appearance_similarity(ctx: MiningContext, quota: int, rng: random.Random) -> Iterable[Proposal]:
-    def caption_attributes(i: int):
-        record, facts = ctx.images[i], ctx.facts[i]
-        for concept, attributes in facts.attributes.items():
-            for attribute, captions in attributes.items():
-                yield concept, attribute, record.captions[captions[0]]
-
     return _shared_tail_miner(
         ctx, quota, rng, subtask="AppearanceSimilarity", relations=("HasProperty", "SimilarTo"),
         keep_tail=lambda t: t in VISUAL_PROPERTIES,
         question="Which visual property do the {e1} in Image 1 and the {e2} in Image 2 share?",
-        caption_facts=caption_attributes)
+        caption_facts=_caption_facts(ctx, "attributes"))
 
 
 @miner("MentalitySimilarity")
