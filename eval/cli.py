@@ -35,7 +35,8 @@ def eval_cmd(
     out: Path = typer.Option(..., "--out", help="Run folder: predictions.jsonl, run.json, scores.json, scores.png."),
     backend: str = typer.Option("hf", "--backend", help="hf | vllm | openai"),
     setting: str = typer.Option("IQ", "--setting", help="IQ (images+question), DQ (descriptions+question), "
-                                                        "IDQ (both), QO (question only)."),
+                                                        "IDQ (both), QO (question only); image probes: IQ-blank "
+                                                        "(grey images), IQ-image1 / IQ-image2 (one image alone)."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Prompts per generate() call."),
     swap_images: bool = typer.Option(False, "--swap-images", help="Also ask order-sensitive subtasks with the "
                                                                   "images swapped (gold flipped per the registry)."),
@@ -63,8 +64,9 @@ def eval_cmd(
     max_model_len: int | None = typer.Option(None, "--max-model-len", help="vllm: context length."),
     base_url: str | None = typer.Option(None, "--base-url", help="openai: the API base URL (default: the "
                                                                  "configured local server)."),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable "
-                                                                            "holding the key."),
+    api_key_env: str | None = typer.Option(None, "--api-key-env", help="openai: environment variable holding "
+                                                                      "this endpoint's key (default: "
+                                                                      "$OPENAI_API_KEY for api.openai.com only)."),
     concurrency: int | None = typer.Option(None, "--concurrency", help="openai: requests in flight."),
     trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="hf/vllm: allow model code from "
                                                                               "the checkpoint."),
@@ -129,7 +131,7 @@ def describe_cmd(
     device: str | None = typer.Option(None, "--device"),
     dtype: str | None = typer.Option(None, "--dtype"),
     base_url: str | None = typer.Option(None, "--base-url"),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env"),
+    api_key_env: str | None = typer.Option(None, "--api-key-env"),
 ) -> None:
     """Caption every image (for the DQ / IDQ settings); resumable."""
     from .captions import describe
@@ -143,7 +145,21 @@ def describe_cmd(
                + (f" ({len(result.errors)} not described)" if result.errors else ""), highlight=False)
 
 
+@cli_errors
+def tiny_model_cmd(
+    arch: str = typer.Argument(..., help="qwen2-vl | smolvlm | idefics3"),
+    out: Path = typer.Option(..., "--out", help="Folder to write the model into (config, weights, processor, "
+                                                "chat template)."),
+) -> None:
+    """Write a tiny random VLM as a normal model folder (for wiring tests of lmms-eval, VLMEvalKit, ...)."""
+    from .tiny import save_tiny
+
+    files = save_tiny(arch, out)
+    _err.print(f"tiny:{arch} -> {out} ({', '.join(files)})", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command("eval")(eval_cmd)
     app.command("score")(score_cmd)
     app.command("describe")(describe_cmd)
+    app.command("tiny-model")(tiny_model_cmd)

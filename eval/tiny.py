@@ -70,7 +70,7 @@ def _byte_tokenizer(specials: list[str], *, eos: str, pad: str, extra_attrs: dic
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     backend.decoder = decoders.ByteLevel()
     tok = TokenizersBackend(
-        tokenizer_object=backend, eos_token=eos, pad_token=pad, unk_token=pad,
+        tokenizer_object=backend, eos_token=eos, pad_token=pad, unk_token=pad, padding_side="left",
         additional_special_tokens=[s for s in specials if s not in (eos, pad)],
     )
     tok.padding_side = "left"
@@ -79,11 +79,22 @@ def _byte_tokenizer(specials: list[str], *, eos: str, pad: str, extra_attrs: dic
     return tok
 
 
-def _no_video(proc_cls):
+def no_video(proc_cls):
     """Processors with a video slot reject `video_processor=None` when torchvision is missing (the CPU
     wheels here); the eval runner never sends video, so accept None."""
 
     class Processor(proc_cls):
+        @classmethod
+        def get_attributes(cls):
+            # no video slot at all: `save_pretrained` then does not read `_auto_class` off None, and
+            # `from_pretrained` does not try to build the torchvision-only video processor
+            return [a for a in super().get_attributes() if a != "video_processor"]
+
+        @classmethod
+        def from_args_and_dict(cls, args, processor_dict, **kwargs):
+            # some processors (SmolVLM) take the video processor as a required argument
+            return super().from_args_and_dict(args, processor_dict, video_processor=None, **kwargs)
+
         def check_argument_for_proper_class(self, argument_name, argument):
             if argument is None and argument_name == "video_processor":
                 return None
@@ -148,7 +159,7 @@ def _qwen2_vl(size: str, meta: bool = False) -> BuiltModel:
         # the 7B's default pixel budget would be up to 16k tokens per image; MMRA-size images at 448x448
         image_processor = Qwen2VLImageProcessorPil(min_pixels=448 * 448, max_pixels=448 * 448)
         dtype = torch.bfloat16
-    processor = _no_video(Qwen2VLProcessor)(
+    processor = no_video(Qwen2VLProcessor)(
         image_processor=image_processor, tokenizer=tok, video_processor=None, chat_template=QWEN2_VL_CHAT_TEMPLATE
     )
     model = _instantiate(Qwen2VLForConditionalGeneration, config, dtype, seed=1234, meta=meta)
@@ -181,7 +192,7 @@ def _idefics3_family(kind: str) -> BuiltModel:
 
         config = SmolVLMConfig(text_config=text_config, vision_config=vision_config, scale_factor=2,
                                image_token_id=tok.convert_tokens_to_ids("<image>"), pad_token_id=pad_id)
-        processor = _no_video(SmolVLMProcessor)(
+        processor = no_video(SmolVLMProcessor)(
             image_processor=SmolVLMImageProcessorPil(**image_kwargs), tokenizer=tok, video_processor=None,
             image_seq_len=4, chat_template=IDEFICS3_CHAT_TEMPLATE,
         )
@@ -236,3 +247,40 @@ def build_synthetic(model_id: str, *, meta: bool = False) -> BuiltModel:
         return _qwen2_vl("7b", meta=meta)
     known = ", ".join([f"tiny:{a}" for a in TINY_ARCHS] + [f"random:{a}" for a in RANDOM_ARCHS])
     raise MMRAError(f"unknown synthetic model {model_id!r}; known: {known}")
+
+
+# The video processor a machine with torchvision builds for each family (the eval never sends video; the
+# entry only lets AutoProcessor build the whole processor there).
+_VIDEO_PROCESSORS = {"qwen2-vl": "Qwen2VLVideoProcessor", "smolvlm": "SmolVLMVideoProcessor"}
+
+
+def save_tiny(arch: str, out) -> list[str]:
+    """Write `tiny:<arch>` as an ordinary model folder (config, safetensors, generation config, tokenizer,
+    processor config, chat template) that `from_pretrained` loads, for wiring tests of any harness.
+    Returns the files written."""
+    import json
+    from pathlib import Path
+
+    if arch not in TINY_ARCHS:
+        raise MMRAError(f"unknown tiny architecture {arch!r}; known: {', '.join(TINY_ARCHS)}")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise MMRAError(f"{out}: is a file; give a folder to write the model into")
+    if out.is_dir() and any(out.iterdir()) and not (out / "config.json").is_file():
+        raise MMRAError(f"{out}: folder is not empty and holds no model; give an empty or new folder")
+    built = build_synthetic(f"tiny:{arch}")
+    out.mkdir(parents=True, exist_ok=True)
+    built.model.save_pretrained(out)
+    built.processor.save_pretrained(out)
+    config_path = out / "processor_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    if arch in _VIDEO_PROCESSORS:
+        config["video_processor"] = {"video_processor_type": _VIDEO_PROCESSORS[arch]}
+        config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    (out / "README.md").write_text(
+        f"# tiny:{arch} (random weights)\n\nWritten by `mmra tiny-model {arch}`: a randomly initialised "
+        f"{type(built.model).__name__} with a byte-level tokenizer, for wiring tests only; its answers are "
+        "chance-level by design. Load it with `AutoProcessor.from_pretrained` / "
+        "`AutoModelForImageTextToText.from_pretrained`, or `mmra eval --model <this folder>`.\n",
+        encoding="utf-8")
+    return sorted(p.name for p in out.iterdir())

@@ -64,6 +64,8 @@ class HFBackend(Backend):
         else:
             self.model, self.processor = _load_pretrained(model, self.dtype, device, device_map,
                                                           attn_implementation, trust_remote_code)
+        if threads is None and device == "cpu" and sum(p.numel() for p in self.model.parameters()) < 5_000_000:
+            torch.set_num_threads(1)  # a tiny model from a folder: the same per-op overhead as tiny: ids
         tokenizer = getattr(self.processor, "tokenizer", None)
         if tokenizer is not None:
             tokenizer.padding_side = "left"  # right padding would put pad tokens between prompt and answer
@@ -185,15 +187,10 @@ def _load_pretrained(model_id: str, dtype, device: str, device_map: str | None,
     path = Path(model_id).expanduser()
     if model_id.startswith((".", "/", "~")) and not path.exists():
         raise MMRAError(f"model {model_id!r}: no such folder")
+    if path.exists() and not path.is_dir():
+        raise MMRAError(f"model {model_id!r}: is a file; give the model folder (config.json, weights, processor)")
     source = str(path) if path.exists() else model_id
-    try:
-        processor = transformers.AutoProcessor.from_pretrained(source, trust_remote_code=trust_remote_code)
-    except Exception as exc:
-        raise MMRAError(
-            f"model {model_id!r}: cannot load its processor: {_first_line(exc)} (not a local model folder, "
-            "a Hub repo that is unknown or unreachable, or not a vision-language model; for an offline smoke "
-            "test use tiny:qwen2-vl or tiny:smolvlm)"
-        ) from None
+    processor = load_processor(source, model_id, trust_remote_code=trust_remote_code)
     kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": trust_remote_code}
     if device_map:
         kwargs["device_map"] = device_map  # e.g. "auto": shard a model too big for one GPU across all visible
@@ -208,14 +205,46 @@ def _load_pretrained(model_id: str, dtype, device: str, device_map: str | None,
             model = cls.from_pretrained(source, **kwargs)
             break
         except ValueError as exc:  # "Unrecognized configuration class ... for this kind of AutoModel"
-            errors.append(f"{cls_name}: {_first_line(exc)}")
+            errors.append(f"{cls_name}: {_one_line(exc)}")
         except Exception as exc:
-            raise MMRAError(f"model {model_id!r}: cannot load weights: {_first_line(exc)}") from None
+            raise MMRAError(f"model {model_id!r}: cannot load weights: {_one_line(exc)}") from None
     else:
         raise MMRAError(f"model {model_id!r}: no auto class fits it ({'; '.join(errors)})")
     if not device_map:
         model = model.to(device)
     return model.eval(), processor
+
+
+def _processor_class(source: str, trust_remote_code: bool):
+    """The processor class the checkpoint's config names (model_type -> transformers' processor mapping)."""
+    import transformers
+    from transformers.models.auto.processing_auto import PROCESSOR_MAPPING_NAMES
+
+    config = transformers.AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code)
+    name = PROCESSOR_MAPPING_NAMES.get(getattr(config, "model_type", None))
+    return getattr(transformers, name, None) if isinstance(name, str) else None
+
+
+def load_processor(source: str, model_id: str, *, trust_remote_code: bool = False):
+    """AutoProcessor, except that without torchvision (the CPU wheels) a processor with a video slot is built
+    without its video part, as for the tiny models: the eval never sends video, and transformers would
+    otherwise refuse the whole processor ("... requires the Torchvision library")."""
+    import transformers
+    from transformers.utils import is_torchvision_available
+
+    from ..tiny import no_video
+
+    try:
+        cls = None if is_torchvision_available() else _processor_class(source, trust_remote_code)
+        if cls is not None and "video_processor" in cls.get_attributes():
+            return no_video(cls).from_pretrained(source, trust_remote_code=trust_remote_code)
+        return transformers.AutoProcessor.from_pretrained(source, trust_remote_code=trust_remote_code)
+    except Exception as exc:
+        hint = ""
+        if isinstance(exc, OSError) and not Path(source).is_dir():
+            hint = " (not a local model folder, or a Hub repo that is unknown or unreachable)"
+        raise MMRAError(f"model {model_id!r}: cannot load its processor: {type(exc).__name__}: "
+                        f"{_one_line(exc)}{hint}") from None
 
 
 def image_budget(processor: Any) -> ImageBudget | None:
@@ -233,6 +262,7 @@ def image_budget(processor: Any) -> ImageBudget | None:
     return None
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def _one_line(exc: Exception) -> str:
+    """The whole message on one line (transformers' messages span lines; the first alone stops mid-sentence)."""
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return text or type(exc).__name__
