@@ -1,5 +1,9 @@
 """What gets asked: samples expanded into eval items (original, image-swapped, circular option shifts) and
-the prompt for each item under a setting (IQ, DQ, IDQ, QO) and a prompt profile.
+the prompt for each item under a setting and a prompt profile.
+
+Settings: IQ (both images + question), DQ (descriptions + question), IDQ (both), QO (question only), and the
+image probes: IQ-blank (grey images in place of both: MMStar's S_wv), IQ-image1 / IQ-image2 (one image alone,
+labelled as such; a question about the relation of two images that one image answers does not test association).
 
 Item ids: `<sample id>` for the original, `<sample id>#swap` for the swapped image order, `<sample id>#circK`
 for the options rotated by K positions (CircularEval). Every prediction line carries its item id, the sample id
@@ -17,9 +21,14 @@ from mmra.benchmark.prompts import question_text
 from mmra.benchmark.registry import get_subtask
 from mmra.benchmark.schema import LETTERS, QAType, Sample
 
-SETTINGS = ("IQ", "DQ", "IDQ", "QO")
+BLANK_SETTING = "IQ-blank"  # IQ with grey images in place of the real ones (MMStar's S_wv)
+SETTINGS = ("IQ", "DQ", "IDQ", "QO", BLANK_SETTING, "IQ-image1", "IQ-image2")
 # What each setting shows the model: (images, descriptions)
-SETTING_INPUTS = {"IQ": (True, False), "DQ": (False, True), "IDQ": (True, True), "QO": (False, False)}
+SETTING_INPUTS = {"IQ": (True, False), "DQ": (False, True), "IDQ": (True, True), "QO": (False, False),
+                  BLANK_SETTING: (True, False), "IQ-image1": (True, False), "IQ-image2": (True, False)}
+# Which of the item's images a setting shows, in prompt order
+SETTING_IMAGES = {"IQ-image1": ("image1",), "IQ-image2": ("image2",)}
+_BY_UPPER = {s.upper(): s for s in SETTINGS}
 
 
 @dataclass
@@ -47,10 +56,17 @@ class Prompt:
 
 
 def check_setting(setting: str) -> str:
-    value = setting.upper()
-    if value not in SETTINGS:
+    value = _BY_UPPER.get(setting.strip().upper())
+    if value is None:
         raise ValueError(f"unknown setting {setting!r}; choose one of {', '.join(SETTINGS)}")
     return value
+
+
+def image_keys(setting: str) -> tuple[str, ...]:
+    """The item's images a setting shows (none for text-only settings)."""
+    if not SETTING_INPUTS[setting][0]:
+        return ()
+    return SETTING_IMAGES.get(setting, ("image1", "image2"))
 
 
 # ---------------------------------------------------------------------------------------------- variants
@@ -147,10 +163,17 @@ def choices_for(sample: Sample) -> list[str]:
 def build_prompt(item: EvalItem, setting: str, profile: str, descriptions: dict[str, str] | None,
                  images: list[Any] | None) -> Prompt:
     """Chat content for the item. `default` labels each image ("Image 1:", "Image 2:") so questions that
-    name an image are unambiguous; `paper` puts both images first, then the text, as the official script."""
+    name an image are unambiguous; `paper` puts both images first, then the text, as the official script.
+    A one-image setting labels its image under both profiles and says which image is not shown."""
     text = item_text(item, setting, profile, descriptions)
     with_images, _ = SETTING_INPUTS[setting]
     parts: list[dict[str, Any]] = []
+    if setting in SETTING_IMAGES:
+        (shown,) = SETTING_IMAGES[setting]
+        hidden = "2" if shown == "image1" else "1"
+        parts += [{"type": "text", "text": f"Image {shown[-1]}: "}, {"type": "image"},
+                  {"type": "text", "text": f"\n(Image {hidden} is not shown.)\n" + text}]
+        return Prompt(item.key, parts, list(images or []), choices_for(item.sample))
     if with_images:
         if profile == "paper":
             parts += [{"type": "image"}, {"type": "image"}]
@@ -159,6 +182,12 @@ def build_prompt(item: EvalItem, setting: str, profile: str, descriptions: dict[
                       {"type": "text", "text": "\nImage 2: "}, {"type": "image"}]
     parts.append({"type": "text", "text": text if profile == "paper" or not with_images else "\n" + text})
     return Prompt(item.key, parts, list(images or []) if with_images else [], choices_for(item.sample))
+
+
+def question_only_prompt(sample: Sample, profile: str) -> Prompt:
+    """The prompt `mmra eval --setting QO` asks for the sample's original item (the leakage filter's eval
+    probes use it, so the filter and the evaluator ask the very same question)."""
+    return build_prompt(EvalItem(sample.id, sample, sample.id, "orig"), "QO", profile, None, None)
 
 
 def needs_images(setting: str) -> bool:

@@ -29,17 +29,18 @@ from mmra.progress import progress_bar, stderr_console
 from .backends import Backend, make_backend
 from .data import ImageLoadError, load_dataset_samples, load_descriptions, load_image
 from .items import (
+    BLANK_SETTING,
     EvalItem,
     blank_image,
     build_prompt,
     check_setting,
     expand_items,
+    image_keys,
     item_descriptions,
-    needs_images,
     prompt_length_hint,
 )
 from .predictions import PredictionWriter, read_done
-from .scoring import BLANK_SETTING, score
+from .scoring import score
 
 PREDICTIONS = "predictions.jsonl"
 RUN_FILE = "run.json"
@@ -83,12 +84,14 @@ def evaluate(
 ) -> EvalResult:
     """Evaluate `model` on `dataset` (path or REPO[@REV]); see `mmra eval --help` for the options."""
     setting = check_setting(setting)
+    if setting == BLANK_SETTING:  # the named setting for the --blank-images run
+        setting, blank_images = "IQ", True
     if profile not in PROFILES:
         raise ValueError(f"unknown prompt profile {profile!r}; choose one of {', '.join(PROFILES)}")
     if batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {batch_size}")
-    if blank_images and not needs_images(setting):
-        raise ValueError(f"--blank-images needs a setting with images (IQ or IDQ), not {setting}")
+    if blank_images and setting not in ("IQ", "IDQ"):
+        raise ValueError(f"--blank-images needs a setting with both images (IQ or IDQ), not {setting}")
     out = Path(out)
     loaded = load_dataset_samples(dataset, limit=limit, revision=revision)
     for problem in loaded.problems:
@@ -217,7 +220,7 @@ def _run_items(engine: Backend, todo: list[EvalItem], loaded: LoadedSamples, pre
     order = sorted(todo, key=lambda it: -prompt_length_hint(it, setting, profile, desc[it.key]))
     chunk = engine.preferred_chunk or batch_size
     batches = [order[i:i + chunk] for i in range(0, len(order), chunk)]
-    with_images = needs_images(setting)
+    shown = image_keys(setting)
     errors: list[str] = []
     failed_by_batch: dict[int, list[tuple[EvalItem, str]]] = {}
 
@@ -226,13 +229,11 @@ def _run_items(engine: Backend, todo: list[EvalItem], loaded: LoadedSamples, pre
             ready, failed = [], []
             for it in batch:
                 try:
-                    if not with_images:
-                        images = []
-                    elif blank_images:
-                        images = [blank_image(), blank_image()]
+                    if blank_images:
+                        images = [blank_image() for _ in shown]
                     else:
-                        images = [load_image(it.sample, "image1", loaded.base_dir, budget=engine.image_budget),
-                                  load_image(it.sample, "image2", loaded.base_dir, budget=engine.image_budget)]
+                        images = [load_image(it.sample, key, loaded.base_dir, budget=engine.image_budget)
+                                  for key in shown]
                     ready.append((it, build_prompt(it, setting, profile, desc[it.key], images)))
                 except ImageLoadError as exc:
                     failed.append((it, str(exc)))

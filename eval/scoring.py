@@ -22,9 +22,8 @@ from mmra.benchmark.registry import get_subtask
 from mmra.benchmark.schema import QAType, SchemaError
 from mmra.benchmark.subtasks import PAPER_ORDER
 
+from .items import BLANK_SETTING
 from .predictions import load_predictions
-
-BLANK_SETTING = "IQ-blank"  # IQ with grey images in place of the real ones (MMStar's S_wv)
 
 
 @dataclass

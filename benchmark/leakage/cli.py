@@ -22,6 +22,14 @@ def leakage_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder: verdicts.jsonl, report.json, leakage.png, flagged.jsonl, samples.jsonl."),
     max_hits: int = typer.Option(None, "--max-hits", min=0, help="Flag a sample when MORE than this many models hit it (default: floor(models/4), MMStar's 2 of 8)."),
     hit_rule: str = typer.Option("all", "--hit-rule", help="'all': a model hits when right under every probe (CircularEval); 'majority': under more than half."),
+    probe: str = typer.Option("circular,eval-default,eval-paper,choices-only", "--probe", help="LLM probe kinds, comma-separated: circular (every option rotation, yes/no both orders), eval-default / eval-paper (the exact `mmra eval --setting QO` request of that prompt profile), choices-only."),
+    flag_on: str = typer.Option("circular", "--flag-on", help="Probe kinds whose hits flag a sample (comma-separated; the eval kinds are one option order, so a constant guesser hits them: they are evidence unless named here)."),
+    samples_per_probe: int = typer.Option(1, "--samples-per-probe", min=1, help="K tries per probe at --temperature (MMMU-Pro: 10); a probe is right when more than half of its tries are."),
+    temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="Sampling temperature of the LLM probes (above 0 for --samples-per-probe > 1)."),
+    vlm: str = typer.Option(None, "--vlm", help="A VLM for the image probes (IQ, IQ-image1, IQ-image2, IQ-blank) through the eval backends: a model id or path, tiny:qwen2-vl, or NAME@BASE_URL with --vlm-backend openai."),
+    vlm_backend: str = typer.Option("hf", "--vlm-backend", help="Eval backend of --vlm: hf | vllm | openai."),
+    vlm_batch_size: int = typer.Option(8, "--vlm-batch-size", min=1, help="Prompts per generate() call of --vlm."),
+    one_image_rule: str = typer.Option("as-well", "--one-image-rule", help="'as-well': flag 'answerable from one image' when the VLM is right from one image alone and from both; 'any': right from one image alone; 'off': report only."),
     choices_only: bool = typer.Option(True, "--choices-only/--no-choices-only", help="Also probe with the options alone (multiple choice; reported, does not flag)."),
     concurrency: int = typer.Option(None, "--concurrency", min=1, help="Requests in flight per model (default [llm].concurrency)."),
     timeout: float = typer.Option(None, "--timeout", min=0.1, help="Seconds per request (default [llm].timeout_s)."),
@@ -37,13 +45,13 @@ def leakage_cmd(
     from mmra.llm.client import ChatClient
 
     from .load import load_samples
-    from .report import report_table, usage_table
+    from .report import image_table, report_table, usage_table
     from .run import LeakageSettings, build_requests, parse_model_spec, run_leakage, write_outputs
 
     if hit_rule not in ("all", "majority"):
         raise ValueError(f"--hit-rule must be 'all' or 'majority', got {hit_rule!r}")
     specs = list(model) + list(local)
-    if not specs:
+    if not specs and not vlm:
         raise ValueError("give at least one --model NAME@BASE_URL or --local NAME")
     endpoints = list(dict.fromkeys(parse_model_spec(s) for s in specs))
     for name in local:
@@ -52,7 +60,17 @@ def leakage_cmd(
     cfg = load_config()
     data = load_samples(samples)
     cache_path = None if no_cache else (cache or Path(cfg.paths.cache) / "llm.sqlite")
-    settings = LeakageSettings(hit_rule=hit_rule, max_hits=max_hits, choices_only=choices_only, max_tokens=max_tokens)
+    settings = LeakageSettings(hit_rule=hit_rule, max_hits=max_hits, choices_only=choices_only, max_tokens=max_tokens,
+                               probes=_kinds(probe), flag_kinds=_kinds(flag_on), samples_per_probe=samples_per_probe,
+                               temperature=temperature, one_image_rule=one_image_rule)
+    image_probes = None
+    if vlm:  # before the LLMs: a VLM that cannot load fails before any LLM work
+        from .vlm import run_image_probes
+
+        vlm_name, vlm_options = _vlm_spec(vlm, vlm_backend)
+        image_probes = run_image_probes(samples, model=vlm_name, out_dir=out / "vlm", backend=vlm_backend,
+                                        backend_options=vlm_options, batch_size=vlm_batch_size,
+                                        max_new_tokens=max_tokens, rule=one_image_rule)
 
     names = [e.model for e in endpoints]
     _, _, requests = build_requests(data, settings)
@@ -77,13 +95,15 @@ def leakage_cmd(
                                    else stack.enter_context(serving(ep.model)))
             client.check()  # fail fast, before any work: unreachable, bad key, unknown model
         try:
-            result = run_leakage(data, clients, settings, run_ref=str(out / "verdicts.jsonl"))
+            result = run_leakage(data, clients, settings, run_ref=str(out / "verdicts.jsonl"), image_probes=image_probes)
         except KeyboardInterrupt:
             where = f"; the answers received so far are cached in {cache_path}, re-run to resume" if cache_path else ""
             raise MMRAError(f"interrupted, nothing written to {out}{where}") from None
     paths = write_outputs(result, out)
     _console.print(report_table(result.report))
     _console.print(usage_table(result.report))
+    if "image_probes" in result.report:
+        _console.print(image_table(result.report["image_probes"]))
     totals = result.report["totals"]
     _console.print(
         f"{totals['flagged']} of {totals['n']} samples flagged; "
@@ -91,6 +111,16 @@ def leakage_cmd(
         + f"outputs in {out} ({', '.join(p.name for p in paths.values())})",
         highlight=False,
     )
+
+
+def _kinds(text: str) -> tuple[str, ...]:
+    return tuple(k.strip() for k in text.split(",") if k.strip())
+
+
+def _vlm_spec(vlm: str, backend: str) -> tuple[str, dict]:
+    """`--vlm NAME@BASE_URL` gives the openai backend its endpoint; other backends take the model as is."""
+    name, sep, url = vlm.partition("@http")
+    return (name, {"base_url": "http" + url}) if backend == "openai" and sep else (vlm, {})
 
 
 def register(app: typer.Typer) -> None:

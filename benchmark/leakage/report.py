@@ -18,15 +18,33 @@ def report_table(report: dict[str, Any]) -> Table:
     table.add_column("n", justify="right")
     table.add_column("flagged", justify="right")
     table.add_column("chance", justify="right")
-    for label in labels:
-        table.add_column(f"{label}\nQO acc / hit", justify="right")
+    kinds = report["settings"].get("kinds", ["circular"])
+    for label in labels:  # one column per model and probe kind: accuracy per probe / share of samples hit
+        for kind in kinds:
+            table.add_column(f"{label}\n{kind}\nacc / hit", justify="right")
     for name, row in rows.items():
         cells = [f"{row['flagged']} ({row['flag_rate']:.0%})", f"{row['chance_accuracy']:.2f}"]
         for label in labels:
-            m = row["models"][label]
-            acc = "-" if m["qo_accuracy"] is None else f"{m['qo_accuracy']:.2f}"
-            cells.append(f"{acc} / {m['hit_rate']:.2f}")
+            per_kind = row["models"][label].get("probes", {})
+            for kind in kinds:
+                k = per_kind.get(kind)
+                cells.append("-" if not k or k["accuracy"] is None else f"{k['accuracy']:.2f} / {k['hit_rate']:.2f}")
         table.add_row(f"[bold]{name}[/]" if name == "ALL" else name, str(row["n"]), *cells)
+    return table
+
+
+def image_table(image_report: dict[str, Any]) -> Table:
+    """Per subtask: the VLM's accuracy under each image setting, and the samples one image answers."""
+    rows = dict(image_report["subtasks"])
+    rows["ALL"] = image_report["totals"]
+    settings = list(image_report["totals"]["settings"])
+    table = Table(title=f"image probes: {image_report['model']} (one-image rule: {image_report['rule']})")
+    for col in ("subtask", "n", "chance", *settings, "one image"):
+        table.add_column(col, justify="left" if col == "subtask" else "right")
+    for name, row in rows.items():
+        accs = [f"{row['settings'][s]['accuracy']:.2f}" for s in settings]
+        table.add_row(f"[bold]{name}[/]" if name == "ALL" else name, str(row["n"]), f"{row['chance_accuracy']:.2f}",
+                      *accs, f"{row['one_image']} ({row['one_image_rate']:.0%})")
     return table
 
 

@@ -17,7 +17,23 @@ from typing import Any
 from mmra.benchmark.schema import LeakageVerdict, QAType, Sample, write_jsonl
 from mmra.llm.client import ChatClient, ChatRequest
 
-from .method import HitRule, Probe, ProbeAnswer, chance_accuracy, default_max_hits, is_hit, probes_for, score
+from .method import (
+    DEFAULT_FLAG_KINDS,
+    ONE_IMAGE_RULES,
+    PROBE_KINDS,
+    HitRule,
+    Probe,
+    ProbeAnswer,
+    chance_accuracy,
+    check_kinds,
+    default_max_hits,
+    is_hit,
+    knows,
+    probes_for,
+    score,
+    wilson,
+)
+from .vlm import image_probe_report
 
 
 @dataclass(frozen=True)
@@ -53,9 +69,32 @@ def parse_model_spec(spec: str) -> Endpoint:
 class LeakageSettings:
     hit_rule: HitRule = "all"
     max_hits: int | None = None  # None: default_max_hits(number of models)
-    choices_only: bool = True
+    choices_only: bool = True  # False drops the choices-only kind
     max_tokens: int = 16
-    profile: str = "default"
+    profile: str = "default"  # prompt profile of the circular and choices-only probes
+    probes: tuple[str, ...] = PROBE_KINDS
+    samples_per_probe: int = 1  # K tries per probe (MMMU-Pro: 10); > 1 needs a temperature
+    temperature: float = 0.0
+    one_image_rule: str = "as-well"  # when the VLM image probes flag a sample (see method.answerable_from_one_image)
+    flag_kinds: tuple[str, ...] = DEFAULT_FLAG_KINDS  # the probe kinds whose hits flag (see method)
+
+    def __post_init__(self) -> None:
+        self.probes = check_kinds(tuple(self.probes))
+        self.flag_kinds = check_kinds(tuple(self.flag_kinds))
+        if "choices-only" in self.flag_kinds:
+            raise ValueError("--flag-on: choices-only is evidence only, it cannot flag a sample")
+        if self.samples_per_probe < 1:
+            raise ValueError(f"--samples-per-probe must be at least 1, got {self.samples_per_probe}")
+        if self.samples_per_probe > 1 and self.temperature <= 0:
+            raise ValueError(f"--samples-per-probe {self.samples_per_probe} needs --temperature above 0 "
+                             "(greedy tries would all give the same answer)")
+        if self.one_image_rule not in ONE_IMAGE_RULES:
+            raise ValueError(f"--one-image-rule must be one of {', '.join(ONE_IMAGE_RULES)}, "
+                             f"got {self.one_image_rule!r}")
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(k for k in self.probes if k != "choices-only" or self.choices_only)
 
     def resolved_max_hits(self, n_models: int) -> int:
         return default_max_hits(n_models) if self.max_hits is None else self.max_hits
@@ -73,39 +112,62 @@ class LeakageResult:
         return [s for s in self.samples if s.leakage and s.leakage.leaked]
 
 
-def _probe_record(probe: Probe, ans: ProbeAnswer) -> dict[str, Any]:
-    return {"kind": probe.kind, "variant": probe.variant, "options_shown": list(probe.shown),
-            "response": ans.raw, "error": ans.error, "status": ans.status,
-            "parsed_letter": ans.shown_letter, "answer": ans.answer, "correct": ans.correct}
+def _probe_record(probe: Probe, tries: list[ProbeAnswer]) -> dict[str, Any]:
+    first = tries[0]
+    record = {"kind": probe.kind, "variant": probe.variant, "options_shown": list(probe.shown),
+              "response": first.raw, "error": first.error, "status": first.status,
+              "parsed_letter": first.shown_letter, "answer": first.answer,
+              "correct": knows([a.correct for a in tries])}
+    if len(tries) > 1:  # sampled mode: every try, in seed order
+        record["tries"] = [{"response": a.raw, "error": a.error, "status": a.status, "answer": a.answer,
+                            "correct": a.correct} for a in tries]
+    return record
+
+
+def probe_request(probe: Probe, try_index: int, settings: LeakageSettings) -> ChatRequest:
+    """One try of a probe. With K > 1 the try index goes into the request as its `seed`, so the K tries are
+    distinct requests (and distinct cache entries); with K = 1 the request is exactly eval's (no seed)."""
+    extra = {"seed": try_index} if settings.samples_per_probe > 1 else {}
+    return ChatRequest(messages=[dict(m) for m in probe.messages], max_tokens=settings.max_tokens,
+                       temperature=settings.temperature, extra=extra)
 
 
 def build_requests(samples: list[Sample], settings: LeakageSettings):
-    """Probes per sample id, the flat probe list, and one chat request per probe (same order)."""
-    probes = {s.id: probes_for(s, choices_only=settings.choices_only, profile=settings.profile) for s in samples}
+    """Probes per sample id, the flat probe list, and K chat requests per probe (probe by probe, try by try)."""
+    probes = {s.id: probes_for(s, kinds=settings.kinds, profile=settings.profile) for s in samples}
     flat = [p for s in samples for p in probes[s.id]]
-    requests = [ChatRequest(messages=p.messages, max_tokens=settings.max_tokens, temperature=0.0) for p in flat]
+    k = settings.samples_per_probe
+    requests = [probe_request(p, t, settings) for p in flat for t in range(k)]
     return probes, flat, requests
 
 
+def _kind_evidence(kind_probes: list[Probe], kind_tries: list[list[ProbeAnswer]], rule: HitRule) -> dict[str, Any]:
+    right = [knows([a.correct for a in tries]) for tries in kind_tries]
+    flat = [a for tries in kind_tries for a in tries]
+    return {"hit": is_hit(right, rule), "correct": sum(right), "probes": len(kind_probes),
+            "tries_correct": sum(a.correct for a in flat), "tries": len(flat)}
+
+
 def run_leakage(samples: list[Sample], clients: dict[str, ChatClient], settings: LeakageSettings,
-                *, run_ref: str | None = None) -> LeakageResult:
-    """Ask every model every probe (cached, retried), then score. `clients`: label -> client."""
+                *, run_ref: str | None = None, image_probes: dict[str, Any] | None = None) -> LeakageResult:
+    """Ask every model every probe (cached, retried), then score. `clients`: label -> client (none: only the
+    image probes, if given, decide). `image_probes`: the output of `image_probe_evidence` (VLM probes)."""
     if not samples:
         raise ValueError("no samples to test")
-    if not clients:
-        raise ValueError("no models given; pass at least one --model")
     started = time.time()
     probes, flat, requests = build_requests(samples, settings)
+    k = settings.samples_per_probe
 
-    answers: dict[str, list[ProbeAnswer]] = {}
+    answers: dict[str, list[list[ProbeAnswer]]] = {}  # label -> per flat probe, its K tries
     model_stats: dict[str, dict[str, Any]] = {}
     for label, client in clients.items():
         results = client.run(requests, description="leakage")
-        answers[label] = [score(p, r.text, r.error) for p, r in zip(flat, results, strict=True)]
+        scored = [score(flat[i // k], r.text, r.error) for i, r in enumerate(results)]
+        answers[label] = [scored[i:i + k] for i in range(0, len(scored), k)]
         usage_all = Counter()
         for r in results:
-            usage_all.update({k: v for k, v in r.usage.items() if k in ("prompt_tokens", "completion_tokens")})
-        statuses = Counter(a.status for a in answers[label])
+            usage_all.update({key: v for key, v in r.usage.items() if key in ("prompt_tokens", "completion_tokens")})
+        statuses = Counter(a.status for a in scored)
         model_stats[label] = {
             "model": client.model, "base_url": client.base_url, **client.last_stats.as_dict(),
             "usage_this_run": {"prompt_tokens": client.last_stats.prompt_tokens,
@@ -121,6 +183,7 @@ def run_leakage(samples: list[Sample], clients: dict[str, ChatClient], settings:
     for s in samples:
         offsets[s.id] = pos
         pos += len(probes[s.id])
+    images = (image_probes or {}).get("samples", {})
 
     verdicts, updated = [], []
     for s in samples:
@@ -131,41 +194,62 @@ def run_leakage(samples: list[Sample], clients: dict[str, ChatClient], settings:
         complete = True
         for label in clients:
             got = answers[label][start:start + count]
-            qo = [a for p, a in zip(sample_probes, got, strict=True) if p.kind == "qo"]
-            co = [a for p, a in zip(sample_probes, got, strict=True) if p.kind == "choices_only"]
-            model_hits[label] = is_hit([a.correct for a in qo], settings.hit_rule)
-            if co:
-                co_hits[label] = is_hit([a.correct for a in co], settings.hit_rule)
-            parsed[label] = [a.answer for a in qo]
-            errors = sum(a.status == "error" for a in got)
+            kinds = {}
+            for kind in settings.kinds:
+                pairs = [(p, t) for p, t in zip(sample_probes, got, strict=True) if p.kind == kind]
+                if pairs:
+                    kinds[kind] = _kind_evidence([p for p, _ in pairs], [t for _, t in pairs], settings.hit_rule)
+            model_hits[label] = any(ev["hit"] for kind, ev in kinds.items() if kind in settings.flag_kinds)
+            if "choices-only" in kinds:
+                co_hits[label] = kinds["choices-only"]["hit"]
+            answer_kind = next((kd for kd in ("circular", "eval-default", "eval-paper") if kd in kinds), None)
+            parsed[label] = [t[0].answer for p, t in zip(sample_probes, got, strict=True) if p.kind == answer_kind]
+            tries = [a for t in got for a in t]
+            errors = sum(a.status == "error" for a in tries)
             complete = complete and errors == 0
+            circular = kinds.get("circular", {"tries_correct": 0, "tries": 0})
             per_model[label] = {
                 "hit": model_hits[label], "choices_only_hit": co_hits.get(label),
-                "qo_correct": sum(a.correct for a in qo), "qo_probes": len(qo),
-                "parse_failures": sum(a.status not in ("ok", "error") for a in got), "errors": errors,
-                "probes": [_probe_record(p, a) for p, a in zip(sample_probes, got, strict=True)],
+                "qo_correct": circular["tries_correct"], "qo_probes": circular["tries"],  # the circular kind
+                "kinds": kinds,
+                "parse_failures": sum(a.status not in ("ok", "error") for a in tries), "errors": errors,
+                "probes": [_probe_record(p, t) for p, t in zip(sample_probes, got, strict=True)],
             }
         hits = sum(model_hits.values())
-        leaked = hits > max_hits
+        image = images.get(s.id)
+        one_image = bool(image and image["one_image"])
+        reasons = []
+        if hits > max_hits:
+            reasons.append(f"text-only: {hits} of {n_models} model(s) answer it without the images "
+                           f"(more than {max_hits} allowed)")
+        if one_image:
+            reasons.append(f"answerable from one image ({image['rule']}): the VLM is right from "
+                           + " and ".join(w for w in ("IQ-image1", "IQ-image2") if image["correct"].get(w))
+                           + " alone")
+        leaked = bool(reasons)
         verdict = LeakageVerdict(
             leaked=leaked, hits=hits, models=list(clients), model_hits=model_hits,
             choices_only_hits=sum(co_hits.values()) if co_hits else None, answers=parsed, run=run_ref,
         )
         updated.append(s.model_copy(update={"leakage": verdict}))
-        verdicts.append({
+        line = {
             "id": s.id, "subtask": s.subtask, "qa_type": s.qa_type.value, "gold": s.answer,
-            "leaked": leaked, "hits": hits, "max_hits": max_hits, "hit_rule": settings.hit_rule,
+            "leaked": leaked, "reasons": reasons, "hits": hits, "max_hits": max_hits, "hit_rule": settings.hit_rule,
             "model_hits": model_hits, "choices_only_hits": verdict.choices_only_hits,
-            "complete": complete, "models": per_model,
-        })
+            "complete": complete and not (image and image["missing"]), "models": per_model,
+        }
+        if image_probes is not None:
+            line["image_probes"] = image
+        verdicts.append(line)
 
-    report = build_report(samples, verdicts, probes, answers, model_stats, settings, max_hits)
+    report = build_report(samples, verdicts, model_stats, settings, max_hits)
+    if image_probes is not None:
+        report["image_probes"] = image_probe_report(samples, image_probes, settings.one_image_rule)
     report["run"] = {"started": started, "elapsed_s": round(time.time() - started, 3), "ref": run_ref}
     return LeakageResult(verdicts=verdicts, samples=updated, report=report, model_stats=model_stats)
 
 
-def build_report(samples, verdicts, probes, answers, model_stats, settings: LeakageSettings,
-                 max_hits: int) -> dict[str, Any]:
+def build_report(samples, verdicts, model_stats, settings: LeakageSettings, max_hits: int) -> dict[str, Any]:
     labels = list(model_stats)
     by_id = {v["id"]: v for v in verdicts}
     groups: dict[str, list[Sample]] = defaultdict(list)
@@ -182,29 +266,49 @@ def build_report(samples, verdicts, probes, answers, model_stats, settings: Leak
             "models": {},
         }
         for label in labels:
-            correct = total = hits = co_hits = co_n = 0
+            hits = co_hits = co_n = 0
+            per_kind: dict[str, dict[str, int]] = {}
             for s in group:
                 m = by_id[s.id]["models"][label]
-                correct += m["qo_correct"]
-                total += m["qo_probes"]
                 hits += m["hit"]
                 if m["choices_only_hit"] is not None:
                     co_n += 1
                     co_hits += m["choices_only_hit"]
+                for kind, ev in m["kinds"].items():
+                    acc = per_kind.setdefault(kind, {"correct": 0, "probes": 0, "tries_correct": 0, "tries": 0,
+                                                     "hits": 0, "samples": 0})
+                    for key in ("correct", "probes", "tries_correct", "tries"):
+                        acc[key] += ev[key]
+                    acc["hits"] += ev["hit"]
+                    acc["samples"] += 1
+            circular = per_kind.get("circular")
             out["models"][label] = {
-                "qo_accuracy": round(correct / total, 4) if total else None,
+                "qo_accuracy": round(circular["tries_correct"] / circular["tries"], 4) if circular else None,
                 "hit_rate": round(hits / len(group), 4),
                 "choices_only_hit_rate": round(co_hits / co_n, 4) if co_n else None,
+                # per probe kind: accuracy per probe (a probe is right when > half its K tries are), per try,
+                # and the share of samples the model knows (hits) with its 95 % interval
+                "probes": {kind: {
+                    "n": acc["samples"],
+                    "accuracy": round(acc["correct"] / acc["probes"], 4) if acc["probes"] else None,
+                    "try_accuracy": round(acc["tries_correct"] / acc["tries"], 4) if acc["tries"] else None,
+                    "hit_rate": round(acc["hits"] / acc["samples"], 4) if acc["samples"] else None,
+                    "hit_rate_ci95": wilson(acc["hits"], acc["samples"]),
+                } for kind, acc in per_kind.items()},
             }
         out["flag_rate"] = round(out["flagged"] / len(group), 4)
         return out
 
     n_models = len(labels)
-    abnormal = sum(v["hits"] * 4 >= 3 * n_models for v in verdicts)  # MMStar: hit by >= 6 of 8
+    abnormal = sum(v["hits"] * 4 >= 3 * n_models for v in verdicts) if n_models else 0  # MMStar: hit by >= 6 of 8
+    tries = f", each asked {settings.samples_per_probe} times at temperature {settings.temperature:g} (right when " \
+            "more than half are)" if settings.samples_per_probe > 1 else ""
     return {
-        "settings": {**asdict(settings), "max_hits": max_hits, "models": labels,
+        "settings": {**asdict(settings), "kinds": list(settings.kinds), "max_hits": max_hits, "models": labels,
                      "rule": f"flagged when more than {max_hits} of {n_models} model(s) hit; a model hits when it is "
-                             f"right under {'every' if settings.hit_rule == 'all' else 'a majority of'} probe(s)"},
+                             f"right under {'every' if settings.hit_rule == 'all' else 'a majority of'} probe(s) of "
+                             f"any of {', '.join(k for k in settings.kinds if k in settings.flag_kinds) or 'no kind'}"
+                             f"{tries}"},
         "totals": {**summarise(samples), "abnormal_hit_rate": round(abnormal / len(samples), 4),
                    "incomplete": sum(not v["complete"] for v in verdicts)},
         "subtasks": {name: summarise(group) for name, group in sorted(groups.items())},

@@ -54,7 +54,7 @@ def test_knower_flags_text_answerable_samples_despite_faults(tmp_path, samples_f
     for v in verdicts:
         probes = v["models"]["knower"]["probes"]
         assert all(p["response"] is not None for p in probes)  # transport faults were all retried away
-        failures = sum(p["status"] != "ok" for p in probes if p["kind"] == "qo")
+        failures = sum(p["status"] != "ok" for p in probes if p["kind"] == "circular")
         assert v["models"]["knower"]["parse_failures"] == sum(p["status"] not in ("ok", "error") for p in probes)
         text_answerable = v["id"] in (by_question["Which of these is a fruit?"], by_question["Which of these can fly?"])
         assert v["leaked"] == (text_answerable and failures == 0)

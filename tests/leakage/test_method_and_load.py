@@ -17,8 +17,8 @@ from tests.leakage.conftest import IMAGE_DEPENDENT, TEXT_ANSWERABLE, build_sampl
 def test_multiple_choice_probes_cover_every_circular_shift(make_image):
     fly = build_samples(make_image, TEXT_ANSWERABLE[1:2])[0]  # gold D = "bird"
     probes = probes_for(fly, choices_only=True)
-    qo = [p for p in probes if p.kind == "qo"]
-    co = [p for p in probes if p.kind == "choices_only"]
+    qo = [p for p in probes if p.kind == "circular"]
+    co = [p for p in probes if p.kind == "choices-only"]
     assert len(qo) == len(co) == 4
     assert [p.shown[0] for p in qo] == ["stone", "chair", "spoon", "bird"]
     for p in qo:  # the letter of "bird" moves with the shift, and maps back to the gold letter D
@@ -30,7 +30,7 @@ def test_multiple_choice_probes_cover_every_circular_shift(make_image):
 
 def test_yes_no_probes_use_both_answer_orders(make_image):
     yes_no = build_samples(make_image, IMAGE_DEPENDENT[2:3])[0]  # gold Yes
-    probes = probes_for(yes_no)
+    probes = probes_for(yes_no, kinds=("circular",))
     assert [p.shown for p in probes] == [("Yes", "No"), ("No", "Yes")]
     always_a = [score(p, "A", None) for p in probes]
     always_yes = [score(p, "Yes", None) for p in probes]
