@@ -67,14 +67,20 @@ def status_cmd(project: str = typer.Option(None, "--project", "-p", help="Also c
 
 
 def _drafter(model: str, llm_url: str | None):
-    from mmra.llm.client import ChatClient
+    from mmra.llm.client import LOCAL_ENDPOINT, ChatClient
+    from mmra.llm.keys import split_key_env
 
     cfg = _config()
+    key_env = endpoint_id = None
     if llm_url is None:
         from mmra.llm.server import ensure_server
 
-        llm_url = ensure_server(model)
-    client = ChatClient(base_url=llm_url, model=model, concurrency=cfg.llm.concurrency, timeout_s=cfg.llm.timeout_s,
+        llm_url, endpoint_id = ensure_server(model), LOCAL_ENDPOINT
+    else:
+        llm_url, key_env = split_key_env(llm_url)  # URL#ENVVAR: the variable holding that endpoint's key
+    client = ChatClient(base_url=llm_url, model=model, key_env=key_env, endpoint_id=endpoint_id,
+                        send_openai_key=cfg.llm.send_openai_key, allow_insecure_http=cfg.llm.allow_insecure_http,
+                        concurrency=cfg.llm.concurrency, timeout_s=cfg.llm.timeout_s,
                         max_retries=cfg.llm.max_retries, cache_path=Path(cfg.paths.cache) / "llm.sqlite")
     client.check()
     return client
@@ -89,7 +95,7 @@ def push_cmd(
     batch_size: int = typer.Option(None, "--batch-size", help="Tasks per import request (default: config)."),
     draft_model: str = typer.Option(None, "--draft-model",
                                     help="Pre-annotate with this LLM (a local model name, or any model at --llm-url)."),
-    llm_url: str = typer.Option(None, "--llm-url", help="OpenAI-compatible base URL for --draft-model."),
+    llm_url: str = typer.Option(None, "--llm-url", help="OpenAI-compatible base URL for --draft-model (URL#ENVVAR: its key is in $ENVVAR)."),
 ) -> None:
     """Create/update a project and push candidates as tasks (idempotent; safe to re-run after a failure)."""
     from mmra.benchmark.schema import Candidate, read_jsonl

@@ -8,13 +8,13 @@ since a draft is only a convenience.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
 
 from mmra.benchmark.registry import get_subtask
 from mmra.benchmark.schema import LETTERS, Candidate, QAType
+from mmra.parsing import ParseError, load_json
 
 from .labeling import QAContent, evidence_text
 from .push import Draft
@@ -48,9 +48,9 @@ def parse_draft(text: str | None, candidate: Candidate) -> QAContent:
     if not match:
         raise ValueError(f"no JSON object in the reply: {text[:80]!r}")
     try:
-        obj = json.loads(match.group(0))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"reply is not valid JSON ({exc.msg})") from None
+        obj = load_json(match.group(0))
+    except ParseError as exc:
+        raise ValueError(f"reply is {exc}") from None
     if not isinstance(obj, dict):
         raise ValueError("reply JSON is not an object")
     allowed = [q.value for q in get_subtask(candidate.subtask).qa_types]

@@ -8,10 +8,11 @@ their own status instead of silently scoring like a wrong letter.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Literal
+
+from mmra.parsing import ParseError, load_json
 
 from .schema import LETTERS, QAType
 
@@ -63,8 +64,8 @@ def _from_json(text: str) -> str | None:
     if not match:
         return None
     try:
-        obj = json.loads(match.group(0))
-    except json.JSONDecodeError:
+        obj = load_json(match.group(0))
+    except ParseError:  # a model's reply is untrusted text too
         return None
     if isinstance(obj, dict):
         for key in ("answer", "Answer", "choice", "option"):

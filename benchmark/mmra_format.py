@@ -12,11 +12,12 @@ Code written for m-a-p/MMRA parses `options` with `ast.literal_eval`; `options_t
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import io
 from pathlib import Path
 from typing import Any
+
+from mmra.parsing import ParseError, load_literal
 
 from .schema import LETTERS, ImageRef, QAType, Sample, SchemaError, parse_record
 
@@ -56,8 +57,8 @@ def options_from_mmra(value: Any, item: str = "row") -> list[str]:
     parsed = value
     if isinstance(value, str):
         try:
-            parsed = ast.literal_eval(value)
-        except (ValueError, SyntaxError) as exc:
+            parsed = load_literal(value)
+        except ParseError as exc:  # also a string nested too deeply for the parser
             raise SchemaError(f"{item}: options: not a Python dict string ({exc}): {value[:120]!r}") from None
     if isinstance(parsed, dict):
         keys = sorted(str(k).strip().upper() for k in parsed)

@@ -19,13 +19,13 @@ all of them, eval collects problems and goes on, leakage accepts rows without im
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from mmra.errors import MMRAError
+from mmra.parsing import ParseError, load_json
 
 from .mmra_format import sample_from_mmra
 from .schema import Sample, SchemaError, parse_record
@@ -94,12 +94,9 @@ def iter_json_lines(path: str | Path) -> Iterator[SourceRecord]:
                 continue
             item = f"{path.name}:{lineno}"
             try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield SourceRecord(item, None, f"not valid JSON: {exc.msg} at column {exc.colno}")
-                continue
-            except UnicodeDecodeError:
-                yield SourceRecord(item, None, "not valid JSON: the line is not UTF-8 text")
+                data = load_json(line, unit="line")
+            except ParseError as exc:  # bad JSON, not UTF-8, or nested too deeply: one bad line
+                yield SourceRecord(item, None, str(exc))
                 continue
             if isinstance(data, dict):
                 yield SourceRecord(item, data)

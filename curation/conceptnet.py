@@ -6,7 +6,9 @@
 
 The file is read in blocks of whole lines; each block is parsed by polars' CSV reader (all columns as text, so
 one bad line never fails the block) and checked with vectorised expressions. Malformed lines are counted and
-kept with their line numbers; they never abort an ingest. Edges are written to a parquet file as they come
+kept with their line numbers; they never abort an ingest. Well-formed edges whose start or end is not a concept
+(ExternalURL links to DBpedia/Wikidata, ~8M in the 5.7 dump) are no error: they are counted as skipped, by
+relation. Edges are written to a parquet file as they come
 (bounded memory) with normalised concepts: `/c/en/ice_cream/n/wn/food` -> "ice cream".
 """
 
@@ -39,6 +41,7 @@ _CANONICAL = {r.lower(): r for r in KNOWN_RELATIONS}
 EDGE_SCHEMA = {"relation": pl.Utf8, "head": pl.Utf8, "tail": pl.Utf8, "weight": pl.Float64, "line": pl.Int64}
 BLOCK_BYTES = 32 * 1024 * 1024
 MAX_LISTED_MALFORMED = 10_000  # every malformed line is counted; this many are listed with their text
+NON_CONCEPT = "non-concept edge"  # a `problem` value that is no problem: skipped, counted by relation
 
 
 def canonical_relation(name: str) -> str:
@@ -66,6 +69,7 @@ class IngestStats:
     below_min_weight: int = 0
     malformed: int = 0
     malformed_lines: list[MalformedLine] = field(default_factory=list)
+    non_concept_by_relation: dict[str, int] = field(default_factory=dict)  # edges to URLs etc., skipped
     seconds: float = 0.0
 
     @property
@@ -81,7 +85,8 @@ class IngestStats:
     def summary(self) -> str:
         return (f"{Path(self.path).name}: {self.lines:,} lines, {self.kept:,} edges kept, "
                 f"{self.malformed:,} malformed, {self.not_english:,} not English, "
-                f"{self.other_relation:,} other relations")
+                f"{self.other_relation:,} other relations, "
+                f"{sum(self.non_concept_by_relation.values()):,} non-concept edges skipped")
 
 
 def _open_binary(path: Path) -> tuple[io.BufferedReader, object]:
@@ -161,11 +166,19 @@ def _csv_block(frame: pl.DataFrame) -> pl.LazyFrame:
     concept = r"^/c/[^/]+/([^/]+)"
     data = c("c4").str.strip_chars_end("\r")
     weight = data.str.extract(r'"weight"\s*:\s*(-?[0-9][0-9.eE+-]*)').cast(pl.Float64, strict=False)
+
+    def end_ok(col: str) -> pl.Expr:  # a concept, or a URI of something else (http://..., /s/...): not broken
+        return c(col).str.extract(concept).is_not_null() | (
+            ~c(col).str.starts_with("/c/") & c(col).str.contains(r"^(/[^/\s]+/\S|[A-Za-z][A-Za-z0-9+.-]*://\S)"))
+
+    non_concept = end_ok("c2") & end_ok("c3") & (c("c2").str.extract(concept).is_null()
+                                                  | c("c3").str.extract(concept).is_null())
     problem = (
         pl.when(c("c0").is_null() & c("c1").is_null() & c("c2").is_null()).then(pl.lit("blank"))
         .when(c("c4").is_null()).then(pl.lit("fewer than 5 tab-separated fields"))
         .when(c("c5").is_not_null()).then(pl.lit("more than 5 tab-separated fields"))
         .when(~c("c1").str.starts_with("/r/")).then(pl.lit("relation is not a /r/ URI: ") + c("c1").str.slice(0, 60))
+        .when(non_concept).then(pl.lit(NON_CONCEPT))
         .when(c("c2").str.extract(concept).is_null()).then(pl.lit("start is not a /c/ concept URI: ") + c("c2").str.slice(0, 60))
         .when(c("c3").str.extract(concept).is_null()).then(pl.lit("end is not a /c/ concept URI: ") + c("c3").str.slice(0, 60))
         .when(~data.str.starts_with("{") | ~data.str.ends_with("}")).then(pl.lit("5th column is not a JSON object"))
@@ -255,7 +268,11 @@ def ingest_conceptnet(
             first_line += frame.height
             stats.lines += frame.height
             stats.blank += int((frame["problem"] == "blank").sum())
-            bad = frame.filter(pl.col("problem").is_not_null() & (pl.col("problem") != "blank"))
+            skipped = frame.filter(pl.col("problem") == NON_CONCEPT)
+            for relation, n in skipped.group_by("relation").len().iter_rows():
+                name = canonical_relation(relation)
+                stats.non_concept_by_relation[name] = stats.non_concept_by_relation.get(name, 0) + n
+            bad = frame.filter(pl.col("problem").is_not_null() & ~pl.col("problem").is_in(["blank", NON_CONCEPT]))
             stats.malformed += bad.height
             room = MAX_LISTED_MALFORMED - len(stats.malformed_lines)
             if room > 0:

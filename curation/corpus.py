@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 from collections import defaultdict
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from typing import Any
 
 from mmra.benchmark.sources import iter_json_lines
 from mmra.fileio import write_atomic
+from mmra.parsing import load_json
 
 # Supercategories (COCO's) or words that make an entity a living being, for MentalitySimilarity.
 SENTIENT_SUPERCATEGORIES = frozenset({"person", "animal"})
@@ -129,8 +129,7 @@ def licence_id(url: str | None, name: str | None = None) -> str | None:
 
 def _load_json(path: Path, corpus: Corpus) -> dict | None:
     try:
-        with path.open(encoding="utf-8") as fh:
-            data = json.load(fh)
+        data = load_json(path.read_bytes())  # ParseError (a ValueError) also for JSON nested too deeply
     except FileNotFoundError:
         corpus.issues.append(Issue(str(path), "missing_file", "annotation file does not exist"))
         return None

@@ -16,6 +16,7 @@ from typing import Any
 from mmra.benchmark.schema import SchemaError
 from mmra.benchmark.sources import format_problems, iter_json_lines
 from mmra.fileio import write_atomic
+from mmra.parsing import ParseError, load_json
 
 REQUIRED_FIELDS = ("id", "Task", "QA_type", "options", "answer", "response")
 
@@ -59,8 +60,8 @@ def read_done(path: str | Path) -> tuple[dict[str, dict[str, Any]], int]:
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
+                record = load_json(line)
+            except ParseError:
                 dropped += 1
                 continue
             if not isinstance(record, dict) or "id" not in record:

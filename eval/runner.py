@@ -24,6 +24,7 @@ from mmra.benchmark.prompts import PROFILES
 from mmra.benchmark.sources import LoadedSamples
 from mmra.errors import MMRAError
 from mmra.fileio import write_json
+from mmra.parsing import ParseError, load_json
 from mmra.progress import progress_bar, stderr_console
 
 from .backends import Backend, make_backend
@@ -186,8 +187,8 @@ def _check_run_identity(out: Path, meta: dict[str, Any]) -> None:
     if not path.exists():
         return
     try:
-        previous = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
+        previous = load_json(path.read_bytes())
+    except ParseError:
         return
     changed = [f"{k}: {previous.get(k)!r} -> {meta.get(k)!r}" for k in IDENTITY_FIELDS if previous.get(k) != meta.get(k)]
     if changed:

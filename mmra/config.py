@@ -56,6 +56,10 @@ class LLMConfig(_Section):
     concurrency: int = 4
     timeout_s: float = 120.0
     max_retries: int = 4
+    # which key goes where (mmra.llm.keys): $OPENAI_API_KEY only to api.openai.com unless send_openai_key;
+    # plain http only to loopback unless allow_insecure_http. A per-endpoint key: NAME@URL#ENVVAR.
+    send_openai_key: bool = False
+    allow_insecure_http: bool = False
 
 
 class HubConfig(_Section):

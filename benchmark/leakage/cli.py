@@ -17,7 +17,7 @@ _err = Console(stderr=True)
 @cli_errors
 def leakage_cmd(
     samples: Path = typer.Option(..., "--samples", "-s", help="Samples JSONL, MMRA-format JSONL/parquet, a release folder or a saved HF dataset."),
-    model: list[str] = typer.Option([], "--model", "-m", help="NAME@BASE_URL of an OpenAI-compatible endpoint (key from $OPENAI_API_KEY), or a bare local model name (started automatically). Repeatable."),
+    model: list[str] = typer.Option([], "--model", "-m", help="NAME@BASE_URL[#ENVVAR] of an OpenAI-compatible endpoint (its key from $ENVVAR; $OPENAI_API_KEY goes only to api.openai.com), or a bare local model name (started automatically). Repeatable."),
     local: list[str] = typer.Option([], "--local", help="An embedded local model (smollm2-135m, qwen2.5-0.5b, qwen2.5-1.5b). Repeatable."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder: verdicts.jsonl, report.json, leakage.png, flagged.jsonl, samples.jsonl."),
     max_hits: int = typer.Option(None, "--max-hits", min=0, help="Flag a sample when MORE than this many models hit it (default: floor(models/4), MMStar's 2 of 8)."),
@@ -38,11 +38,13 @@ def leakage_cmd(
     cache: Path = typer.Option(None, "--cache", help="SQLite response cache (default <paths.cache>/llm.sqlite)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the cache (a killed run then cannot resume)."),
     keep_servers: bool = typer.Option(False, "--keep-servers", help="Leave local model servers started by this run running."),
+    send_openai_key: bool = typer.Option(False, "--send-openai-key", help="Also send $OPENAI_API_KEY to endpoints other than api.openai.com that name no key of their own."),
+    allow_insecure_http: bool = typer.Option(False, "--allow-insecure-http", help="Allow plain http to a host that is not loopback (prompts and keys travel unencrypted)."),
 ) -> None:
     """Question-only leakage filter: each model answers every question without the images, under every
     circular shift of the options; samples that too many models get right are flagged."""
     from mmra.config import load_config
-    from mmra.llm.client import ChatClient
+    from mmra.llm.client import LOCAL_ENDPOINT, ChatClient
 
     from .load import load_samples
     from .report import image_table, report_table, usage_table
@@ -79,7 +81,10 @@ def leakage_cmd(
         for ep in endpoints:
             label = ep.model if names.count(ep.model) == 1 else f"{ep.model}@{ep.base_url or 'local'}"
             clients[label] = ChatClient(
-                ep.base_url or "http://127.0.0.1:0/v1", ep.model, concurrency=concurrency or cfg.llm.concurrency,
+                ep.base_url or "http://127.0.0.1:0/v1", ep.model, key_env=ep.key_env,
+                send_openai_key=send_openai_key or cfg.llm.send_openai_key,
+                allow_insecure_http=allow_insecure_http or cfg.llm.allow_insecure_http,
+                endpoint_id=LOCAL_ENDPOINT if ep.local else None, concurrency=concurrency or cfg.llm.concurrency,
                 timeout_s=timeout or cfg.llm.timeout_s,
                 max_retries=cfg.llm.max_retries if max_retries is None else max_retries, cache_path=cache_path,
             )

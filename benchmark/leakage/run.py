@@ -40,6 +40,7 @@ from .vlm import image_probe_report
 class Endpoint:
     model: str  # the model name sent to the API
     base_url: str | None  # None: an embedded local model, started on demand
+    key_env: str | None = None  # environment variable holding this endpoint's key (NAME@URL#ENVVAR)
 
     @property
     def local(self) -> bool:
@@ -47,16 +48,21 @@ class Endpoint:
 
 
 def parse_model_spec(spec: str) -> Endpoint:
-    """`NAME@BASE_URL` for any OpenAI-compatible endpoint; a bare NAME must be an embedded local model."""
+    """`NAME@BASE_URL[#ENVVAR]` for any OpenAI-compatible endpoint (`#ENVVAR`: the variable holding its key;
+    see mmra.llm.keys); a bare NAME must be an embedded local model."""
+    from mmra.llm.keys import split_key_env
     from mmra.llm.models import MODELS
 
     spec = spec.strip()
     name, sep, url = spec.partition("@http")
     if sep:
-        url = "http" + url
         if not name:
             raise ValueError(f"--model {spec!r}: the model name before '@' is empty")
-        return Endpoint(name, url.rstrip("/"))
+        try:
+            url, key_env = split_key_env("http" + url)
+        except ValueError as exc:
+            raise ValueError(f"--model {exc}") from None
+        return Endpoint(name, url, key_env)
     if "@" in spec:
         raise ValueError(f"--model {spec!r}: expected NAME@BASE_URL with an http(s) URL, e.g. gpt-4o-mini@https://api.openai.com/v1")
     if spec not in MODELS:

@@ -5,12 +5,13 @@ which opens releases with `resolve_local`.)"""
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import datasets
+
+from mmra.parsing import load_json_file
 
 from ..sources import split_ref  # the one 'where@version' parser, shared with the sample reader
 from .build import MANIFEST, SPLIT
@@ -62,7 +63,7 @@ def resolve_local(ref: str, revision: str | None = None) -> LocalRelease | None:
     if not folder.exists():
         return None
     if (folder / MANIFEST).is_file():
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        manifest = load_json_file(folder / MANIFEST)
         if wanted and wanted != "latest" and parse_version(wanted) != manifest["version"]:
             raise ReleaseInputError(f"{folder} is version {manifest['version']}, not {wanted}")
         return LocalRelease(folder, manifest)
@@ -81,7 +82,7 @@ def resolve_local(ref: str, revision: str | None = None) -> LocalRelease | None:
     if version not in versions:
         raise ReleaseNotFoundError(f"{folder} has no version {version}; it has {', '.join(versions)}")
     path = folder / version
-    return LocalRelease(path, json.loads((path / MANIFEST).read_text(encoding="utf-8")))
+    return LocalRelease(path, load_json_file(path / MANIFEST))
 
 
 def hub_revision(revision: str | None) -> str | None:

@@ -171,8 +171,9 @@ def publish(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         _fsync_dir(final.parent)
-    result = PublishResult(name, version, final, fp, "published", len(rows), manifest, warnings=warnings)
-    result.card_path = _copy_card(final, cards_dir, name, version)
+        result = PublishResult(name, version, final, fp, "published", len(rows), manifest, warnings=warnings)
+        # under the lock too: two publishers of one name never interleave their card copies
+        result.card_path = _copy_card(final, cards_dir, name, version)
     return result
 
 
@@ -193,16 +194,26 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _copy_card(version_dir: Path, cards_dir: str | Path | None, name: str, version: str) -> Path | None:
-    """data_cards/<name>/<version>/README.md (+ plots), replaced atomically."""
+    """data_cards/<name>/<version>/README.md (+ plots), replaced atomically. Call it holding the publish lock."""
     if cards_dir is None:
         return None
     target = Path(cards_dir) / name / version
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    shutil.copy2(version_dir / "README.md", tmp / "README.md")
-    shutil.copytree(version_dir / "plots", tmp / "plots")
-    if target.exists():
-        shutil.rmtree(target)
-    os.rename(tmp, target)
+    old = target.parent / f".old-{version}-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.mkdir()
+        shutil.copy2(version_dir / "README.md", tmp / "README.md")
+        shutil.copytree(version_dir / "plots", tmp / "plots")
+        if target.exists():
+            os.rename(target, old)  # the old card stays whole until the new one is in place
+        try:
+            os.rename(tmp, target)
+        except BaseException:
+            if old.exists() and not target.exists():
+                os.rename(old, target)
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
     return target / "README.md"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 from pathlib import Path
 from typing import Any
 
@@ -48,21 +47,36 @@ def _cache_path(cache: bool | str | Path, cfg: Any) -> Path | None:
 class OpenAIBackend(Backend):
     name = "openai"
 
-    def __init__(self, model: str, *, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
+    def __init__(self, model: str, *, base_url: str | None = None, api_key_env: str | None = None,
                  concurrency: int | None = None, timeout_s: float | None = None, max_retries: int | None = None,
-                 cache: bool | str | Path = True, check: bool = True) -> None:
+                 cache: bool | str | Path = True, check: bool = True, send_openai_key: bool | None = None,
+                 allow_insecure_http: bool | None = None, endpoint_id: str | None = None) -> None:
+        """`base_url` may end in `#ENVVAR` (the variable holding its key), like `api_key_env`; without either,
+        only api.openai.com gets $OPENAI_API_KEY (mmra.llm.keys). `endpoint_id`: the cache identity
+        (default: the base URL; the embedded local models share one across ports)."""
         try:
             from mmra.llm.client import ChatClient
         except ImportError as exc:
             raise MMRAError(f"the openai backend needs mmra.llm.client ({exc})") from None
         from mmra.config import load_config
+        from mmra.llm.client import LOCAL_ENDPOINT
+        from mmra.llm.keys import split_key_env
+        from mmra.llm.models import MODELS
 
         cfg = load_config()
         self.model_id = model
-        self.base_url = base_url or f"http://{cfg.llm.host}:{cfg.llm.port}/v1"
+        if base_url:
+            self.base_url, url_key_env = split_key_env(base_url)
+        else:  # the configured local server (`mmra llm serve`)
+            self.base_url, url_key_env = f"http://{cfg.llm.host}:{cfg.llm.port}/v1", None
+            if model in MODELS:
+                endpoint_id = endpoint_id or LOCAL_ENDPOINT
         concurrency = concurrency or cfg.llm.concurrency
         self.client = ChatClient(
-            self.base_url, model, api_key=os.environ.get(api_key_env) or None, concurrency=concurrency,
+            self.base_url, model, key_env=api_key_env or url_key_env, endpoint_id=endpoint_id,
+            send_openai_key=cfg.llm.send_openai_key if send_openai_key is None else send_openai_key,
+            allow_insecure_http=cfg.llm.allow_insecure_http if allow_insecure_http is None else allow_insecure_http,
+            concurrency=concurrency,
             timeout_s=timeout_s or cfg.llm.timeout_s, max_retries=max_retries if max_retries is not None
             else cfg.llm.max_retries, cache_path=_cache_path(cache, cfg),
             progress=False,

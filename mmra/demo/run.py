@@ -364,7 +364,7 @@ def llm_cache(ws: Path) -> Path:
 
 def step_leakage(st: DemoState, samples_path: Path) -> Path:
     from mmra.benchmark.leakage import LeakageSettings, run_leakage, write_outputs
-    from mmra.llm.client import ChatClient
+    from mmra.llm.client import LOCAL_ENDPOINT, ChatClient
     from mmra.llm.server import ensure_server, running
 
     rec = st.step(f"Leakage filter (text-only local LLM {st.opts.llm} answers without the images)")
@@ -379,7 +379,7 @@ def step_leakage(st: DemoState, samples_path: Path) -> Path:
     st.llm_url = ensure_server(st.opts.llm)
     if not was_running:
         st.started_servers.append(f"llm:{st.opts.llm}")
-    client = ChatClient(st.llm_url, st.opts.llm, api_key="none", concurrency=cfg.llm.concurrency,
+    client = ChatClient(st.llm_url, st.opts.llm, endpoint_id=LOCAL_ENDPOINT, concurrency=cfg.llm.concurrency,
                         timeout_s=cfg.llm.timeout_s, max_retries=cfg.llm.max_retries,
                         cache_path=llm_cache(st.ws))
     client.check()
@@ -442,6 +442,7 @@ def _publish_immutably(samples_path: Path, store: Path, cards: Path, rec: StepRe
 def step_evaluate(st: DemoState, release_dir: Path) -> dict[str, Any]:
     """Runs live in eval/<release version>/ (the eval runner refuses to mix predictions of two datasets)."""
     from mmra.eval import evaluate, score
+    from mmra.llm.client import LOCAL_ENDPOINT
 
     settings = ["QO", "DQ"] + (["IQ"] if st.opts.model else [])
     rec = st.step(f"Evaluate ({', '.join(settings)}) and score")
@@ -452,7 +453,8 @@ def step_evaluate(st: DemoState, release_dir: Path) -> dict[str, Any]:
         out = runs_dir / f"{st.opts.llm}-{setting}"
         res = evaluate(str(release_dir), model=st.opts.llm, out=out, backend="openai", setting=setting,
                        batch_size=8, limit=st.opts.eval_limit,
-                       backend_options={"base_url": st.llm_url, "cache": llm_cache(st.ws)})
+                       backend_options={"base_url": st.llm_url, "cache": llm_cache(st.ws),
+                                        "endpoint_id": LOCAL_ENDPOINT})
         runs.append(res.predictions)
         rec.artefacts[f"predictions {setting}"] = str(res.predictions)
     if st.opts.model:

@@ -1,6 +1,7 @@
 """SQLite response cache for chat requests: a re-run costs nothing and a killed run resumes.
 
-One row per (model, messages, sampling parameters) key; every response is committed as soon as it arrives,
+One row per (endpoint, model, messages, sampling parameters) key (the key is built by
+`ChatRequest.cache_key`); every response is committed as soon as it arrives,
 so whatever finished before a crash is kept. WAL mode lets several processes share one cache file.
 """
 

@@ -7,7 +7,12 @@
 `run` is synchronous; inside it an asyncio loop sends at most `concurrency` requests at once. 429, 5xx,
 timeouts, dropped connections and malformed bodies are retried with exponential backoff that honours
 `Retry-After`; a request that still fails gets `ChatResult.error` instead of raising, so one bad response never
-stops a batch. Successful responses are cached in SQLite by (model, messages, sampling parameters).
+stops a batch. Successful responses are cached in SQLite by (endpoint, model, messages, sampling parameters):
+two endpoints that serve a model under the same name never share answers. The endpoint is the base URL, or
+`LOCAL_ENDPOINT` for the embedded local models (pinned GGUFs whose server port changes from run to run).
+
+The API key is decided by `mmra.llm.keys.endpoint_api_key` (a key goes only to the endpoint it belongs to;
+plain http to a non-loopback host is refused before connecting); without a key no Authorization header is sent.
 """
 
 from __future__ import annotations
@@ -24,13 +29,16 @@ from typing import Any
 
 import openai
 
-from mmra.config import secret
 from mmra.errors import MMRAError
 
 from .cache import ResponseCache
+from .keys import check_transport, endpoint_api_key
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
 MAX_RETRY_AFTER_S = 120.0
+LOCAL_ENDPOINT = "mmra-local"  # cache identity of the embedded local models (the same pinned GGUF on any port)
+_CACHE_KEY_VERSION = 2  # 2: the endpoint is part of the key (version 1 keys, without it, are never read)
+_NO_AUTH = {"Authorization": openai.Omit()}  # the openai client needs a key; this keeps it off the wire
 
 
 @dataclass
@@ -40,12 +48,12 @@ class ChatRequest:
     temperature: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)  # any other body field: seed, top_p, response_format...
 
-    def cache_key(self, model: str) -> str:
+    def cache_key(self, model: str, endpoint: str) -> str:
         import hashlib
 
         blob = json.dumps(
-            {"model": model, "messages": self.messages, "max_tokens": self.max_tokens,
-             "temperature": self.temperature, "extra": self.extra},
+            {"v": _CACHE_KEY_VERSION, "endpoint": endpoint, "model": model, "messages": self.messages,
+             "max_tokens": self.max_tokens, "temperature": self.temperature, "extra": self.extra},
             sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
         )
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -129,6 +137,10 @@ class ChatClient:
         model: str,
         *,
         api_key: str | None = None,
+        key_env: str | None = None,
+        send_openai_key: bool = False,
+        allow_insecure_http: bool = False,
+        endpoint_id: str | None = None,
         concurrency: int = 4,
         timeout_s: float = 120.0,
         max_retries: int = 4,
@@ -141,8 +153,18 @@ class ChatClient:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self.base_url = base_url.rstrip("/")
         self.model = model
-        # the key stays in this object only; it is never logged or written
-        self._api_key = api_key or secret("openai_api_key") or "none"
+        # the endpoint its answers are cached under; None: the base URL (read at use: callers that start a
+        # local server set base_url after construction)
+        self.endpoint_id = endpoint_id
+        # the key stays in this object only; it is never logged or written. An explicit api_key is the
+        # caller's decision; otherwise keys.endpoint_api_key decides (and refuses insecure transport)
+        if api_key is not None:
+            check_transport(self.base_url, allow_insecure_http=allow_insecure_http)
+            self._api_key: str | None = api_key or None
+        else:
+            self._api_key = endpoint_api_key(self.base_url, key_env, send_openai_key=send_openai_key,
+                                             allow_insecure_http=allow_insecure_http)
+        self._key_env = key_env
         self.concurrency = concurrency
         self.timeout_s = timeout_s
         self.max_retries = max_retries
@@ -156,17 +178,35 @@ class ChatClient:
     def __repr__(self) -> str:  # no key in reprs
         return f"ChatClient(model={self.model!r}, base_url={self.base_url!r})"
 
+    @property
+    def endpoint(self) -> str:
+        """The endpoint's identity in the response cache."""
+        return self.endpoint_id or self.base_url
+
+    def _openai_kwargs(self) -> dict[str, Any]:
+        return {"base_url": self.base_url, "api_key": self._api_key or "no-key"}
+
+    @property
+    def _auth_override(self) -> dict[str, Any] | None:
+        return None if self._api_key else _NO_AUTH
+
     # ---------------------------------------------------------------- check
     def check(self) -> list[str]:
         """Fail fast with one clear line if the endpoint is unreachable, rejects the key, or lacks the model.
         Returns the model ids the endpoint lists."""
-        client = openai.OpenAI(base_url=self.base_url, api_key=self._api_key, timeout=min(self.timeout_s, 15.0),
-                               max_retries=1)
+        client = openai.OpenAI(**self._openai_kwargs(), timeout=min(self.timeout_s, 15.0), max_retries=1)
         where = f"LLM endpoint {self.base_url}"
         try:
-            ids = [m.id for m in client.models.list()]
+            ids = [m.id for m in client.models.list(extra_headers=self._auth_override)]
         except openai.AuthenticationError:
-            raise MMRAError(f"{where} rejected the API key (HTTP 401); set a valid key in $OPENAI_API_KEY") from None
+            if self._key_env and self._api_key is None:
+                hint = f"${self._key_env}, named as its key, is not set"
+            elif self._api_key is None:
+                hint = ("no key was sent: name the variable holding its key with NAME@URL#ENVVAR "
+                        "($OPENAI_API_KEY goes only to api.openai.com)")
+            else:
+                hint = f"set a valid key in ${self._key_env or 'OPENAI_API_KEY'}"
+            raise MMRAError(f"{where} rejected the API key (HTTP 401); {hint}") from None
         except openai.PermissionDeniedError:
             raise MMRAError(f"{where} refused access with this API key (HTTP 403)") from None
         except openai.NotFoundError:
@@ -194,7 +234,7 @@ class ChatClient:
         """How many of these requests the cache cannot answer (all of them without a cache)."""
         if not self.cache_path or not self.cache_path.exists():
             return len(requests)
-        keys = [r.cache_key(self.model) for r in requests]
+        keys = [r.cache_key(self.model, self.endpoint) for r in requests]
         with ResponseCache(self.cache_path) as cache:
             found = cache.get_many(keys)
         return sum(k not in found for k in keys)
@@ -221,7 +261,7 @@ class ChatClient:
         results: list[ChatResult | None] = [None] * len(requests)
         cache = ResponseCache(self.cache_path) if (self.cache_path and use_cache) else None
         try:
-            keys = [r.cache_key(self.model) for r in requests]
+            keys = [r.cache_key(self.model, self.endpoint) for r in requests]
             hits = cache.get_many(keys) if cache else {}
             todo: dict[str, list[int]] = {}  # identical requests are sent once
             for i, key in enumerate(keys):
@@ -237,8 +277,7 @@ class ChatClient:
                 task = bar.add_task(f"{description} [{self.model}]", total=len(requests), completed=stats.cached)
                 if todo:
                     sem = asyncio.Semaphore(self.concurrency)
-                    client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._api_key,
-                                                timeout=self.timeout_s, max_retries=0)
+                    client = openai.AsyncOpenAI(**self._openai_kwargs(), timeout=self.timeout_s, max_retries=0)
                     try:
                         async def one(key: str, idx: list[int]) -> None:
                             result = await self._send(client, requests[idx[0]], stats, sem)
@@ -281,6 +320,7 @@ class ChatClient:
                     resp = await client.chat.completions.create(
                         model=self.model, messages=req.messages, max_tokens=req.max_tokens,
                         temperature=req.temperature, extra_body=req.extra or None,
+                        extra_headers=self._auth_override,
                     )
                 return self._parse(resp, attempt + 1)
             except openai.APIStatusError as exc:

@@ -61,6 +61,7 @@ class FaultServer:
         self.models = list(models)
         self.api_key = api_key
         self.counts: Counter[str] = Counter()  # outcome -> number of responses
+        self.authorization: Counter[str | None] = Counter()  # Authorization header seen (None: absent) -> requests
         self._attempts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((LOOPBACK, port), self._handler_class())
@@ -153,6 +154,8 @@ class FaultServer:
                     pass
 
             def _authorised(self) -> bool:
+                with server._lock:
+                    server.authorization[self.headers.get("Authorization")] += 1
                 if server.api_key is None or self.headers.get("Authorization") == f"Bearer {server.api_key}":
                     return True
                 server.counts["401"] += 1

@@ -112,8 +112,8 @@ def test_endpoint_problems_fail_cleanly(tmp_path, samples_file, case):
         url = {"unreachable": f"http://127.0.0.1:{free_port()}/v1"}.get(case, server.base_url)
         model = "nope" if case == "wrong-model" else "m"
         key = "bad-key" if case == "bad-key" else "good-key"
-        result = invoke("--samples", str(path), "--model", f"{model}@{url}", *common(tmp_path),
-                        env={"OPENAI_API_KEY": key})
+        result = invoke("--samples", str(path), "--model", f"{model}@{url}#TEST_ENDPOINT_KEY", *common(tmp_path),
+                        env={"TEST_ENDPOINT_KEY": key})
     assert result.exit_code == 1
     message = result.output.strip()
     expected = {"unreachable": "cannot reach LLM endpoint", "wrong-model": "model 'nope' is not served by",
