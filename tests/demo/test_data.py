@@ -131,11 +131,18 @@ def test_scripted_annotations_follow_the_scene_graph(corpus):
     assert not any("cut" in o for o in gold["UsageSimilarity"].options if o != "cut")
     assert answer_text(gold["SimilarMaterial"]) == "wood"
     assert answer_text(gold["Environment"]) == "park"
+    # one wording for every SubEvent pair; the answer follows the image order (cooking <- cutting vegetables)
+    assert gold["SubEvent"].question == gold["SubEvent-rev"].question
     assert gold["SubEvent"].answer == "Yes" and gold["SubEvent-rev"].answer == "No"
-    assert answer_text(gold["ObservationAngle"]).startswith("from directly above")
-    assert answer_text(gold["MentalitySimilarity"]) == "happy"
+    assert answer_text(gold["ObservationAngle"]) == "top-down"
+    mood = gold["MentalitySimilarity"]  # both happy: asked as yes/no (the faces only smile or frown)
+    assert mood.qa_type == "yes_no"
+    assert mood.answer == ("No" if "look sad" in mood.question else "Yes")
     assert answer_text(gold["RelativePosition"]) == "on the left"  # the dog, left in both
     assert answer_text(gold["SimilarEvent"]) == "playing ball"
+    # the questions name no entity: the images must show what is shared
+    for sub in ("UsageSimilarity", "SimilarMaterial"):
+        assert not any(word in gold[sub].question for word in ("board", "knife", "scissors", "bench", "table"))
 
 
 def test_scripted_annotators_disagree_and_reject_sometimes(corpus):
