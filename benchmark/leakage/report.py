@@ -60,6 +60,34 @@ def usage_table(report: dict[str, Any]) -> Table:
     return table
 
 
+def _blind_probes(report: dict[str, Any]) -> list[str]:
+    rows = list(report["subtasks"].values())
+    return list(rows[0].get("probes", {})) if rows else []
+
+
+def blind_table(report: dict[str, Any]) -> Table:
+    """Per subtask: n, chance and each model-free probe's out-of-fold blind accuracy with its 95 % interval."""
+    probes = _blind_probes(report)
+    rows = dict(report["subtasks"])
+    rows["ALL"] = report["totals"]
+    table = Table(title="model-free blind probes (out of fold; accuracy [95 % CI], one-sided binomial p vs chance)")
+    for col in ("subtask", "n", "chance", *(p.replace("_", " ") for p in probes), "flagged"):
+        table.add_column(col, justify="left" if col == "subtask" else "right")
+    for name, row in rows.items():
+        cells = []
+        for probe in probes:
+            st = row["probes"][probe]
+            if st["accuracy"] is None:
+                cells.append("-")
+                continue
+            hot = st["p_value"] < 0.05 and st["gap_points"] > 5 and not row.get("too_small")
+            text = f"{st['accuracy']:.2f} [{st['ci'][0]:.2f}, {st['ci'][1]:.2f}] p={st['p_value']:.2g}"
+            cells.append(f"[red]{text}[/]" if hot else text)
+        label = f"[bold]{name}[/]" if name == "ALL" else name + (" (too small)" if row.get("too_small") else "")
+        table.add_row(label, str(row["n"]), f"{row['chance']:.2f}", *cells, str(row["flagged"]))
+    return table
+
+
 def plot_report(report: dict[str, Any], path: Path) -> Path:
     from mmra.plots import pyplot
 
@@ -70,18 +98,27 @@ def plot_report(report: dict[str, Any], path: Path) -> Path:
     n = len(names)
     fig, (ax_acc, ax_flag) = plt.subplots(2, 1, figsize=(max(6.0, 1.1 * n + 2), 7), sharex=True,
                                           gridspec_kw={"height_ratios": [3, 2]})
-    width = 0.8 / max(1, len(labels))
+    # one bar series per model, then the model-free blind probes (with their 95 % intervals) when present
+    series = [(label, [report["subtasks"][s]["models"][label]["qo_accuracy"] or 0.0 for s in names], None)
+              for label in labels]
+    for probe in _blind_probes(report):
+        stats = [report["subtasks"][s]["probes"][probe] for s in names]
+        vals = [st["accuracy"] or 0.0 for st in stats]
+        err = [[v - (st["ci"][0] or 0.0) for v, st in zip(vals, stats, strict=True)],
+               [(st["ci"][1] or 0.0) - v for v, st in zip(vals, stats, strict=True)]]
+        series.append((f"{probe.replace('_', ' ')} (blind)", vals, err))
+    width = 0.8 / max(1, len(series))
     xs = list(range(n))
-    for k, label in enumerate(labels):
-        vals = [report["subtasks"][s]["models"][label]["qo_accuracy"] or 0.0 for s in names]
-        ax_acc.bar([x - 0.4 + width * (k + 0.5) for x in xs], vals, width, label=label)
+    for k, (label, vals, err) in enumerate(series):
+        ax_acc.bar([x - 0.4 + width * (k + 0.5) for x in xs], vals, width, label=label, yerr=err,
+                   capsize=2 if err else 0)
     for x, s in zip(xs, names, strict=True):
         chance = report["subtasks"][s]["chance_accuracy"]
         ax_acc.hlines(chance, x - 0.45, x + 0.45, colors="black", linestyles="dashed",
                       label="chance" if x == 0 else None)
     ax_acc.set_ylim(0, 1)
     ax_acc.set_ylabel("question-only accuracy\n(per probe)")
-    ax_acc.legend(fontsize=8, ncol=min(4, len(labels) + 1))
+    ax_acc.legend(fontsize=8, ncol=min(4, len(series) + 1))
     ax_acc.set_title("Text-only answer leakage per subtask")
     totals = [report["subtasks"][s]["n"] for s in names]
     flagged = [report["subtasks"][s]["flagged"] for s in names]

@@ -327,7 +327,8 @@ def _plot_key(report: dict[str, Any]) -> str:
     from mmra.benchmark.schema import stable_hash
 
     shown = {name: {"n": row["n"], "flagged": row["flagged"], "chance": row["chance_accuracy"],
-                    "acc": {m: v["qo_accuracy"] for m, v in row["models"].items()}}
+                    "acc": {m: v["qo_accuracy"] for m, v in row["models"].items()},
+                    "blind": {p: v["ci"] + [v["accuracy"]] for p, v in row.get("probes", {}).items()}}
              for name, row in report["subtasks"].items()}
     return stable_hash(report["settings"]["models"], shown, length=24)
 
