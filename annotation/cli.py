@@ -42,7 +42,8 @@ def serve_cmd(
     state, conn = server.start(cfg, port=port, timeout=timeout, template_dir=template)
     _out.print(f"Label Studio serves at [bold]{conn.url}[/] (pid {state.pid}, data in {conn.data_dir}); "
                f"sign in as {cfg.username}. Token and password: $LABEL_STUDIO_API_KEY / $LABEL_STUDIO_PASSWORD, "
-               f"else {conn.data_dir / server.CREDENTIALS_FILE} (private). Stop: `mmra annotate serve --stop`.")
+               f"else {conn.data_dir / server.CREDENTIALS_FILE} (private). Signup is closed: add annotators with "
+               f"`mmra annotate users add EMAIL [--reviewer]`. Stop: `mmra annotate serve --stop`.")
 
 
 @annotate_app.command("status")
@@ -148,7 +149,8 @@ def pull_cmd(
     from .server import connection
 
     cfg = _config()
-    report = pull(connection(cfg), project, out, min_annotations=min_annotations or cfg.label_studio.annotators_per_task)
+    report = pull(connection(cfg), project, out, min_annotations=min_annotations or cfg.label_studio.annotators_per_task,
+                  reviewers=cfg.label_studio.reviewers)
     table = Table(title=f"agreement in {project!r}")
     for col in ("subtask", "tasks", "samples", "rejected", "review", "pending", "invalid", "kappa", "answer agr."):
         table.add_column(col)
@@ -163,6 +165,11 @@ def pull_cmd(
         _out.print(f"agreement plot: {plot}")
     for item in report.invalid:
         _err.print(f"[yellow]invalid[/] {item['task']} ({item.get('annotator') or 'task'}): {item['reason']}",
+                   highlight=False)
+    for item in report.unknown_accounts:
+        _err.print(f"[red]not used[/] {item['task']} ({item['account']}): {item['reason']}", highlight=False)
+    for item in report.ground_truth_ignored:
+        _err.print(f"[yellow]ground truth ignored[/] {item['task']} ({item['account']}): {item['reason']}",
                    highlight=False)
     _out.print(f"{report.samples} samples -> {out}; {len(report.invalid)} invalid annotations, "
                f"{len(report.rejected)} rejected, {len(report.needs_review)} need review, {len(report.pending)} "
@@ -194,6 +201,89 @@ def revise_cmd(
                f"`mmra annotate pull` brings back the rewritten versions")
     if report.sent == 0 and samples:
         raise MMRAError("none of the samples in the file is flagged by the leakage filter")
+
+
+users_app = typer.Typer(help="Annotator accounts: signup on the server is closed, the toolkit creates them.",
+                        no_args_is_help=True)
+annotate_app.add_typer(users_app, name="users")
+
+
+def _credentials_file(data_dir: Path, email: str) -> Path:
+    return Path(data_dir).resolve() / "annotators" / f"{email}.txt"
+
+
+@users_app.command("add")
+@cli_errors
+def users_add_cmd(
+    email: str = typer.Argument(..., help="The annotator's e-mail (their Label Studio login)."),
+    reviewer: bool = typer.Option(False, "--reviewer", help="May mark ground truth that settles a task on pull."),
+    show_password: bool = typer.Option(False, "--show-password",
+                                       help="Print the password once instead of writing it to a private file."),
+) -> None:
+    """Create an annotator account with a generated password (or mark an existing one --reviewer)."""
+    import os
+    import secrets
+
+    from .server import connection
+    from .users import AccountRegistry, create_annotator, set_reviewer
+
+    cfg = _config()
+    conn = connection(cfg)
+    if "@" not in email or email.strip() != email or len(email) > 254:
+        raise MMRAError(f"{email!r} is not an e-mail address")
+    if AccountRegistry.of(conn).get(email) is not None:
+        if not reviewer:
+            raise MMRAError(f"{email} already has an account made by the toolkit (`mmra annotate users list`)")
+        set_reviewer(conn, email)
+        _out.print(f"{email} is now a reviewer", highlight=False)
+        return
+    password = secrets.token_urlsafe(18)
+    create_annotator(conn, email, password, reviewer=reviewer)
+    role = "reviewer" if reviewer else "annotator"
+    if show_password:
+        _out.print(f"created {role} {email}; sign in at {conn.url} with this password (shown once):", highlight=False)
+        typer.echo(password)
+        return
+    path = _credentials_file(cfg.label_studio.data_dir, email)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f"Label Studio: {conn.url}\nlogin: {email}\npassword: {password}\n")
+    _out.print(f"created {role} {email}; login and password in {path} (mode 0600): hand it over privately, "
+               "then delete it", highlight=False)
+
+
+@users_app.command("list")
+@cli_errors
+def users_list_cmd() -> None:
+    """Accounts on the server: who the toolkit created, who reviews, and any account it did not create."""
+    from .server import connection
+    from .users import AccountRegistry, server_accounts, whoami
+
+    cfg = _config()
+    conn = connection(cfg)
+    registry, admin = AccountRegistry.of(conn), whoami(conn)
+    extra = {r.lower() for r in cfg.label_studio.reviewers}
+    table = Table(title=f"Label Studio accounts at {conn.url}")
+    for col in ("e-mail", "id", "role", "created by the toolkit"):
+        table.add_column(col)
+    strangers = []
+    for account in sorted(server_accounts(conn), key=lambda a: a.id):
+        known = registry.knows(account.id, account.email)
+        if account.id == admin.id:
+            role, made = "admin (reviewer)", "yes (serve)"
+        elif known:
+            mine = registry.get(account.email)
+            role = "reviewer" if (mine and mine.reviewer) or account.email.lower() in extra else "annotator"
+            made = f"yes ({mine.created})" if mine and mine.created else "yes"
+        else:
+            role, made = "-", "[red]NO: its annotations are not used[/]"
+            strangers.append(account)
+        table.add_row(account.email, str(account.id), role, made)
+    _out.print(table)
+    for account in strangers:
+        _err.print(f"[red]account not created by the toolkit:[/] {account.email} (id {account.id}); its "
+                   "annotations are not used; delete it in Label Studio unless you trust it", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,11 +6,17 @@ types and that both images still exist). Then the annotators' keep/reject votes 
 adjudicated: a ground-truth annotation (a reviewer's) wins; otherwise the majority; a tie goes to review.
 Nothing disappears silently: invalid annotations, rejected pairs, tasks needing review and tasks still
 waiting for annotators are listed in `<out>.report.json` with the task link and the reason.
+
+Who counts (see users.AccountRegistry): only annotations by accounts the toolkit created, or by the account
+pulling; others are listed under `unknown_accounts` and not used. A ground-truth mark counts only from a
+reviewer (the pulling admin, accounts added with `--reviewer`, `[label_studio].reviewers`); anyone else's
+is an ordinary annotation, listed under `ground_truth_ignored`.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +36,10 @@ from .agreement import keep_reject_kappa
 from .labeling import QAContent
 from .project import Project
 from .server import Connection
+from .users import Account, AccountRegistry, whoami
+
+NOT_CREATED = "account not created by the toolkit"
+NOT_REVIEWER = "ground-truth mark by an account that is not a reviewer: counted as an ordinary annotation"
 
 
 @dataclass
@@ -65,6 +75,8 @@ class PullReport:
     needs_review: list[dict[str, Any]] = field(default_factory=list)
     pending: list[dict[str, Any]] = field(default_factory=list)
     revised: list[dict[str, Any]] = field(default_factory=list)
+    unknown_accounts: list[dict[str, Any]] = field(default_factory=list)
+    ground_truth_ignored: list[dict[str, Any]] = field(default_factory=list)
     agreement: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def write(self, path: Path) -> Path:
@@ -75,22 +87,56 @@ def report_path(out: Path) -> Path:
     return out.with_name(out.name.removesuffix(".jsonl") + ".report.json")
 
 
-def _annotator(annotation: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class Trust:
+    """Whose annotations count, and whose ground-truth marks: the toolkit's accounts and its reviewers."""
+
+    registry: AccountRegistry
+    owner: Account  # the account pulling (the admin): trusted, a reviewer
+    reviewers: frozenset[str] = frozenset()  # e-mails from [label_studio].reviewers (lower case)
+
+    def known(self, who: dict[str, Any]) -> bool:
+        if who.get("id") is not None and int(who["id"]) == self.owner.id:
+            return True
+        return self.registry.knows(who.get("id"), who.get("email"))
+
+    def reviewer(self, who: dict[str, Any]) -> bool:
+        if not self.known(who):
+            return False
+        email = str(who.get("email") or "").lower()
+        account = self.registry.get(email)
+        return (int(who["id"]) == self.owner.id or email in self.reviewers
+                or bool(account and account.reviewer))
+
+
+def _who(annotation: dict[str, Any]) -> dict[str, Any]:
     who = annotation.get("completed_by")
-    if isinstance(who, dict):
-        return who.get("email") or f"user-{who.get('id')}"
-    return f"user-{who}"
+    return who if isinstance(who, dict) else {"id": who, "email": None}
 
 
-def _judgements(task: dict[str, Any]) -> list[Judgement]:
-    """One judgement per annotator (their latest, non-cancelled annotation)."""
+def _annotator(annotation: dict[str, Any]) -> str:
+    who = _who(annotation)
+    return who.get("email") or f"user-{who.get('id')}"
+
+
+def _judgements(task: dict[str, Any], trust: Trust, report: PullReport, base: dict[str, Any]) -> list[Judgement]:
+    """One judgement per annotator (their latest, non-cancelled annotation), from the toolkit's accounts."""
     latest: dict[str, Judgement] = {}
     for ann in task.get("annotations") or []:
         if ann.get("was_cancelled"):
             continue
+        who = _who(ann)
+        entry = {**base, "account": _annotator(ann), "annotation_id": ann.get("id")}
+        if not trust.known(who):
+            report.unknown_accounts.append({**entry, "reason": NOT_CREATED})
+            continue
+        ground_truth = bool(ann.get("ground_truth"))
+        if ground_truth and not trust.reviewer(who):
+            report.ground_truth_ignored.append({**entry, "reason": NOT_REVIEWER})
+            ground_truth = False
         j = Judgement(annotator=_annotator(ann), annotation_id=ann.get("id"),
                       content=QAContent.from_result(ann.get("result") or []),
-                      ground_truth=bool(ann.get("ground_truth")), updated_at=str(ann.get("updated_at") or ""))
+                      ground_truth=ground_truth, updated_at=str(ann.get("updated_at") or ""))
         if j.annotator not in latest or j.updated_at >= latest[j.annotator].updated_at:
             latest[j.annotator] = j
     return sorted(latest.values(), key=lambda j: (j.updated_at, j.annotation_id))
@@ -142,7 +188,8 @@ class _TaskOutcome:
     status: str = "pending"  # sample | rejected | review | pending | invalid
 
 
-def _adjudicate(task: dict[str, Any], project: Project, report: PullReport, min_annotations: int) -> _TaskOutcome:
+def _adjudicate(task: dict[str, Any], project: Project, report: PullReport, min_annotations: int,
+                trust: Trust) -> _TaskOutcome:
     data = task.get("data") or {}
     link = project.task_link(task["id"])
     ext_id = data.get("external_id", "?")
@@ -155,7 +202,7 @@ def _adjudicate(task: dict[str, Any], project: Project, report: PullReport, min_
     previous = None
     if data.get("mmra_previous"):
         previous = Sample.model_validate(data["mmra_previous"])
-    judgements = _judgements(task)
+    judgements = _judgements(task, trust, report, base)
     votes = {j.annotator: j.verdict for j in judgements if j.verdict in ("keep", "reject")}
     outcome = _TaskOutcome(candidate.subtask, votes)
     if not judgements:
@@ -237,16 +284,21 @@ def _adjudicate(task: dict[str, Any], project: Project, report: PullReport, min_
     return outcome
 
 
-def pull(conn: Connection, project_name: str, out: Path, *, min_annotations: int = 2) -> PullReport:
-    """Export the project, validate and adjudicate, write Samples to `out` and the report next to it."""
+def pull(conn: Connection, project_name: str, out: Path, *, min_annotations: int = 2,
+         reviewers: Iterable[str] = ()) -> PullReport:
+    """Export the project, validate and adjudicate, write Samples to `out` and the report next to it.
+
+    `reviewers`: e-mails (besides the pulling account and those registered with --reviewer) whose
+    ground-truth marks settle a task; they must be accounts the toolkit created."""
     out = Path(out)
+    trust = Trust(AccountRegistry.of(conn), whoami(conn), frozenset(r.strip().lower() for r in reviewers))
     project = Project.open(conn, project_name)
     try:
         tasks = project.export()
         report = PullReport(project=project_name, output=str(out), tasks=len(tasks))
         outcomes: list[tuple[dict[str, Any], _TaskOutcome]] = []
         for task in sorted(tasks, key=lambda t: t["id"]):
-            outcomes.append((task, _adjudicate(task, project, report, min_annotations)))
+            outcomes.append((task, _adjudicate(task, project, report, min_annotations, trust)))
     finally:
         project.close()
 

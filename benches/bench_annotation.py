@@ -84,7 +84,11 @@ def main() -> int:
             tasks = project.tasks()
             project.close()
             me = project.client.users.whoami().id
-            other = project.client.users.create(email="bench-annotator@mmra.bench", username="bench-annotator").id
+            # the second account is made the toolkit's way: signup is closed, and pull uses only its accounts
+            from mmra.annotation import create_annotator
+            from mmra.annotation.project import sdk
+
+            other = sdk(create_annotator(conn, "bench-annotator@mmra.bench", "bench-annotator-pass")).users.whoami().id
             content = QAContent("multiple_choice", "Which material do both share?", ["wood", "glass", "steel"], "A")
             pairs = Project.ensure(conn, "bench pull", annotators_per_task=2)
             payload = [{"data": t.data, "annotations": [{"result": content.to_result(), "completed_by": who}

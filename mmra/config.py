@@ -46,6 +46,9 @@ class LabelStudioConfig(_Section):
     # pushed images are linked into its `images/` subfolder. The local server uses <data_dir>/media-root.
     document_root: Path | None = None
     import_batch_size: int = 250  # tasks per import request (each request is atomic on the server)
+    # e-mails of accounts (created with `mmra annotate users add`) whose ground-truth marks settle a task on
+    # `annotate pull`, besides the admin and accounts added with --reviewer
+    reviewers: list[str] = Field(default_factory=list)
 
 
 class LLMConfig(_Section):
