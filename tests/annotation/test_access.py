@@ -258,7 +258,14 @@ def test_users_add_gives_a_new_annotator_a_working_login(on_session_server, proj
     result = _run("users", "add", "not-an-email")
     assert result.exit_code == 1 and "not an e-mail address" in result.text
 
-    _account_behind_the_toolkits_back(ls, "listed-stranger@mmra.test")
+    token = _account_behind_the_toolkits_back(ls, "listed-stranger@mmra.test")
+    stranger = ls.__class__(url=ls.url, token=token)
+    annotate(stranger, project_name, cand.id, QAContent(MC, "Which?", ["a", "b", "c"], "B"), ground_truth=True)
+    result = _run("pull", "-p", project_name, "-o", "cli.jsonl", "--min-annotations", "1")
+    assert result.exit_code == 0, result.text
+    assert f"(listed-stranger@mmra.test): {NOT_CREATED}" in result.text and "1 samples" in result.text
+    assert [s.answer for s in read_jsonl(tmp_path / "cli.jsonl", Sample)] == ["A"]
+
     result = _run("users", "list")
     assert result.exit_code == 0, result.text
     assert "lead@mmra.test" in result.text and "newcomer@mmra.test" in result.text
