@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import resource
 import subprocess
@@ -48,6 +49,7 @@ def measure(n: int, embedder: str, task: str, heap: bool) -> dict:
         out["embedder_load_s"] = round(time.perf_counter() - started, 2)
     if heap:
         tracemalloc.start()
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     if task == "probes":
         result = run_blind_probes(samples, settings)
@@ -57,6 +59,8 @@ def measure(n: int, embedder: str, task: str, heap: bool) -> dict:
         pruned = prune_to_chance(samples, 5.0, settings)
         out.update(rounds=len(pruned.rounds), dropped=len(pruned.dropped), converged=pruned.converged)
     out["seconds"] = round(time.perf_counter() - started, 2)
+    now = resource.getrusage(resource.RUSAGE_SELF)  # CPU time: what the work costs on a machine shared with others
+    out["cpu_s"] = round(now.ru_utime - cpu.ru_utime + now.ru_stime - cpu.ru_stime, 2)
     if heap:
         out["python_heap_peak_mib"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
         tracemalloc.stop()
@@ -112,10 +116,13 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     print("\nmodel-free blind probes (answer prior + learned text-bias probe, 5-fold)")
-    print(f"{'n':>6} {'task':<44} {'embedder':<20} {'seconds':>8} {'load s':>7} {'peak RSS MiB':>13} {'heap MiB':>9}")
+    print(f"{'n':>6} {'task':<44} {'embedder':<20} {'seconds':>8} {'CPU s':>7} {'load s':>7} {'peak RSS MiB':>13} "
+          f"{'heap MiB':>9}")
     for r in rows:
-        print(f"{r['n']:>6} {r['task']:<44} {r.get('embedder', '-'):<20} {r['seconds']:>8} "
+        print(f"{r['n']:>6} {r['task']:<44} {r.get('embedder', '-'):<20} {r['seconds']:>8} {r.get('cpu_s', '-'):>7} "
               f"{r.get('embedder_load_s', '-'):>7} {r.get('peak_rss_mib', '-'):>13} {r.get('python_heap_peak_mib', '-'):>9}")
+    print(f"(load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores: other work shares "
+          "the machine, CPU s is the measurement's own cost)")
     (args.out / "bench_blind.json").write_text(json.dumps(rows, indent=2) + "\n")
     print(f"\nwritten {args.out / 'bench_blind.json'}")
 

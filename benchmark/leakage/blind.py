@@ -526,11 +526,12 @@ def run_blind_probes(samples: list[Sample], settings: BlindSettings) -> BlindRes
     """Both model-free probes over `samples`, out of fold. Deterministic for a given set and settings."""
     warnings: list[str] = []
     emb = load_embeddings(settings.embedder, warnings)
-    return _run(samples, settings, emb, warnings)
+    return run_with(samples, settings, emb, warnings)
 
 
-def _run(samples: list[Sample], settings: BlindSettings, emb: TextEmbeddings | None,
-         warnings: list[str]) -> BlindResult:
+def run_with(samples: list[Sample], settings: BlindSettings, emb: TextEmbeddings | None,
+             warnings: list[str]) -> BlindResult:
+    """`run_blind_probes` with an embedding table the caller holds (None: hand features) and warnings so far."""
     if not samples:
         raise ValueError("no samples to probe")
     if settings.folds < 2:
@@ -579,7 +580,9 @@ def _summary(group: list[Sample], per_sample: dict[str, dict[str, Any]]) -> dict
 # ---------------------------------------------------------------------------------------------- gate
 
 
-def _offends(row: dict[str, Any], probe: str, max_gap: float, alpha: float | None) -> bool:
+def offends(row: dict[str, Any], probe: str, max_gap: float, alpha: float | None) -> bool:
+    """A subtask row (not too small) whose probe is more than `max_gap` points above chance (and, with
+    `alpha`, significantly so)."""
     stats = row["probes"].get(probe) or {}
     if row.get("too_small") or stats.get("accuracy") is None:
         return False
@@ -593,7 +596,7 @@ def gate(result: BlindResult, max_gap: float, alpha: float) -> list[str]:
     lines = []
     for name, row in result.subtasks.items():
         for probe in PROBES:
-            if _offends(row, probe, max_gap, alpha):
+            if offends(row, probe, max_gap, alpha):
                 st = row["probes"][probe]
                 gap = 100 * (st["accuracy"] - row["chance"])
                 lines.append(f"{name}: {probe} blind accuracy {100 * st['accuracy']:.1f} % vs chance "
@@ -611,19 +614,25 @@ def prune_to_chance(samples: list[Sample], eps: float, settings: BlindSettings, 
     chance, drop the samples that probe gets right with the highest bias scores, refit and repeat. Each round
     drops half of what would bring the subtask to chance + eps if the fit did not change (at least one), so the
     refit can re-rank the rest. Every dropped sample gets its reason."""
+    warnings: list[str] = []
+    return prune_with(samples, eps, settings, load_embeddings(settings.embedder, warnings), warnings,
+                      max_rounds=max_rounds)
+
+
+def prune_with(samples: list[Sample], eps: float, settings: BlindSettings, emb: TextEmbeddings | None,
+               warnings: list[str], *, max_rounds: int = 100) -> PruneResult:
+    """`prune_to_chance` with an embedding table the caller already holds (its cache is reused)."""
     if eps < 0:
         raise ValueError(f"--prune-to-chance must be >= 0 points, got {eps}")
-    warnings: list[str] = []
-    emb = load_embeddings(settings.embedder, warnings)
     if emb is not None:
         emb.prepare(_texts(samples))
     remaining = list(samples)
     dropped: dict[str, str] = {}
     rounds: list[dict[str, Any]] = []
     converged = False
-    result = _run(remaining, settings, emb, warnings)
+    result = run_with(remaining, settings, emb, warnings)
     for r in range(1, max_rounds + 1):
-        offenders = {name: [p for p in PROBES if _offends(row, p, eps, None)]
+        offenders = {name: [p for p in PROBES if offends(row, p, eps, None)]
                      for name, row in result.subtasks.items()}
         offenders = {k: v for k, v in offenders.items() if v}
         rounds.append({"round": r, "n": len(remaining), "offending": {
@@ -654,7 +663,7 @@ def prune_to_chance(samples: list[Sample], eps: float, settings: BlindSettings, 
         remaining = [s for s in remaining if s.id not in drop]
         if not remaining:
             break
-        result = _run(remaining, settings, emb, warnings)
+        result = run_with(remaining, settings, emb, warnings)
     if not converged:
         result.warnings.append(f"bias pruning stopped after {len(rounds)} round(s) without reaching chance + "
                                f"{eps:g} points in every subtask")

@@ -21,7 +21,7 @@ from typing import Any
 
 from mmra.benchmark.schema import LeakageVerdict, QAType, Sample
 
-from .blind import BlindResult, BlindSettings, PruneResult, _offends, prune_to_chance, sample_chance
+from .blind import BlindResult, BlindSettings, PruneResult, offends, sample_chance
 from .run import LeakageResult
 
 FLAG_SOURCES = ("llm", "learned", "answer_prior")
@@ -74,7 +74,7 @@ def learned_flags(samples: list[Sample], blind: BlindResult, alpha: float) -> di
 
 
 def answer_prior_flags(samples: list[Sample], blind: BlindResult, max_gap: float, alpha: float) -> dict[str, bool]:
-    skewed = {name for name, row in blind.subtasks.items() if _offends(row, "answer_prior", max_gap, alpha)}
+    skewed = {name for name, row in blind.subtasks.items() if offends(row, "answer_prior", max_gap, alpha)}
     return {s.id: bool(s.subtask in skewed and blind.per_sample[s.id].get("answer_prior", {}).get("correct"))
             for s in samples}
 
@@ -89,9 +89,11 @@ class PanelResult:
 def run_panel(samples: list[Sample], llm: LeakageResult | None, blind_settings: BlindSettings,
               panel: PanelSettings, *, run_ref: str | None = None) -> PanelResult:
     """Blind probes (and pruning) over `samples`, merged with the LLM result when there is one."""
-    from .blind import run_blind_probes
+    from .blind import load_embeddings, prune_with, run_with
 
-    blind = run_blind_probes(samples, blind_settings)
+    warnings: list[str] = []
+    emb = load_embeddings(blind_settings.embedder, warnings)  # one model and string cache for probes and pruning
+    blind = run_with(samples, blind_settings, emb, warnings)
     flags: dict[str, list[str]] = {s.id: [] for s in samples}
     if llm is not None and "llm" in panel.flag_on:
         for v in llm.verdicts:
@@ -109,7 +111,7 @@ def run_panel(samples: list[Sample], llm: LeakageResult | None, blind_settings: 
     if panel.prune_eps is not None:
         rest = [s for s in samples if not flags[s.id]]
         if rest:
-            prune = prune_to_chance(rest, panel.prune_eps, blind_settings)
+            prune = prune_with(rest, panel.prune_eps, blind_settings, emb, warnings)
             for sid in prune.dropped:
                 flags[sid].append("prune")
     result = _merge(samples, llm, blind, prune, flags, blind_settings, panel, run_ref)
