@@ -87,6 +87,29 @@ def _drafter(model: str, llm_url: str | None):
     return client
 
 
+def _resolve_roots(folders: list[Path]) -> tuple[Path, ...]:
+    from mmra.benchmark.images import resolve_roots
+
+    return resolve_roots(folders)
+
+
+def allowed_roots(candidates: Path, flags: list[Path], cfg) -> tuple[Path, ...]:
+    """Folders push may take images from: flags and config, plus the corpus folders `mmra curate` recorded in
+    the report beside the candidates; the candidates file's own folder when nothing else is known."""
+    import json
+
+    recorded: list[str] = []
+    report = candidates.resolve().parent / "curation_report.json"
+    if report.is_file():
+        try:
+            value = json.loads(report.read_text(encoding="utf-8")).get("image_roots") or []
+            recorded = [r for r in value if isinstance(r, str)]
+        except (OSError, ValueError, AttributeError, RecursionError):
+            recorded = []
+    given = [*flags, *cfg.paths.image_roots, *recorded]
+    return _resolve_roots(given or [candidates.resolve().parent])
+
+
 @annotate_app.command("push")
 @cli_errors
 def push_cmd(
@@ -97,8 +120,10 @@ def push_cmd(
     draft_model: str = typer.Option(None, "--draft-model",
                                     help="Pre-annotate with this LLM (a local model name, or any model at --llm-url)."),
     llm_url: str = typer.Option(None, "--llm-url", help="OpenAI-compatible base URL for --draft-model (URL#ENVVAR: its key is in $ENVVAR)."),
+    image_root: list[Path] = typer.Option([], "--image-root", help="A folder images may lie in (default: the corpus folders recorded in the curation_report.json beside the candidates, [paths].image_roots, else the candidates file's folder); repeat for more."),
 ) -> None:
-    """Create/update a project and push candidates as tasks (idempotent; safe to re-run after a failure)."""
+    """Create/update a project and push candidates as tasks (idempotent; safe to re-run after a failure).
+    Every image must be a real image file inside the allowed folders; other candidates are refused."""
     from mmra.benchmark.schema import Candidate, read_jsonl
 
     from .push import push
@@ -124,9 +149,9 @@ def push_cmd(
         _out.print(f"{len(drafts)} of {len(cands)} candidates have an LLM draft ({draft_model})")
     report = push(conn, cands, project, annotators_per_task=annotators or ls_cfg.annotators_per_task,
                   batch_size=batch_size or ls_cfg.import_batch_size, drafts=drafts,
-                  base_dir=candidates.resolve().parent)
+                  base_dir=candidates.resolve().parent, roots=allowed_roots(candidates, image_root, cfg))
     for cid, reason in report.skipped:
-        _err.print(f"[yellow]skipped[/] candidate {cid}: {reason}", highlight=False)
+        _err.print(f"[yellow]refused[/] candidate {cid}: {reason}", highlight=False)
     for warning in report.warnings:
         _err.print(f"[yellow]warning:[/] {warning}", highlight=False)
     _out.print(f"project {project!r} (id {report.project_id}): {report.created} new, {report.updated} updated, "
@@ -181,6 +206,7 @@ def pull_cmd(
 def revise_cmd(
     flagged: Path = typer.Option(..., "--flagged", "-f", help="Samples JSONL with `leakage` set (leakage filter output)."),
     project: str = typer.Option(..., "--project", "-p", help="Label Studio project to send revision tasks to."),
+    image_root: list[Path] = typer.Option([], "--image-root", help="A folder the samples' images may lie in (besides the folders push allowed, [paths].image_roots and the file's folder); repeat for more."),
 ) -> None:
     """Send leakage-flagged samples back to annotators, showing what the text-only models answered."""
     from mmra.benchmark.schema import Sample, read_jsonl
@@ -193,9 +219,10 @@ def revise_cmd(
     cfg = _config()
     samples = read_jsonl(flagged, Sample)
     report = revise(connection(cfg), samples, project, batch_size=cfg.label_studio.import_batch_size,
-                    base_dir=flagged.resolve().parent)
+                    base_dir=flagged.resolve().parent,
+                    roots=_resolve_roots([*image_root, *cfg.paths.image_roots, flagged.resolve().parent]))
     for sid, reason in report.skipped:
-        _err.print(f"[yellow]skipped[/] {sid}: {reason}", highlight=False)
+        _err.print(f"[yellow]refused[/] {sid}: {reason}", highlight=False)
     created = report.push.created if report.push else 0
     _out.print(f"{report.sent} revision tasks in {project!r} ({created} new); annotate them, then "
                f"`mmra annotate pull` brings back the rewritten versions")

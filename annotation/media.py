@@ -1,66 +1,63 @@
 """Putting candidate images where Label Studio may serve them.
 
 Label Studio serves local files only below LOCAL_FILES_DOCUMENT_ROOT and only inside a registered storage
-folder. Rather than exposing the folders the images came from (or `/`), each image is hard-linked (copied
-when the link crosses filesystems) into `<document_root>/images/<sha256>.<ext>`: content-addressed, so
-re-pushing is free, two candidates sharing an image share one file, and nothing else on disk is reachable.
+folder. Rather than exposing the folders the images came from (or `/`), every image first passes the one
+image check (`mmra.benchmark.images`: a regular image file inside the allowed roots, fully decodable, within
+size limits), and then the VERIFIED BYTES are written to `<document_root>/images/<sha256>.<ext>` (mode 0640).
+No link to the original is made: a hard link would let a later change of the original (or of its mode) reach
+the server, and a symlink could point anywhere. Content-addressed, so re-pushing is free and two candidates
+sharing an image share one file; the folder holds nothing but checked images.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
+from mmra.benchmark.images import DEFAULT_LIMITS, ImageLimits, ImageRejected, VerifiedImage, verify_ref
 from mmra.benchmark.schema import ImageRef
 
-_KNOWN_EXT = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
+MEDIA_FILE_MODE = 0o640  # the server process (same user) reads them; other users of the host do not
+MEDIA_DIR_MODE = 0o750
 
 
-def _extension(ref: ImageRef, data: bytes | None) -> str:
-    if ref.path:
-        ext = Path(ref.path).suffix.lower()
-        if ext in _KNOWN_EXT:
-            return ext
-    head = data[:12] if data else b""
-    if head.startswith(b"\x89PNG"):
-        return ".png"
-    if head.startswith(b"\xff\xd8"):
-        return ".jpg"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return ".webp"
-    return ".img"
+def image_label(ref: ImageRef, which: str | None = None) -> str:
+    shown = repr(ref.path) if ref.path else "(inline bytes)"
+    return f"{which} {shown}" if which else f"image {shown}"
 
 
-def link_image(ref: ImageRef, media_dir: Path, base_dir: Path | None = None) -> tuple[str, str]:
-    """Place one image in `media_dir`; returns (file name, sha256). Raises FileNotFoundError naming the image."""
-    source = ref.resolve(base_dir)
-    if ref.bytes_ is not None:
-        data = ref.bytes_
-    else:
-        if source is None or not source.is_file():
-            raise FileNotFoundError(f"image {ref.path!r} does not exist")
-        data = source.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    if ref.sha256 and ref.sha256 != sha:
-        raise ValueError(f"image {ref.path or '(bytes)'}: sha256 is {sha[:12]}..., the candidate says "
-                         f"{ref.sha256[:12]}... (the file changed after curation)")
-    name = f"{sha}{_extension(ref, data)}"
+def check_pair(refs: Sequence[ImageRef], *, base_dir: Path | None, roots: Sequence[Path] | None,
+               limits: ImageLimits = DEFAULT_LIMITS) -> list[VerifiedImage]:
+    """Verify every image of one item before any is written, so an item is never half pushed."""
+    return [verify_ref(ref, base_dir=base_dir, label=image_label(ref), roots=roots, limits=limits) for ref in refs]
+
+
+def store_image(image: VerifiedImage, media_dir: Path) -> str:
+    """Write one verified image into the media folder; returns its file name."""
+    name = f"{image.sha256}{image.extension}"
     target = media_dir / name
-    if target.exists():
-        return name, sha
-    media_dir.mkdir(parents=True, exist_ok=True)
+    if target.is_file() and not target.is_symlink():
+        return name
+    media_dir.mkdir(parents=True, exist_ok=True, mode=MEDIA_DIR_MODE)
     tmp = media_dir / f".{name}.{os.getpid()}.tmp"
     try:
-        if ref.bytes_ is None and source is not None:
-            try:
-                os.link(source, tmp)
-            except OSError:  # another filesystem, or links not allowed
-                shutil.copyfile(source, tmp)
-        else:
-            tmp.write_bytes(data)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, MEDIA_FILE_MODE)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(image.data)
+        os.chmod(tmp, MEDIA_FILE_MODE)  # whatever the umask was
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
-    return name, sha
+    return name
+
+
+def link_image(ref: ImageRef, media_dir: Path, base_dir: Path | None = None, *,
+               roots: Sequence[Path] | None = None, limits: ImageLimits = DEFAULT_LIMITS) -> tuple[str, str]:
+    """Check one image and place it in `media_dir`; returns (file name, sha256). Raises `ImageRejected`
+    (a ValueError) naming the image and the cause."""
+    image = verify_ref(ref, base_dir=base_dir, label=image_label(ref), roots=roots, limits=limits)
+    return store_image(image, media_dir), image.sha256
+
+
+__all__ = ["ImageRejected", "VerifiedImage", "check_pair", "image_label", "link_image", "store_image"]

@@ -32,8 +32,9 @@ from mmra.benchmark.schema import (
 )
 from mmra.fileio import write_json
 
-from .agreement import keep_reject_kappa
+from .agreement import keep_reject_kappa, subtask_alphas
 from .labeling import QAContent
+from .origins import load_origins, origins_path, restore_paths
 from .project import Project
 from .server import Connection
 from .users import Account, AccountRegistry, whoami
@@ -184,6 +185,7 @@ class _TaskOutcome:
     subtask: str
     votes: dict[str, str]  # annotator -> keep/reject
     keep_agreement: float | None = None
+    answers: dict[str, str] = field(default_factory=dict)  # annotator -> the answer kept (for alpha)
     sample: Sample | None = None
     status: str = "pending"  # sample | rejected | review | pending | invalid
 
@@ -238,6 +240,7 @@ def _adjudicate(task: dict[str, Any], project: Project, report: PullReport, min_
         if j.sample is not None:
             groups[j.content.key()].append(j)
     top = max(groups.values(), key=len) if groups else []
+    outcome.answers = {j.annotator: repr(key) for key, group in groups.items() for j in group}
     if len(keepers) >= 2:
         outcome.keep_agreement = len(top) / len(keepers)
 
@@ -284,6 +287,19 @@ def _adjudicate(task: dict[str, Any], project: Project, report: PullReport, min_
     return outcome
 
 
+def _restore_image_paths(tasks: list[dict[str, Any]], conn: Connection) -> None:
+    """Task data names images by media name only (see `origins`); put the original paths back."""
+    origins = load_origins(origins_path(conn.data_dir, conn.document_root))
+    for task in tasks:
+        data = task.get("data") or {}
+        for key in ("mmra_candidate", "mmra_previous"):
+            record = data.get(key)
+            if isinstance(record, dict):
+                for which in ("image1", "image2"):
+                    if isinstance(record.get(which), dict):
+                        record[which] = restore_paths(record[which], origins, conn.document_root)
+
+
 def pull(conn: Connection, project_name: str, out: Path, *, min_annotations: int = 2,
          reviewers: Iterable[str] = ()) -> PullReport:
     """Export the project, validate and adjudicate, write Samples to `out` and the report next to it.
@@ -295,6 +311,7 @@ def pull(conn: Connection, project_name: str, out: Path, *, min_annotations: int
     project = Project.open(conn, project_name)
     try:
         tasks = project.export()
+        _restore_image_paths(tasks, conn)
         report = PullReport(project=project_name, output=str(out), tasks=len(tasks))
         outcomes: list[tuple[dict[str, Any], _TaskOutcome]] = []
         for task in sorted(tasks, key=lambda t: t["id"]):
@@ -317,6 +334,7 @@ def pull(conn: Connection, project_name: str, out: Path, *, min_annotations: int
             "keep_reject_kappa": None if kappa is None else round(kappa, 4), "kappa_method": method,
             "kappa_tasks": used,
             "answer_agreement": round(sum(answer_agreement) / len(answer_agreement), 4) if answer_agreement else None,
+            **subtask_alphas([o.votes for o in items], [o.answers for o in items]),  # Krippendorff's alpha
         }
 
     # revisions replace the version they revise (the latest complete round wins); a rejected revision drops it
@@ -331,8 +349,10 @@ def pull(conn: Connection, project_name: str, out: Path, *, min_annotations: int
         if outcome.sample is None:
             continue
         sample = outcome.sample
-        kappa = report.agreement.get(sample.subtask, {}).get("keep_reject_kappa")
-        sample = sample.model_copy(update={"annotation": sample.annotation.model_copy(update={"kappa": kappa})})
+        row = report.agreement.get(sample.subtask, {})
+        alpha = {"answers": row.get("answer_alpha"), "keep_reject": row.get("keep_reject_alpha")}
+        sample = sample.model_copy(update={"annotation": sample.annotation.model_copy(
+            update={"kappa": row.get("keep_reject_kappa"), "alpha": alpha})})
         if sample.id in samples and rounds.get(sample.id, 0) > rnd:
             continue
         samples[sample.id], rounds[sample.id] = sample, rnd

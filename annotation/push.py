@@ -21,7 +21,8 @@ from mmra.errors import MMRAError
 from mmra.progress import progress_bar
 
 from .labeling import QAContent, task_data
-from .media import link_image
+from .media import ImageRejected, VerifiedImage, check_pair, store_image
+from .origins import MEDIA_PREFIX, origins_path, record_origins
 from .project import Project, api_error
 from .server import Connection
 
@@ -55,23 +56,21 @@ class PushReport:
     warnings: list[str] = field(default_factory=list)
 
 
-def stored_candidate(candidate: Candidate, shas: tuple[str, str], media_paths: tuple[Path, Path],
-                     base_dir: Path | None) -> Candidate:
-    """The candidate as kept in task data: absolute image paths and sha256s, no inline bytes."""
+def stored_candidate(candidate: Candidate, images: Sequence[VerifiedImage], names: Sequence[str]) -> Candidate:
+    """The candidate as kept in task data, which every account on the server can read: images only as their
+    media names and sha256s (no host paths, no inline bytes); `origins` keeps where they came from."""
     refs = []
-    for ref, sha, media_path in zip((candidate.image1, candidate.image2), shas, media_paths, strict=True):
-        update: dict[str, Any] = {"sha256": sha}
-        if ref.bytes_ is not None:
-            update.update(path=str(media_path), bytes_=None)
-        else:
-            update["path"] = str(Path(ref.resolve(base_dir)).absolute())
-        refs.append(ref.model_copy(update=update))
+    for ref, image, name in zip((candidate.image1, candidate.image2), images, names, strict=True):
+        refs.append(ref.model_copy(update={"path": f"{MEDIA_PREFIX}{name}", "bytes_": None, "sha256": image.sha256}))
     return candidate.model_copy(update={"image1": refs[0], "image2": refs[1]})
 
 
 def prepare(candidates: Iterable[Candidate], media_dir: Path, *, base_dir: Path | None = None,
-            drafts: dict[str, Draft] | None = None) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
-    """Link images into the media folder and build import payloads. Unusable candidates come back with a reason."""
+            drafts: dict[str, Draft] | None = None, roots: Sequence[Path] | None = None,
+            origins: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """Check both images of every candidate (the one image check), then store them in the media folder and
+    build import payloads. A candidate with any refused image is skipped whole, with the reason.
+    `origins` (sha256 -> original path) is filled for the private origins file."""
     payloads, skipped, seen = [], [], set()
     for cand in candidates:
         if cand.id in seen:
@@ -79,13 +78,17 @@ def prepare(candidates: Iterable[Candidate], media_dir: Path, *, base_dir: Path 
             continue
         seen.add(cand.id)
         try:
-            (name1, sha1), (name2, sha2) = (link_image(cand.image1, media_dir, base_dir),
-                                            link_image(cand.image2, media_dir, base_dir))
-        except (FileNotFoundError, ValueError) as exc:
+            images = check_pair((cand.image1, cand.image2), base_dir=base_dir, roots=roots)
+        except ImageRejected as exc:
             skipped.append((cand.id, str(exc)))
             continue
-        stored = stored_candidate(cand, (sha1, sha2), (media_dir / name1, media_dir / name2), base_dir)
-        payload: dict[str, Any] = {"data": task_data(stored, (name1, name2))}
+        names = [store_image(image, media_dir) for image in images]
+        if origins is not None:
+            for image in images:
+                if image.path is not None:
+                    origins.setdefault(image.sha256, str(image.path))
+        stored = stored_candidate(cand, images, names)
+        payload: dict[str, Any] = {"data": task_data(stored, (names[0], names[1]))}
         if drafts and cand.id in drafts:
             payload["predictions"] = [drafts[cand.id].prediction()]
         payloads.append(payload)
@@ -161,8 +164,10 @@ def sync_tasks(project: Project, payloads: Sequence[dict[str, Any]], report: Pus
 
 def push(conn: Connection, candidates: Sequence[Candidate], project_name: str, *, annotators_per_task: int = 2,
          batch_size: int = 250, drafts: dict[str, Draft] | None = None, base_dir: Path | None = None,
-         show_progress: bool = True) -> PushReport:
-    """Create/update the project and bring its tasks in line with `candidates`. Safe to re-run at any time."""
+         roots: Sequence[Path] | None = None, show_progress: bool = True) -> PushReport:
+    """Create/update the project and bring its tasks in line with `candidates`. Safe to re-run at any time.
+    `roots`: the real folders images may lie in (None: anywhere but the system trees); every image is checked
+    before anything of its candidate reaches the server."""
     if batch_size < 1:
         raise ValueError(f"batch size must be at least 1, got {batch_size}")
     try:
@@ -170,7 +175,10 @@ def push(conn: Connection, candidates: Sequence[Candidate], project_name: str, *
         project.ensure_storage()
     except (httpx.HTTPError, OSError) as exc:
         raise api_error(exc, f"opening project {project_name!r}") from None
-    payloads, skipped = prepare(candidates, conn.media_dir, base_dir=base_dir, drafts=drafts)
+    origins: dict[str, str] = {}
+    payloads, skipped = prepare(candidates, conn.media_dir, base_dir=base_dir, drafts=drafts, roots=roots,
+                                origins=origins)
+    record_origins(origins_path(conn.data_dir, conn.document_root), origins, roots or ())
     report = PushReport(project=project_name, project_id=project.id, total=len(payloads), skipped=skipped)
     try:
         sync_tasks(project, payloads, report, batch_size=batch_size, show_progress=show_progress)

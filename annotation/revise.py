@@ -12,13 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmra.benchmark.images import resolve_roots
 from mmra.benchmark.schema import LETTERS, Candidate, Sample
 from mmra.errors import MMRAError
 
 from .labeling import QAContent, task_data
-from .media import link_image
+from .media import ImageRejected, check_pair, store_image
+from .origins import load_origins, origins_path, record_origins
 from .project import Project, api_error
-from .push import PushReport, sync_tasks
+from .push import PushReport, stored_candidate, sync_tasks
 from .server import Connection
 
 PREVIOUS_VERSION_MODEL = "previous-version"
@@ -49,32 +51,51 @@ def revision_note(sample: Sample) -> str:
     return "\n".join(lines)
 
 
-def revision_payload(sample: Sample, media_dir: Path, base_dir: Path | None = None) -> dict:
-    candidate = Candidate(id=sample.candidate_id or "", subtask=sample.subtask, image1=sample.image1,
-                          image2=sample.image2, evidence=sample.provenance)
-    names = (link_image(sample.image1, media_dir, base_dir)[0], link_image(sample.image2, media_dir, base_dir)[0])
+def revision_payload(sample: Sample, media_dir: Path, base_dir: Path | None = None, *,
+                     roots: Sequence[Path] | None = None, origins: dict[str, str] | None = None) -> dict:
+    """The revision task of one sample. Both images pass the one image check first (ImageRejected otherwise);
+    task data names them only by their media names, as `push` does."""
+    images = check_pair((sample.image1, sample.image2), base_dir=base_dir, roots=roots)
+    names = [store_image(image, media_dir) for image in images]
+    if origins is not None:
+        for image in images:
+            if image.path is not None:
+                origins.setdefault(image.sha256, str(image.path))
+    candidate = stored_candidate(
+        Candidate(id=sample.candidate_id or "", subtask=sample.subtask, image1=sample.image1, image2=sample.image2,
+                  evidence=sample.provenance), images, names)
+    previous = sample.model_copy(update={"image1": candidate.image1, "image2": candidate.image2})
     rnd = len(sample.annotation.history) + 1
-    data = task_data(candidate, names, external_id=f"rev-{sample.id}-r{rnd}", revision_note=revision_note(sample),
+    data = task_data(candidate, (names[0], names[1]), external_id=f"rev-{sample.id}-r{rnd}",
+                     revision_note=revision_note(sample),
                      extra={"revision_of": sample.id, "revision_round": rnd,
-                            "mmra_previous": sample.model_dump(mode="json", by_alias=True)})
+                            "mmra_previous": previous.model_dump(mode="json", by_alias=True)})
     current = QAContent(qa_type=sample.qa_type.value, question=sample.question, options=list(sample.options),
                         answer=sample.answer, verdict="keep")
     return {"data": data, "predictions": [{"model_version": PREVIOUS_VERSION_MODEL, "result": current.to_result()}]}
 
 
 def revise(conn: Connection, flagged: Sequence[Sample], project_name: str, *, batch_size: int = 250,
-           base_dir: Path | None = None, show_progress: bool = True) -> ReviseReport:
-    """Create one revision task per flagged sample (idempotent: re-running adds nothing)."""
+           base_dir: Path | None = None, roots: Sequence[Path] | None = None,
+           show_progress: bool = True) -> ReviseReport:
+    """Create one revision task per flagged sample (idempotent: re-running adds nothing). `roots`: as for
+    `push`; the folders push allowed and the media folder (verified copies) are added."""
     report = ReviseReport(project=project_name)
+    where = origins_path(conn.data_dir, conn.document_root)
+    if roots is not None:
+        known = load_origins(where)["roots"]
+        roots = resolve_roots([*roots, *known, *([conn.media_dir] if conn.media_dir else [])])
+    origins: dict[str, str] = {}
     payloads = []
     for sample in flagged:
         if sample.leakage is None or not sample.leakage.leaked:
             report.skipped.append((sample.id, "not flagged by the leakage filter (leakage.leaked is not true)"))
             continue
         try:
-            payloads.append(revision_payload(sample, conn.media_dir, base_dir))
-        except (FileNotFoundError, ValueError) as exc:
+            payloads.append(revision_payload(sample, conn.media_dir, base_dir, roots=roots, origins=origins))
+        except ImageRejected as exc:
             report.skipped.append((sample.id, str(exc)))
+    record_origins(where, origins, ())
     project = Project.open(conn, project_name)
     try:
         project.ensure_storage()

@@ -30,7 +30,7 @@ def _candidates(folder: Path, n: int):
         paths = []
         for side in (1, 2):
             p = folder / f"{i}_{side}.png"
-            Image.new("RGB", (32, 24), (i % 256, (i // 256) % 256, side * 90)).save(p)
+            Image.new("RGB", (64, 64), (i % 256, (i // 256) % 256, side * 90)).save(p)
             paths.append(str(p))
         out.append(Candidate(subtask="SimilarMaterial", image1=ImageRef(path=paths[0]), image2=ImageRef(path=paths[1]),
                              evidence=Provenance(edges=[Edge(relation="MadeOf", head="bench", tail="wood")])))

@@ -41,6 +41,7 @@ def curate_cmd(
     max_image_uses: int = typer.Option(2, "--max-image-uses", help="Diversity: uses of one image per subtask."),
     max_concept_share: float = typer.Option(0.2, "--max-concept-share", help="Diversity: share of the quota one concept may take."),
     workers: int = typer.Option(1, "--workers", help="Processes for image decoding/hashing."),
+    image_root: list[Path] = typer.Option([], "--image-root", help="Another folder images may lie in (a manifest's images outside its own folder, symlink targets); repeat for more."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
 ) -> None:
     """Mine candidate image pairs for every subtask from ConceptNet and image corpora."""
@@ -53,7 +54,7 @@ def curate_cmd(
         images=images, manifests=manifest, hf_datasets=hf_dataset, hf_split=hf_split,
         hf_image_column=hf_image_column, hf_caption_column=hf_caption_column, hf_entities_column=hf_entities_column,
         per_subtask=per_subtask, seed=seed, subtasks=subtask or None, relations=relation or None, aliases=aliases,
-        exclude_release_hashes=exclude_release,
+        exclude_release_hashes=exclude_release, image_roots=image_root,
         qc=QCConfig(min_side=min_side, max_pixels=max_pixels, phash_distance=phash_distance,
                     dhash_distance=dhash_distance, workers=workers),
         ranking=RankingConfig(quota=per_subtask, max_image_uses=max_image_uses, max_concept_share=max_concept_share),

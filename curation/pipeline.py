@@ -88,6 +88,7 @@ def curate(
     relations: Sequence[str] | None = None,
     aliases: str | Path | Mapping[str, Sequence[str]] | None = None,
     exclude_release_hashes: Sequence[str | Path] = (),
+    image_roots: Sequence[str | Path] = (),
     qc: QCConfig | None = None,
     ranking: RankingConfig | None = None,
     show_progress: bool = True,
@@ -144,8 +145,11 @@ def curate(
         ingested = len(corpus.images)
         timings["corpus"] = time.perf_counter() - t0
 
-        # 3. QC
+        # 3. QC: every image must lie in a corpus folder given on the command line (or in `image_roots`);
+        # these roots go into the report, where `mmra annotate push` finds them again
         t0 = time.perf_counter()
+        if qc.roots is None:
+            qc.roots = corpus_roots(images, manifests, out / "cache", image_roots)
         task = bars.add_task("image QC (decode + hash)", total=len(corpus.images))
         good, qc_issues = check_images(corpus.images, qc, on_progress=lambda n: bars.advance(task, n))
         corpus.issues.extend(qc_issues)
@@ -194,16 +198,26 @@ def curate(
                 "coco_captions": list(map(str, coco_captions)), "images": list(map(str, images)),
                 "manifests": list(map(str, manifests)), "hf_datasets": list(map(str, hf_datasets)),
                 "exclude_release_hashes": list(map(str, exclude_release_hashes))},
+        image_roots=[str(r) for r in qc.roots or ()],
     )
     report_path = out / "curation_report.json"
     write_json(report_path, report)
     return CurationResult(all_candidates, report, candidates_path, report_path, by_subtask)
 
 
+def corpus_roots(images: Sequence[str | Path], manifests: Sequence[str | Path], hf_cache: Path,
+                 extra: Sequence[str | Path]) -> tuple[Path, ...]:
+    """The folders images may come from: the image folders, each manifest's folder, the HF image cache and
+    any extra roots, as real paths."""
+    folders = [*images, *(Path(m).parent for m in manifests), hf_cache, *extra]
+    return tuple(dict.fromkeys(Path(f).resolve() for f in folders))
+
+
 def _report(*, out: Path, specs: list[str], seed: int, per_subtask: int, stats_list: list[IngestStats],
             store: EdgeStore, corpus: Corpus, ingested: int, good: int, by_subtask: dict[str, list[Candidate]],
             ranking_stats: dict[str, Any], dup_pairs: list[dict], linker: Linker, timings: dict[str, float],
-            qc: QCConfig, ranking: RankingConfig, inputs: dict[str, list[str]]) -> dict[str, Any]:
+            qc: QCConfig, ranking: RankingConfig, inputs: dict[str, list[str]],
+            image_roots: list[str]) -> dict[str, Any]:
     rejects: list[Issue] = [i for i in corpus.issues if i.reject]
     problems: list[Issue] = [i for i in corpus.issues if not i.reject]
     problem_counts = Counter(i.reason for i in problems)
@@ -220,7 +234,8 @@ def _report(*, out: Path, specs: list[str], seed: int, per_subtask: int, stats_l
         "per_subtask": per_subtask,
         "subtasks": specs,
         "inputs": inputs,
-        "settings": {"qc": vars(qc), "ranking": vars(ranking)},
+        "image_roots": image_roots,
+        "settings": {"qc": {k: v for k, v in vars(qc).items() if k != "roots"}, "ranking": vars(ranking)},
         "conceptnet": [s.to_dict() for s in stats_list],
         "edges": {"total": len(store), "by_relation": store.relation_counts()},
         "images": {"ingested": ingested, "passed_qc": good, "used_in_candidates": len(used),

@@ -7,16 +7,15 @@ Images already in an earlier release (by sha256 or perceptual hash) can be exclu
 
 from __future__ import annotations
 
-import hashlib
-import json
-import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import imagehash
-from PIL import Image, ImageFile
+
+from mmra.benchmark.images import ImageLimits, ImageRejected, resolve_roots, verify_image
+from mmra.parsing import ParseError, load_json
 
 from .corpus import ImageRecord, Issue
 from .neardup import cross_pairs, near_duplicate_pairs, parse_hex
@@ -29,6 +28,8 @@ class QCConfig:
     phash_distance: int = 8  # near-duplicate when pHash differs in at most this many bits ...
     dhash_distance: int = 8  # ... or dHash does
     workers: int = 1  # processes for decoding and hashing
+    # folders every image must lie in (symlinks resolved); None: no restriction beyond the system trees
+    roots: tuple[Path, ...] | None = None
 
 
 @dataclass
@@ -43,52 +44,22 @@ class ImageCheck:
     height: int | None = None
 
 
-def check_image(path: str | Path, min_side: int = 64, max_pixels: int = 50_000_000) -> ImageCheck:
-    """Open, verify and fully decode one image, then hash it. Never raises for a bad image."""
-    path = Path(path)
+def check_image(path: str | Path, min_side: int = 64, max_pixels: int = 50_000_000,
+                roots: Sequence[str] | None = None) -> ImageCheck:
+    """The one image check (`mmra.benchmark.images`: a regular file inside `roots`, fully decoded within the
+    size limits), then pHash and dHash of the upright RGB picture. Never raises for a bad image."""
+    limits = ImageLimits(min_side=min_side, max_pixels=max_pixels)
+    real_roots = None if roots is None else resolve_roots(roots)
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return ImageCheck(False, "missing_file", f"image file {path} does not exist")
-    except OSError as exc:
-        return ImageCheck(False, "unreadable", f"image file {path} cannot be read: {exc.strerror or exc}")
-    if not data:
-        return ImageCheck(False, "corrupt", f"image file {path} is empty (0 bytes)")
-    sha = hashlib.sha256(data).hexdigest()
-    previous = ImageFile.LOAD_TRUNCATED_IMAGES
-    ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file must fail, not load grey
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                width, height = img.size
-                if width * height > max_pixels:
-                    return ImageCheck(False, "too_large", f"{width}x{height} = {width * height:,} pixels is over "
-                                      f"the {max_pixels:,}-pixel limit (decompression-bomb guard); not decoded",
-                                      sha256=sha, width=width, height=height)
-                if min(width, height) < min_side:
-                    return ImageCheck(False, "too_small", f"{width}x{height} is smaller than {min_side} pixels "
-                                      "on a side", sha256=sha, width=width, height=height)
-                img.verify()
-            with Image.open(path) as img:
-                img.draft("RGB", (max(256, min_side), max(256, min_side)))  # JPEG: decode at reduced scale
-                img.load()
-                rgb = img.convert("RGB")
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        return ImageCheck(False, "too_large", f"decompression-bomb guard: {exc}", sha256=sha)
-    except OSError as exc:
-        text = str(exc)
-        reason = "truncated" if "truncated" in text.lower() or "premature end" in text.lower() else "corrupt"
-        return ImageCheck(False, reason, f"image file {path.name} cannot be decoded: {text}", sha256=sha)
-    except (SyntaxError, ValueError, Image.UnidentifiedImageError) as exc:
-        return ImageCheck(False, "corrupt", f"image file {path.name} is not a readable image: {exc}", sha256=sha)
-    finally:
-        ImageFile.LOAD_TRUNCATED_IMAGES = previous
-    return ImageCheck(True, sha256=sha, phash=str(imagehash.phash(rgb)), dhash=str(imagehash.dhash(rgb)),
-                      width=width, height=height)
+        image = verify_image(path=path, label=f"image file {path}", roots=real_roots, limits=limits)
+        rgb = image.rgb(draft_to=(max(256, min_side), max(256, min_side)))  # JPEG: decode at reduced scale
+    except ImageRejected as exc:
+        return ImageCheck(False, exc.reason, str(exc))
+    return ImageCheck(True, sha256=image.sha256, phash=str(imagehash.phash(rgb)), dhash=str(imagehash.dhash(rgb)),
+                      width=image.width, height=image.height)
 
 
-def _check_args(args: tuple[str, int, int]) -> ImageCheck:
+def _check_args(args: tuple[str, int, int, Sequence[str] | None]) -> ImageCheck:
     return check_image(*args)
 
 
@@ -97,7 +68,8 @@ def check_images(records: Sequence[ImageRecord], config: QCConfig,
     """Decode and hash every image; return the good records (hash fields filled) and reject issues."""
     good: list[ImageRecord] = []
     issues: list[Issue] = []
-    args = [(str(r.path), config.min_side, config.max_pixels) for r in records]
+    roots = None if config.roots is None else tuple(map(str, config.roots))
+    args = [(str(r.path), config.min_side, config.max_pixels, roots) for r in records]
     if config.workers > 1 and len(records) > 64:
         with ProcessPoolExecutor(config.workers) as pool:
             results = pool.map(_check_args, args, chunksize=16)
@@ -210,9 +182,9 @@ def load_release_hashes(paths: Sequence[str | Path]) -> ReleaseHashes:
                 where = f"{path.name}:{lineno}"
                 if text.startswith("{"):
                     try:
-                        data = json.loads(text)
-                    except ValueError as exc:
-                        raise ValueError(f"{where}: not valid JSON: {exc}") from None
+                        data = load_json(text)
+                    except ParseError as exc:
+                        raise ValueError(f"{where}: {exc}") from None
                     refs = [data.get("image1"), data.get("image2"), data]
                     for ref in refs:
                         if isinstance(ref, dict):

@@ -12,9 +12,11 @@ denominator. Images stay encoded (bytes or paths) until the runner needs them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmra.benchmark.images import ImageLimits, ImageRejected, load_rgb
 from mmra.benchmark.schema import Sample, SchemaError
 from mmra.benchmark.sources import IMAGE_COLUMNS, MISSING_IMAGE, LoadedSamples, iter_json_lines, load_samples
 from mmra.errors import MMRAError
@@ -62,35 +64,28 @@ class ImageBudget:
         return s
 
 
-def load_image(sample: Sample, which: str, base_dir: Path | None, *, budget: ImageBudget | None = None):
-    """Decode `sample.image1`/`image2` into an RGB PIL image (fully read, so truncation fails here).
+# Eval scores what a dataset holds (releases were checked at publish): any size is decoded, bombs are not.
+EVAL_LIMITS = ImageLimits(min_side=1)
+
+
+def load_image(sample: Sample, which: str, base_dir: Path | None, *, budget: ImageBudget | None = None,
+               roots: Sequence[Path] | None = None):
+    """Decode `sample.image1`/`image2` into an upright RGB PIL image through the one image check
+    (`mmra.benchmark.images.load_rgb`: a regular file, fully decoded, EXIF orientation applied, 16-bit and
+    palette modes converted).
 
     `budget`: how large the model's processor will make the image. A JPEG at least 4x larger than that is
     decoded at a reduced DCT scale (as PIL's `thumbnail` does) that still keeps at least twice the final size
     in each dimension, so the processor's own antialiased resize sees practically the same image while the
     decode costs a fraction. Other formats, and images not that large, decode in full."""
-    import io
-
-    from PIL import Image, UnidentifiedImageError
-
     ref = getattr(sample, which)
     if ref.path and ref.path.startswith(MISSING_IMAGE) and ref.bytes_ is None:
         raise ImageLoadError(f"sample {sample.id}: {which}: the dataset row has no image")
     try:
-        data = ref.read_bytes(base_dir)
-        with Image.open(io.BytesIO(data)) as img:
-            if budget is not None and img.format == "JPEG":
-                scale = budget.scale(*img.size)
-                if scale <= 0.25:
-                    img.draft("RGB", (int(2 * scale * img.width) + 1, int(2 * scale * img.height) + 1))
-            img.load()
-            return img.convert("RGB")
-    except FileNotFoundError as exc:
-        raise ImageLoadError(f"sample {sample.id}: {which}: {exc}") from None
-    except UnidentifiedImageError:
-        raise ImageLoadError(f"sample {sample.id}: {which}: not a readable image (unknown or corrupt format)") from None
-    except Exception as exc:  # PIL raises several types for truncated or corrupt data
-        raise ImageLoadError(f"sample {sample.id}: {which}: cannot decode image ({type(exc).__name__}: {exc})") from None
+        return load_rgb(ref, base_dir=base_dir, label=f"sample {sample.id}: {which}", roots=roots,
+                        limits=EVAL_LIMITS, draft_scale=budget.scale if budget is not None else None)
+    except ImageRejected as exc:
+        raise ImageLoadError(str(exc)) from None
 
 
 def load_descriptions(path: str | Path) -> dict[str, dict[str, str]]:

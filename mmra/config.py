@@ -32,6 +32,9 @@ class PathsConfig(_Section):
     cache: Path = Path(".mmra/cache")
     releases: Path = Path("mmra-workspace/releases")
     data_cards: Path = Path("data_cards")
+    # folders images may come from beyond the corpus folders `mmra curate` recorded (symlink targets, shared
+    # corpora); every stage that reads an image refuses files outside the allowed folders
+    image_roots: list[Path] = Field(default_factory=list)
 
 
 class LabelStudioConfig(_Section):

@@ -30,7 +30,7 @@ def make_image(tmp_path):
     """Write a small real image file and return its path."""
     from PIL import Image, ImageDraw
 
-    def _make(name: str = "img.png", size=(64, 48), color=(200, 30, 30), shape_seed: int = 0) -> Path:
+    def _make(name: str = "img.png", size=(80, 64), color=(200, 30, 30), shape_seed: int = 0) -> Path:
         img = Image.new("RGB", size, color)
         draw = ImageDraw.Draw(img)
         s = shape_seed

@@ -11,15 +11,16 @@ Columns (the first seven are m-a-p/MMRA's, with MMRA's exact strings, so code wr
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import datasets
 import pyarrow as pa
-from PIL import Image as PILImage
 
+from ..images import DEFAULT_LIMITS, ImageLimits, ImageRejected, verify_ref
 from ..mmra_format import QA_TYPE_TO_MMRA, options_to_mmra
 from ..registry import get_subtask
 from ..schema import ImageRef
@@ -45,6 +46,8 @@ FEATURES = datasets.Features(
         **{f"image{i}_{k}": _S for i in (1, 2) for k in ("source", "source_url", "licence", "sha256")},
         "annotators": datasets.Value("int32"),
         "agreement": datasets.Value("float64"),
+        "alpha_answers": datasets.Value("float64"),  # subtask-level Krippendorff's alpha at the pull
+        "alpha_keep_reject": datasets.Value("float64"),
         "adjudication": _S,
         "leakage_checked": datasets.Value("bool"),
         "leakage_flagged": datasets.Value("bool"),
@@ -59,7 +62,6 @@ FEATURES = datasets.Features(
     }
 )
 IMAGE_COLUMNS = ("image1", "image2")
-_EXT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tiff"}
 
 
 @dataclass(frozen=True)
@@ -69,31 +71,16 @@ class ImageData:
     ext: str
 
 
-def read_image(ref: ImageRef, source: SourceSample, column: str) -> ImageData:
-    """The image's bytes, checked to decode fully and to match a sha256 recorded upstream."""
-    where = f"{source.item}: {column}"
-    label = f" {ref.path!r}" if ref.path else ""
+def read_image(ref: ImageRef, source: SourceSample, column: str, *, roots: Sequence[Path] | None = None,
+               limits: ImageLimits = DEFAULT_LIMITS) -> ImageData:
+    """The image's bytes through the one image check (a regular file, inside `roots` when given, decoding
+    fully within the size limits curation uses) and matching a sha256 recorded upstream."""
+    label = f"{source.item}: {column}" + (f" {ref.path!r}" if ref.path else "")
     try:
-        data = ref.read_bytes(source.base_dir)
-    except (FileNotFoundError, OSError, TypeError) as exc:
-        raise ValueError(f"{where}{label} cannot be read: {exc}") from None
-    if not data:
-        raise ValueError(f"{where}{label} is an empty file")
-    try:
-        with PILImage.open(io.BytesIO(data)) as img:
-            fmt = img.format or "PNG"
-            img.load()  # decodes every pixel: catches truncated and corrupt files, not only bad headers
-    except PILImage.UnidentifiedImageError:
-        raise ValueError(f"{where}{label} is not a readable image (unknown or corrupt format)") from None
-    except Exception as exc:  # PIL raises many types for broken files
-        raise ValueError(f"{where}{label} is not a readable image ({type(exc).__name__}: {exc})") from None
-    digest = hashlib.sha256(data).hexdigest()
-    if ref.sha256 and ref.sha256 != digest:
-        raise ValueError(
-            f"{where}{label} changed since it was curated (sha256 {digest[:12]}..., the sample records "
-            f"{ref.sha256[:12]}...)"
-        )
-    return ImageData(data, digest, _EXT.get(fmt, fmt.lower()))
+        image = verify_ref(ref, base_dir=source.base_dir, label=label, roots=roots, limits=limits)
+    except ImageRejected as exc:
+        raise ValueError(str(exc)) from None
+    return ImageData(image.data, image.sha256, image.extension.lstrip("."))
 
 
 def _json_or_none(model: Any, **kwargs: Any) -> str | None:
@@ -120,6 +107,8 @@ def sample_to_row(source: SourceSample, images: tuple[ImageData, ImageData], ver
         "provenance": s.provenance.model_dump_json(),
         "annotators": len(s.annotation.annotators) or len(s.annotation.answers),
         "agreement": s.annotation.agreement,
+        "alpha_answers": s.annotation.alpha.get("answers"),
+        "alpha_keep_reject": s.annotation.alpha.get("keep_reject"),
         "adjudication": s.annotation.adjudication,
         "leakage_checked": leak is not None,
         "leakage_flagged": None if leak is None else leak.leaked,

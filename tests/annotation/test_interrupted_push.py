@@ -40,7 +40,7 @@ def _candidates(tmp_path, n):
         paths = []
         for side in (1, 2):
             p = folder / f"{i}_{side}.png"
-            Image.new("RGB", (16, 16), (i % 256, i // 256, side * 100)).save(p)
+            Image.new("RGB", (64, 64), (i % 256, i // 256, side * 100)).save(p)
             paths.append(str(p))
         cands.append(Candidate(subtask="SimilarEvent", image1=ImageRef(path=paths[0]), image2=ImageRef(path=paths[1])))
     return cands

@@ -91,10 +91,12 @@ def test_link_image_is_content_addressed(make_image, tmp_path):
     assert name == f"{sha}.png" and (media / name).read_bytes() == src.read_bytes()
     assert link_image(ImageRef(path=str(src)), media) == (name, sha)  # re-push: same file, no copy
     assert link_image(ImageRef(bytes=src.read_bytes()), media) == (name, sha)
-    with pytest.raises(ValueError, match="changed after curation"):
+    with pytest.raises(ValueError, match="changed since it was curated"):
         link_image(ImageRef(path=str(src), sha256="0" * 64), media)
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(ValueError, match="does not exist"):
         link_image(ImageRef(path=str(tmp_path / "nope.png")), media)
+    assert not (media / name).is_symlink() and (media / name).stat().st_nlink == 1  # a copy, never a link
+    assert (media / name).stat().st_mode & 0o777 == 0o640  # not world-readable
 
 
 def test_server_env_is_offline_and_scrubbed(tmp_path):

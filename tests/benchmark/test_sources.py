@@ -30,7 +30,7 @@ QUESTIONS = [  # (subtask, qa_type, question, options, answer)
 def _png(path: Path, seed: int) -> None:
     from PIL import Image, ImageDraw
 
-    img = Image.new("RGB", (48, 40), (seed * 53 % 256, seed * 97 % 256, 90))
+    img = Image.new("RGB", (72, 64), (seed * 53 % 256, seed * 97 % 256, 90))
     ImageDraw.Draw(img).rectangle([4, 4, 10 + seed * 3, 20], fill=(255, seed * 31 % 256, 0))
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path)

@@ -116,7 +116,7 @@ def test_broken_image_row_is_reported_counted_wrong_and_the_run_goes_on(qwen_bac
     records = _records(result)
     assert len(records) == 8
     assert records["s002"]["response"] is None
-    assert "s002: image1: not a readable image" in records["s002"]["error"]
+    assert "s002: image1 is not a readable image" in records["s002"]["error"]
     assert "s005: image2: the dataset row has no image" in records["s005"]["error"]
     assert sum(r["error"] is None and r["response"] is not None for r in records.values()) == 6
     run = result.scores["runs"][0]
