@@ -3,6 +3,8 @@
     README.md                 data card (Hub YAML metadata + tables), also copied to data_cards/
     plots/*.png               the card's plots
     data/<level>-0000i-of-0000n.parquet   shards, one group per granularity (entity_level, image_level)
+    flagged/flagged-0000i-of-0000n.parquet  samples the leakage filter flagged: their own `flagged` config,
+                                            outside data/ so every reader of the default config skips them
     lmms_eval/<task>.yaml, lmms_eval/utils.py
     manifest.json             name, version, fingerprint, every file's sha256
 
@@ -35,7 +37,8 @@ from .inputs import SourceSample
 from .lmms_eval import write_lmms_eval
 from .plots import write_plots
 from .rows import FEATURES, read_image, rows_to_table, sample_to_row, sort_key
-from .stats import derive_licence, subtask_stats
+from .stats import add_flagged, derive_licence, subtask_stats
+from .validity import FLAGGED_CONFIG
 
 MANIFEST = "manifest.json"
 FORMAT = "mmra-release/1"
@@ -91,18 +94,20 @@ class Shard:
     rows: list[dict[str, Any]]
 
 
-def plan_shards(rows: list[dict[str, Any]], max_shard_bytes: int) -> list[Shard]:
-    """Contiguous shards per granularity; the count depends only on the data, so it is reproducible."""
+def plan_shards(rows: list[dict[str, Any]], max_shard_bytes: int, *, group: str | None = None,
+                folder: str = "data") -> list[Shard]:
+    """Contiguous shards per granularity (or all in `group`); the count depends only on the data, so it is
+    reproducible."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault(f"{row['granularity']}_level", []).append(row)
+        groups.setdefault(group or f"{row['granularity']}_level", []).append(row)
     shards = []
     for group, members in groups.items():
         n = max(1, math.ceil(sum(_row_bytes(r) for r in members) / max_shard_bytes))
         n = min(n, len(members))
         for i in range(n):
             part = members[i * len(members) // n:(i + 1) * len(members) // n]
-            shards.append(Shard(f"data/{group}-{i:05d}-of-{n:05d}.parquet", group, part))
+            shards.append(Shard(f"{folder}/{group}-{i:05d}-of-{n:05d}.parquet", group, part))
     return shards
 
 
@@ -126,8 +131,10 @@ def write_shards(out_dir: Path, shards: list[Shard], *, show_progress: bool = Tr
     return files
 
 
-def configs_for(files: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-    """Hub `configs` YAML and per-config split sizes: `default` (test + the train alias) and one per level."""
+def configs_for(files: list[dict[str, Any]], flagged_files: list[dict[str, Any]] = ()
+                ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Hub `configs` YAML and per-config split sizes: `default` (test + the train alias), one per level and
+    `flagged` (leakage-flagged samples, test split only) when there are any."""
     every = "data/*.parquet"
     configs: list[dict[str, Any]] = [{
         "config_name": "default",
@@ -145,6 +152,12 @@ def configs_for(files: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict
         configs.append({"config_name": group, "data_files": [{"split": SPLIT, "path": f"data/{group}-*.parquet"}]})
         infos[group] = {"splits": {SPLIT: (sum(f["arrow_bytes"] for f in mine), sum(f["rows"] for f in mine))},
                         "download_size": sum(f["bytes"] for f in mine)}
+    if flagged_files:
+        configs.append({"config_name": FLAGGED_CONFIG,
+                        "data_files": [{"split": SPLIT, "path": f"{FLAGGED_CONFIG}/*.parquet"}]})
+        infos[FLAGGED_CONFIG] = {"splits": {SPLIT: (sum(f["arrow_bytes"] for f in flagged_files),
+                                                    sum(f["rows"] for f in flagged_files))},
+                                 "download_size": sum(f["bytes"] for f in flagged_files)}
     return configs, infos
 
 
@@ -161,18 +174,24 @@ class BuildOptions:
     text_licence: str = "cc-by-4.0"
     max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES
     show_progress: bool = True
+    validity: dict[str, Any] | None = None  # validity.ReleasePlan.report: flagged, balance, blind probes, gate
 
 
 def write_release(out_dir: Path, rows: list[dict[str, Any]], opts: BuildOptions) -> dict[str, Any]:
     """Write a complete release into `out_dir` (a fresh folder) and return its manifest."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = write_shards(out_dir, plan_shards(rows, opts.max_shard_bytes), show_progress=opts.show_progress)
-    configs, infos = configs_for(files)
-    meta_rows = [{k: v for k, v in r.items() if k not in ("image1", "image2")} for r in rows]
-    stats = subtask_stats(meta_rows)
-    licence = derive_licence(meta_rows, opts.text_licence)
+    default = [r for r in rows if not r["leakage_flagged"]]
+    flagged = [r for r in rows if r["leakage_flagged"]]
+    files = write_shards(out_dir, plan_shards(default, opts.max_shard_bytes), show_progress=opts.show_progress)
+    flagged_files = write_shards(out_dir, plan_shards(flagged, opts.max_shard_bytes, group=FLAGGED_CONFIG,
+                                                      folder=FLAGGED_CONFIG), show_progress=opts.show_progress)
+    configs, infos = configs_for(files, flagged_files)
+    meta_rows = [{k: v for k, v in r.items() if k not in ("image1", "image2")} for r in default]
+    stats = add_flagged(subtask_stats(meta_rows), flagged)
+    licence = derive_licence([{k: v for k, v in r.items() if k not in ("image1", "image2")} for r in rows],
+                             opts.text_licence)
     task = task_name(opts.name)
-    write_plots(stats, out_dir, f"{opts.name} {opts.version}")
+    write_plots(stats, out_dir, f"{opts.name} {opts.version}", validity=opts.validity)
     write_lmms_eval(out_dir, task, opts.version, opts.fingerprint, repo_id=opts.repo_id,
                     data_files=[f["path"] for f in files])
     card = CardInputs(
@@ -180,15 +199,18 @@ def write_release(out_dir: Path, rows: list[dict[str, Any]], opts: BuildOptions)
         licence=licence, configs=configs, config_infos=infos, repo_id=opts.repo_id,
         dataset_path=opts.dataset_path, source=opts.source, changelog=opts.changelog,
         previous_versions=list(opts.previous_versions), text_licence=opts.text_licence,
+        validity=opts.validity,
     )
     (out_dir / "README.md").write_text(render_card(card), encoding="utf-8")
-    extra = sorted(p for p in out_dir.rglob("*") if p.is_file() and not p.relative_to(out_dir).as_posix().startswith("data/"))
+    extra = sorted(p for p in out_dir.rglob("*") if p.is_file()
+                   and not p.relative_to(out_dir).as_posix().startswith(("data/", f"{FLAGGED_CONFIG}/")))
     manifest = {
         "format": FORMAT,
         "name": opts.name,
         "version": opts.version,
         "fingerprint": opts.fingerprint,
-        "num_samples": len(rows),
+        "num_samples": len(rows),  # every row: the default config and the flagged one
+        "configs": {"default": len(default), **({FLAGGED_CONFIG: len(flagged)} if flagged else {})},
         "split": SPLIT,
         "split_aliases": {alias: SPLIT for alias in ALIAS_SPLITS},
         "subtasks": {s.name: s.n for s in stats},
@@ -196,15 +218,31 @@ def write_release(out_dir: Path, rows: list[dict[str, Any]], opts: BuildOptions)
         "repo_id": opts.repo_id,
         "previous_version": opts.previous_versions[-1][0] if opts.previous_versions else None,
         "lmms_eval_task": task,
-        "data_files": files,
+        "data_files": files,  # the default config (readers of the benchmark read these)
+        "flagged_files": flagged_files,
         "other_files": [{"path": p.relative_to(out_dir).as_posix(), "bytes": p.stat().st_size, "sha256": _sha256(p)}
                         for p in extra],
         "source": opts.source,
+        "validity": _validity_summary(opts.validity),
         "built_with": {"mmra-toolkit": toolkit_version, "datasets": datasets.__version__, "pyarrow": pa.__version__},
     }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     _fsync_tree(out_dir)
     return manifest
+
+
+def _validity_summary(validity: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the manifest records of the validity checks (the card has the full tables)."""
+    if validity is None:
+        return None
+    gate = validity.get("gate")
+    return {
+        "flagged": validity["flagged"]["n"],
+        "balanced": validity["balance"]["applied"],
+        "gate": None if gate is None else {
+            "max_gap": gate["max_gap"], "alpha": gate["alpha"], "offending": gate["offending"],
+            "status": "overridden (--allow-blind-gap)" if gate["allowed"] else "passed"},
+    }
 
 
 def _fsync_tree(root: Path) -> None:

@@ -16,10 +16,18 @@ from huggingface_hub import DatasetCardData
 from mmra import __version__ as toolkit_version
 
 from .diff import ReleaseDiff
-from .plots import PLOT_FILES
+from .plots import PLOT_FILES, VALIDITY_PLOT
 from .rows import FEATURES
 from .semver import hub_tag
-from .stats import LicenceDecision, SubtaskStats, letters_used, size_category, total_stats
+from .stats import (
+    LicenceDecision,
+    SubtaskStats,
+    letter_balance_p,
+    letters_used,
+    size_category,
+    total_stats,
+    yes_share_p,
+)
 
 MMRA_BIBTEX = """@article{wu2024mmra,
   title   = {MMRA: A Benchmark for Evaluating Multi-Granularity and Multi-Image Relational Association
@@ -57,6 +65,7 @@ class CardInputs:
     changelog: ReleaseDiff | None
     previous_versions: list[tuple[str, str]]  # (version, fingerprint), oldest first
     text_licence: str
+    validity: dict[str, Any] | None = None  # validity.ReleasePlan.report
 
 
 def card_metadata(ci: CardInputs) -> DatasetCardData:
@@ -140,6 +149,10 @@ def changelog_section(diff: ReleaseDiff | None, previous: list[tuple[str, str]])
     ]
     for row in diff.table_rows():
         lines.append("| " + " | ".join(str(c) for c in row) + " |")
+    if diff.moved:
+        into = sum(now == "flagged" for _, now in diff.moved.values())
+        lines += ["", f"Moved between configs: {into} into `flagged`, {len(diff.moved) - into} back into the "
+                  "default config."]
     changed = [(sid, f) for d in diff.subtasks.values() for sid, f in d.changed.items()]
     if changed:
         lines += ["", "Changed samples (fields that differ):", ""]
@@ -178,11 +191,135 @@ def _build_section(ci: CardInputs) -> str:
         f"- **Candidate miners / heuristics** (samples): {fmt(miners)}.",
         f"- **Annotation**: annotators per sample: {fmt(annotators)}; adjudication: {fmt(adjudication)}.",
         f"- **Leakage filter** (text-only models answering without the images): {checked} of {len(rows)} samples "
-        f"checked, {flagged} flagged and kept with `leakage_flagged = true` so you can report scores with and "
-        f"without them. Models: {fmt(models)}.",
+        f"of the default config checked, {flagged} of them flagged. Models: {fmt(models)}. "
+        + _flagged_line(ci.validity),
         "- **Validation at publish time**: every image decodes fully, sha256 recorded upstream must match, ids "
         "are unique, the version is semver; any failure stops the release before anything is written.",
     ])
+
+
+def _flagged_line(validity: dict[str, Any] | None) -> str:
+    if validity is None:
+        return "Flagged samples were kept in the default config with `leakage_flagged = true`."
+    n = validity["flagged"]["n"]
+    if not n:
+        return "No sample was flagged, so the `flagged` config is absent."
+    return (f"The {n} flagged sample(s) are **not in the default config**; they are published in the separate "
+            "`flagged` config (see Validity).")
+
+
+def _interval(probe: dict[str, Any] | None) -> str:
+    if not probe or probe.get("accuracy") is None:
+        return "n/a"
+    ci = probe.get("ci") or [None, None]
+    span = f" [{_pct(ci[0])}, {_pct(ci[1])}]" if ci[0] is not None else ""
+    p = probe.get("p_value")
+    return f"{_pct(probe['accuracy'])}{span}" + (f", p={p:.3f}" if p is not None else "")
+
+
+def _gate_banner(validity: dict[str, Any] | None) -> str:
+    gate = (validity or {}).get("gate")
+    if not gate or not gate["allowed"]:
+        return ""
+    lines = "\n".join(f"> - {line}" for line in gate["offending"])
+    return (f"> **Warning: published with `--allow-blind-gap`.** The release gate found "
+            f"{len(gate['offending'])} subtask(s) that a model can answer without the images (more than "
+            f"{gate['max_gap']:g} points above chance, one-sided binomial p < {gate['alpha']:g}). Scores on "
+            f"them do not measure multi-image association:\n>\n{lines}\n")
+
+
+def validity_section(ci: CardInputs) -> str:
+    v = ci.validity
+    if v is None:
+        return "Not checked: this release was built without the validity checks."
+    out: list[str] = []
+    fl = v["flagged"]
+    if fl["n"]:
+        per = ", ".join(f"{k} ({n})" for k, n in sorted(fl["subtasks"].items()))
+        why = ", ".join(f"{k} ({n})" for k, n in sorted(fl["probes"].items(), key=lambda kv: (-kv[1], kv[0])))
+        out.append(f"**Flagged samples left out of the default config**: {fl['n']} sample(s) that the leakage "
+                   f"filter flagged as answerable without the images are published only in the `flagged` config "
+                   f"(`load_dataset(..., \"flagged\", split=\"test\")`), as MMRA removed such samples. Per "
+                   f"subtask: {per}. Why (probes that flagged them): {why}.")
+    else:
+        out.append("**Flagged samples**: none (no sample's leakage verdict says leaked).")
+    bal = v["balance"]
+    if bal["applied"]:
+        moved = sum(b["reordered"] for b in bal["subtasks"].values())
+        swapped = sum(b["swapped"] for b in bal["subtasks"].values())
+        out.append(f"**Answer-key balance**: options were reshuffled deterministically (seeded by sample id) so "
+                   f"gold letters are near uniform per subtask ({moved} sample(s) reordered; the option texts "
+                   f"moved with the gold letter); {swapped} yes/no sample(s) of order-sensitive subtasks were "
+                   "swapped NaturalBench-style (images exchanged, answer flipped by the subtask's swap rule). "
+                   "Every moved sample keeps its id and records the change in `provenance.extra.balance`.")
+    else:
+        out.append("**Answer-key balance**: not applied (`--keep-option-order`): the options are in the order "
+                   "they were written.")
+    blind = v.get("blind") or {}
+    probes = list(dict.fromkeys(p for b in blind.get("subtasks", {}).values() for p in (b.get("probes") or {})))
+    head = ["Subtask", "n", "chance", *(f"{p} (blind)" for p in probes), "letters χ² p", "Yes share",
+            "yes/no balance"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for st in ci.stats:
+        b = blind.get("subtasks", {}).get(st.name, {})
+        chi = letter_balance_p(st.letters, st.n_options)
+        ys = st.yes_share()
+        yp = yes_share_p(st.yes_no)
+        rule = (bal["subtasks"].get(st.name) or {}).get("yes_no_rule") or "-"
+        cells = [st.name, str(st.n), _pct(b.get("chance")) if b.get("chance") is not None else "n/a",
+                 *(_interval((b.get("probes") or {}).get(p)) + (" (too small: not gated)" if b.get("too_small") else "")
+                   for p in probes),
+                 f"{chi:.3f}" if chi is not None else "-",
+                 f"{_pct(ys)} (p={yp:.3f})" if ys is not None else "-", rule]
+        rows.append("| " + " | ".join(cells) + " |")
+    if blind:
+        overall = blind.get("overall") or {}
+        out.append("**Blind probes** (model-free, run by `mmra publish` on the default config after balancing): "
+                   "`answer_prior` answers a constant per subtask, estimated out of fold; `learned` is a text-only "
+                   "classifier fitted with k-fold cross-validation on the release's own questions and options "
+                   "(options in a canonical order, so the letter is no feature). Accuracy with its 95 % interval "
+                   "and the one-sided binomial p against chance. A model that needs the images cannot be "
+                   "beaten by these.")
+        if overall.get("probes"):
+            out.append(f"Overall ({overall.get('n')} samples, chance {_pct(overall.get('chance'))}): "
+                       + ", ".join(f"{p} {_interval(o)}" for p, o in overall["probes"].items()) + ".")
+    out.append("\n".join(rows))
+    out.append("Letters χ² p: chi-square test of the gold letters against a uniform key (small p: a letter "
+               "wins). Yes share p: two-sided binomial test against 50 %. Yes/no balance `swapped pairs`: the "
+               "subtask's swap rule flips the answer when the images are exchanged, so the share was balanced; "
+               "`not swappable`: no such rule, the share is as annotated.")
+    gate = v.get("gate")
+    if gate is not None:
+        if gate["offending"]:
+            status = ("**overridden with `--allow-blind-gap`**" if gate["allowed"] else "refused")
+            out.append(f"**Release gate**: {status}; offending subtasks:\n\n"
+                       + "\n".join(f"- {line}" for line in gate["offending"]))
+        else:
+            out.append(f"**Release gate**: passed (no subtask more than {gate['max_gap']:g} points above chance "
+                       f"with p < {gate['alpha']:g}).")
+    notes = blind.get("warnings") or []
+    if notes:
+        out.append("Notes from the probes:\n\n" + "\n".join(f"- {w}" for w in notes))
+    out.append(_mmstar_section(v.get("eval")))
+    out.append(f"![validity]({VALIDITY_PLOT})")
+    return "\n\n".join(o for o in out if o)
+
+
+def _mmstar_section(ev: dict[str, Any] | None) -> str:
+    if not ev:
+        return ("MMStar's multi-modal gain / leakage: give `mmra publish --eval-run DIR` (IQ, IQ-blank and QO runs "
+                "of a model) to report them here.")
+    lines = ["**MMStar multi-modal gain and leakage** (from the eval runs given): MG = S_v - S_wv (with images "
+             "minus blank images), ML = max(0, S_wv - S_t) (blank images minus the text-only run).", "",
+             "| model | S_v | S_wv | S_t | MG | ML |", "|---|---|---|---|---|---|"]
+    for model, m in (ev.get("mmstar") or {}).items():
+        ml = "n/a" if m["ML"] is None else f"{100 * m['ML']:.1f} pts"
+        lines.append(f"| {model} | {_pct(m['S_v'])} | {_pct(m['S_wv'])} | {_pct(m['S_t'])} | "
+                     f"{100 * m['MG']:+.1f} pts | {ml} |")
+    if not ev.get("mmstar"):
+        lines.append("| (needs an IQ and an IQ-blank run of the same model) | | | | | |")
+    lines += ["", "Runs: " + ", ".join(f"{r['label']} ({_pct(r['overall'])})" for r in ev.get("runs", []))]
+    return "\n".join(lines)
 
 
 def _licence_section(lic: LicenceDecision) -> str:
@@ -224,6 +361,7 @@ def _body(ci: CardInputs) -> str:
     plots = "\n".join(f"![{k}]({v})" for k, v in PLOT_FILES.items())
     return f"""# {ci.name} {ci.version}
 
+{_gate_banner(ci.validity)}
 A multi-image relational-association benchmark in the format of MMRA (arXiv 2407.17379): {total} questions about
 image pairs across {len(ci.stats)} subtasks. Built and published with the MMRA toolkit.
 
@@ -257,6 +395,10 @@ With the toolkit: `mmra.benchmark.release.load_release("{repo}", revision="{ci.v
 Letter columns give the share of multiple-choice gold answers per letter; a balanced 4-option subtask is near 25% each.
 
 {plots}
+
+## Validity
+
+{validity_section(ci)}
 
 ## How it was built
 

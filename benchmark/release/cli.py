@@ -48,12 +48,30 @@ def publish_cmd(
     cards_dir: Path | None = typer.Option(None, "--cards-dir", help="Where data cards go (default: paths.data_cards)."),
     text_licence: str = typer.Option("cc-by-4.0", "--text-licence", help="Licence of the questions/annotations."),
     max_shard_size: str = typer.Option("500MB", "--max-shard-size", help="Largest parquet shard."),
+    keep_option_order: bool = typer.Option(
+        False, "--keep-option-order",
+        help="Do not balance the answer key (no option reshuffle, no yes/no image swaps)."),
+    max_blind_gap: float = typer.Option(
+        5.0, "--max-blind-gap", min=0.0,
+        help="Refuse the release when a subtask's blind accuracy is more than this many points above chance "
+             "(and significant, one-sided binomial p < 0.05)."),
+    allow_blind_gap: bool = typer.Option(
+        False, "--allow-blind-gap", help="Publish even when the release gate fails (the card says so)."),
+    eval_runs: list[Path] = typer.Option(
+        [], "--eval-run", help="An `mmra eval` run folder (scores.json) for MMStar's MG/ML on the card; repeatable."),
+    probe_embedder: str = typer.Option(
+        "auto", "--probe-embedder",
+        help="Sentence-embedding model for the learned blind probe ('auto', a model name, or 'none')."),
 ) -> None:
-    """Publish a versioned, immutable release (parquet + data card + lmms-eval task)."""
+    """Publish a versioned, immutable release (parquet + data card + lmms-eval task).
+
+    Samples the leakage filter flagged go to a separate `flagged` config; the answer key is balanced; the
+    model-free blind probes gate the release."""
     from mmra.config import load_config
 
     from .hub import push_release
     from .store import publish
+    from .validity import ValidityOptions
 
     if to is None and hub is None:
         raise ValueError("say where to publish: --to DIR (local store) and/or --hub ORG/NAME")
@@ -64,12 +82,24 @@ def publish_cmd(
         repo_id=hub, cards_dir=cards_dir or cfg.paths.data_cards,
         text_licence=text_licence, max_shard_bytes=_parse_size(max_shard_size),
         show_progress=sys.stderr.isatty(),
+        validity=ValidityOptions(
+            balance=not keep_option_order, allow_blind_gap=allow_blind_gap, max_blind_gap=max_blind_gap,
+            embedder=None if probe_embedder.lower() == "none" else probe_embedder, eval_runs=tuple(eval_runs)),
     )
     for w in result.warnings:
         err.print(f"[yellow]warning:[/] {w}", highlight=False)
     verb = "published" if result.status == "published" else "already published with identical content (no-op):"
     console.print(f"{result.name} {result.version} {verb} {result.path} ({result.num_samples} samples, "
                   f"{result.fingerprint[:23]}...)", highlight=False)
+    gate = (result.manifest.get("validity") or {}).get("gate") or {}
+    if gate.get("offending"):
+        err.print(f"[bold yellow]warning:[/] published with --allow-blind-gap although {len(gate['offending'])} "
+                  "subtask(s) are answerable without the images:\n  " + "\n  ".join(gate["offending"]),
+                  highlight=False)
+    flagged = (result.manifest.get("configs") or {}).get("flagged")
+    if flagged:
+        console.print(f"{flagged} leakage-flagged sample(s) published in the separate `flagged` config",
+                      highlight=False)
     if result.card_path:
         console.print(f"data card: {result.card_path}", highlight=False)
     if hub:
@@ -103,6 +133,8 @@ def diff_cmd(
     for sub in d.subtasks.values():
         for sid, fields in sub.changed.items():
             console.print(f"changed {sid}: {', '.join(fields)}", highlight=False)
+    for sid, (was, now) in d.moved.items():
+        console.print(f"moved {sid}: {was} -> {now} config", highlight=False)
 
 
 @cli_errors

@@ -1,8 +1,11 @@
 """What changed between two releases: samples added, removed and changed (same id, other content_hash),
-per subtask; plus samples whose metadata alone changed (provenance, agreement, leakage, ...)."""
+per subtask; plus samples whose metadata alone changed (provenance, agreement, leakage, ...), and samples that
+moved between the default config and the `flagged` one. A balanced answer key shows as `options (reordered)`
+and `answer`; a NaturalBench-style swap as `images (swapped)` and `answer`."""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from collections.abc import Iterable
@@ -24,6 +27,7 @@ class Entry:
     content_hash: str
     fields: dict[str, Any]
     metadata_digest: str
+    config: str = "default"  # "default" | "flagged"
 
 
 def _metadata_digest(row: dict[str, Any]) -> str:
@@ -32,23 +36,52 @@ def _metadata_digest(row: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def index_rows(rows: Iterable[dict[str, Any]]) -> dict[str, Entry]:
+def index_rows(rows: Iterable[dict[str, Any]], config: str | None = None) -> dict[str, Entry]:
+    """Entries by id; the config is `config`, else derived from `leakage_flagged` (how publish splits rows)."""
     return {
         r["id"]: Entry(r["id"], r["Task"], r["content_hash"], {f: r.get(f) for f in CONTENT_FIELDS},
-                       _metadata_digest(r))
+                       _metadata_digest(r), config or ("flagged" if r.get("leakage_flagged") else "default"))
         for r in rows
     }
 
 
 def index_release(version_dir: str | Path, files: list[str]) -> dict[str, Entry]:
-    """Index a release from its parquet shards, reading every column but the image bytes."""
+    """Index a release from its parquet shards (`files`: the default config; the manifest's `flagged_files`
+    are added), reading every column but the image bytes."""
     version_dir = Path(version_dir)
+    manifest_path = version_dir / "manifest.json"
+    flagged = []
+    if manifest_path.is_file():
+        flagged = [f["path"] for f in json.loads(manifest_path.read_text(encoding="utf-8")).get("flagged_files", [])]
     entries: dict[str, Entry] = {}
-    for rel in files:
+    for rel, config in [*((f, "default") for f in files), *((f, "flagged") for f in flagged if f not in files)]:
         pf = pq.ParquetFile(version_dir / rel)
         columns = [c for c in pf.schema_arrow.names if c not in ("image1", "image2")]
-        entries.update(index_rows(pf.read(columns=columns).to_pylist()))
+        entries.update(index_rows(pf.read(columns=columns).to_pylist(), config))
     return entries
+
+
+def _options_texts(value: Any) -> list[str] | None:
+    if not value:
+        return None
+    try:
+        return sorted(str(v) for v in ast.literal_eval(value).values())
+    except (ValueError, SyntaxError, AttributeError):
+        return None
+
+
+def changed_fields(a: Entry, b: Entry) -> list[str]:
+    """The content fields that differ, naming a reorder of the same options and a swap of the two images."""
+    fields = [f for f in CONTENT_FIELDS if a.fields.get(f) != b.fields.get(f)]
+    texts = _options_texts(a.fields.get("options"))
+    if "options" in fields and texts is not None and texts == _options_texts(b.fields.get("options")):
+        fields[fields.index("options")] = "options (reordered)"
+    fa, fb = a.fields, b.fields
+    if {"image1_sha256", "image2_sha256"} <= set(fields) and fa["image1_sha256"] == fb["image2_sha256"] \
+            and fa["image2_sha256"] == fb["image1_sha256"]:
+        fields = [f for f in fields if f != "image2_sha256"]
+        fields[fields.index("image1_sha256")] = "images (swapped)"
+    return fields or ["content_hash"]
 
 
 @dataclass
@@ -65,6 +98,7 @@ class ReleaseDiff:
     old: str
     new: str
     subtasks: dict[str, SubtaskDiff]
+    moved: dict[str, list[str]] = field(default_factory=dict)  # id -> [old config, new config]
 
     def total(self, kind: str) -> int:
         return sum(len(getattr(d, kind)) if kind != "unchanged" else d.unchanged for d in self.subtasks.values())
@@ -83,6 +117,7 @@ class ReleaseDiff:
                        "metadata_changed": d.metadata_changed, "unchanged": d.unchanged}
                 for name, d in self.subtasks.items()
             },
+            "moved": self.moved,
         }
 
     def table_rows(self) -> list[tuple[str, int, int, int, int, int]]:
@@ -97,6 +132,7 @@ def diff_indexes(old: dict[str, Entry], new: dict[str, Entry], old_label: str, n
                  order: list[str] | None = None) -> ReleaseDiff:
     """Compare by id; a sample counts under its new subtask (its old one when removed)."""
     per: dict[str, SubtaskDiff] = {}
+    moved: dict[str, list[str]] = {}
 
     def bucket(task: str) -> SubtaskDiff:
         return per.setdefault(task, SubtaskDiff())
@@ -108,12 +144,14 @@ def diff_indexes(old: dict[str, Entry], new: dict[str, Entry], old_label: str, n
     for sid in sorted(old.keys() & new.keys()):
         a, b = old[sid], new[sid]
         d = bucket(b.task)
+        if a.config != b.config:
+            moved[sid] = [a.config, b.config]
         if a.content_hash != b.content_hash:
-            d.changed[sid] = [f for f in CONTENT_FIELDS if a.fields.get(f) != b.fields.get(f)] or ["content_hash"]
+            d.changed[sid] = changed_fields(a, b)
         elif a.metadata_digest != b.metadata_digest:
             d.metadata_changed.append(sid)
         else:
             d.unchanged += 1
     rank = {name: i for i, name in enumerate(order or [])}
     ordered = dict(sorted(per.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
-    return ReleaseDiff(old_label, new_label, ordered)
+    return ReleaseDiff(old_label, new_label, ordered, moved)

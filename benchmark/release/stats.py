@@ -82,6 +82,52 @@ def total_stats(stats: list[SubtaskStats]) -> SubtaskStats:
     return total
 
 
+def add_flagged(stats: list[SubtaskStats], flagged_rows: list[dict[str, Any]]) -> list[SubtaskStats]:
+    """Count samples moved to the `flagged` config in the leakage columns of the default config's stats
+    (a subtask left with flagged samples only still gets a row, with n = 0)."""
+    by_name = {s.name: s for s in stats}
+    for r in flagged_rows:
+        st = by_name.get(r["Task"])
+        if st is None:
+            try:
+                abbr = get_subtask(r["Task"]).abbreviation
+            except KeyError:
+                abbr = r["Task"]
+            st = by_name[r["Task"]] = SubtaskStats(r["Task"], abbr, r["granularity"])
+            stats.append(st)
+        st.leakage_checked += 1
+        st.leakage_flagged += 1
+    return stats
+
+
+def expected_letters(n_options: Counter) -> dict[str, float]:
+    """Expected gold-letter counts under a uniform key: an item with k options puts 1/k on each of its letters."""
+    expected = {L: 0.0 for L in LETTERS[: max(n_options, default=0)]}
+    for k, count in n_options.items():
+        for L in LETTERS[:k]:
+            expected[L] += count / k
+    return expected
+
+
+def letter_balance_p(letters: Counter, n_options: Counter) -> float | None:
+    """Chi-square p-value of the gold letters against a uniform key (None with fewer than 2 items)."""
+    from scipy.stats import chisquare
+
+    expected = expected_letters(n_options)
+    if sum(letters.values()) < 2 or len(expected) < 2:
+        return None
+    observed = [letters.get(L, 0) for L in expected]
+    return float(chisquare(observed, [expected[L] for L in expected]).pvalue)
+
+
+def yes_share_p(yes_no: Counter) -> float | None:
+    """Two-sided binomial p-value of the Yes share against 50 %."""
+    from scipy.stats import binomtest
+
+    n = yes_no.get("Yes", 0) + yes_no.get("No", 0)
+    return float(binomtest(yes_no.get("Yes", 0), n, 0.5).pvalue) if n else None
+
+
 def letters_used(stats: list[SubtaskStats]) -> tuple[str, ...]:
     most = max((max(s.n_options) for s in stats if s.n_options), default=0)
     return LETTERS[: max(most, 3)] if most else ()

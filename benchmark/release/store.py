@@ -28,6 +28,7 @@ from .errors import ReleaseConflictError, ReleaseInputError, ReleaseNotFoundErro
 from .inputs import read_source
 from .rows import check_content_duplicates, fingerprint, to_dataset
 from .semver import is_version, latest, parse_version, version_key
+from .validity import ValidityOptions, is_flagged, plan_release
 
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
@@ -120,6 +121,7 @@ def publish(
     text_licence: str = "cc-by-4.0",
     max_shard_bytes: int | None = None,
     show_progress: bool = True,
+    validity: ValidityOptions | None = None,
 ) -> PublishResult:
     """Publish `samples` (Samples or MMRA-format JSONL) as STORE/<name>/<version>. Everything is
     validated before anything is written; see the module docstring for the guarantees."""
@@ -127,7 +129,8 @@ def publish(
     name = check_name(name)
     samples = Path(samples)
     sources, fmt = read_source(samples)
-    rows = prepare_rows(sources, version, show_progress=show_progress)
+    plan = plan_release(sources, validity or ValidityOptions())  # flagged config, balance, gate (may refuse)
+    rows = prepare_rows(plan.sources, version, show_progress=show_progress)
     fp = fingerprint(rows)
     warnings = check_content_duplicates(rows)
     st = ReleaseStore(store)
@@ -162,6 +165,7 @@ def publish(
             repo_id=repo_id, dataset_path=f"path/to/{name}/{version}", changelog=changelog,
             previous_versions=history, text_licence=text_licence,
             max_shard_bytes=max_shard_bytes or BuildOptions.max_shard_bytes, show_progress=show_progress,
+            validity=plan.report,
         )
         tmp = final.parent / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
         try:
@@ -177,12 +181,15 @@ def publish(
     return result
 
 
-def build_dataset(samples: str | Path, version: str = "0.0.0-dev", *, show_progress: bool = False):
-    """The release rows of `samples` as an in-memory `datasets.Dataset` (same columns, order and checks as a
-    published release), without writing anything."""
+def build_dataset(samples: str | Path, version: str = "0.0.0-dev", *, show_progress: bool = False,
+                  keep_option_order: bool = False):
+    """The default config's rows of `samples` as an in-memory `datasets.Dataset` (same columns, order,
+    balance and checks as a published release; no release gate), without writing anything."""
     version = parse_version(version)
     sources, _ = read_source(samples)
-    return to_dataset(prepare_rows(sources, version, show_progress=show_progress))
+    plan = plan_release(sources, ValidityOptions(balance=not keep_option_order, gate=False))
+    default = [s for s in plan.sources if not is_flagged(s.sample)]
+    return to_dataset(prepare_rows(default, version, show_progress=show_progress))
 
 
 def _fsync_dir(path: Path) -> None:

@@ -111,7 +111,7 @@ def test_cli_reports_bad_input_in_one_line_with_exit_2(tmp_path, samples_file):
 
 def test_crash_mid_publish_leaves_earlier_versions_and_no_half_version(tmp_path, samples_file):
     """A real crash: the publishing process is killed by the kernel (SIGXFSZ) while writing parquet."""
-    path, samples = samples_file(10)
+    path, samples = samples_file(10, flag_every=0)  # every sample in the default config
     store = tmp_path / "store"
     first = publish(path, "1.0.0", store, name="bench", show_progress=False)
     before = {p: p.read_bytes() for p in first.path.rglob("*") if p.is_file()}

@@ -18,7 +18,7 @@ def test_diff_and_changelog_report_the_known_changes(tmp_path, samples_file):
     store = tmp_path / "store"
     runner = CliRunner()
     r1 = runner.invoke(app, ["publish", "--samples", str(path), "--version", "1.0.0", "--to", str(store),
-                             "--name", "bench", "--cards-dir", str(tmp_path / "cards")])
+                             "--name", "bench", "--cards-dir", str(tmp_path / "cards"), "--keep-option-order"])
     assert r1.exit_code == 0, r1.output
 
     removed = [samples[2], samples[13]]
@@ -31,7 +31,7 @@ def test_diff_and_changelog_report_the_known_changes(tmp_path, samples_file):
     v2 = [replaced.get(i, s) for i, s in enumerate(samples) if s not in removed] + added
     path2 = write_jsonl(tmp_path / "v2.jsonl", v2)
     r2 = runner.invoke(app, ["publish", "--samples", str(path2), "--version", "1.1.0", "--to", str(store),
-                             "--name", "bench", "--cards-dir", str(tmp_path / "cards")])
+                             "--name", "bench", "--cards-dir", str(tmp_path / "cards"), "--keep-option-order"])
     assert r2.exit_code == 0, r2.output
 
     out = runner.invoke(app, ["diff", f"{store / 'bench'}@1.0.0", f"{store / 'bench'}@1.1.0", "--json"])

@@ -41,7 +41,7 @@ def _load_like_lmms_eval(yaml_path):
 @pytest.fixture(scope="module")
 def release(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lmms")
-    path = write_jsonl(folder / "samples.jsonl", make_sample_records(folder, 22))
+    path = write_jsonl(folder / "samples.jsonl", make_sample_records(folder, 22, flag_every=0))
     return publish(path, "1.0.0", folder / "store", name="bench", show_progress=False)
 
 

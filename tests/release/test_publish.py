@@ -14,6 +14,7 @@ from huggingface_hub import DatasetCard
 from PIL import Image
 
 from mmra.benchmark.release import ReleaseConflictError, ReleaseStore, load_release, publish
+from mmra.benchmark.release.validity import ValidityOptions
 from mmra.benchmark.schema import write_jsonl
 from mmra.benchmark.subtasks import BUILTIN_SUBTASKS
 
@@ -21,6 +22,9 @@ MMRA_TASKS = {s.name for s in BUILTIN_SUBTASKS}
 
 
 def _publish(path, version="1.0.0", store=None, **kw):
+    # these tests compare rows with their sources field by field: the answer key stays as written
+    # (balancing is tested in test_balance_gate.py)
+    kw.setdefault("validity", ValidityOptions(balance=False))
     return publish(path, version, store, name=kw.pop("name", "bench"), show_progress=False, **kw)
 
 
@@ -31,8 +35,11 @@ def test_publish_then_load_dataset_gives_mmra_rows(tmp_path, samples_file):
 
     # plain datasets code, as a user of the Hub repo would write it (README configs are read)
     ds = datasets.load_dataset(str(result.path), split="test")
+    flagged = {s.id for s in samples if s.leakage is not None and s.leakage.leaked}
+    assert len(flagged) == 3  # samples 0, 10, 20: in the `flagged` config, not in the default one
+    assert sorted(datasets.load_dataset(str(result.path), "flagged", split="test")["id"]) == sorted(flagged)
     by_id = {s.id: s for s in samples}
-    assert sorted(ds["id"]) == sorted(by_id)
+    assert sorted(ds["id"]) == sorted(set(by_id) - flagged)
     for row in ds:
         s = by_id[row["id"]]
         assert row["Task"] == s.subtask and row["Task"] in MMRA_TASKS
@@ -64,7 +71,7 @@ def test_publish_then_load_dataset_gives_mmra_rows(tmp_path, samples_file):
     both = datasets.load_dataset(str(result.path))
     assert set(both) == {"test", "train"} and both["train"]["id"] == both["test"]["id"]
     entity = datasets.load_dataset(str(result.path), "entity_level", split="test")
-    assert set(entity["granularity"]) == {"entity"} and 0 < len(entity) < 22
+    assert set(entity["granularity"]) == {"entity"} and 0 < len(entity) < 19
 
     # the card, in the release and in data_cards/, with YAML the Hub understands
     card_path = tmp_path / "cards" / "bench" / "1.0.0" / "README.md"
@@ -73,9 +80,9 @@ def test_publish_then_load_dataset_gives_mmra_rows(tmp_path, samples_file):
     card = DatasetCard.load(card_path)
     assert card.data.license == "cc-by-sa-4.0"  # CC-BY images + CC-BY-SA-2.0 images + ConceptNet
     assert card.data.size_categories == ["n<1K"]
-    assert [c["config_name"] for c in card.data.configs] == ["default", "entity_level", "image_level"]
+    assert [c["config_name"] for c in card.data.configs] == ["default", "entity_level", "image_level", "flagged"]
     infos = datasets.info.DatasetInfosDict.from_dataset_card_data(card.data)
-    assert infos["default"].splits["test"].num_examples == 22
+    assert infos["default"].splits["test"].num_examples == 19 and infos["flagged"].splits["test"].num_examples == 3
     assert "| SubEvent (SubE) | image |" in card.text and "## Changelog" in card.text and "@article{wu2024mmra" in card.text
     for plot in ("counts", "answer_balance", "agreement_leakage"):
         for base in (result.path, card_path.parent):
@@ -157,7 +164,7 @@ def test_mmra_format_jsonl_is_republished_with_its_strings(tmp_path, make_image)
 
 
 def test_load_release_references(tmp_path, samples_file):
-    path, samples = samples_file(6)
+    path, samples = samples_file(6, flag_every=0)  # every sample in the default config
     store = tmp_path / "store"
     _publish(path, "1.0.0", store=store)
     path2 = write_jsonl(tmp_path / "more.jsonl", samples[:4])
@@ -210,7 +217,7 @@ def test_build_dataset_in_memory_matches_the_release(tmp_path, samples_file):
     from mmra.benchmark.release import build_dataset
 
     path, _ = samples_file(8)
-    mem = build_dataset(path, "1.0.0")
+    mem = build_dataset(path, "1.0.0", keep_option_order=True)  # as _publish
     published = load_release(str(_publish(path, store=tmp_path / "store").path))
     assert mem.features == published.features
     assert mem["id"] == published["id"] and mem["options"] == published["options"]

@@ -1,0 +1,143 @@
+"""What publish does for validity before any row is built: flagged samples leave the default config,
+the answer key is balanced, and the release gate runs the model-free blind probes on the default config.
+
+The result is a JSON-able report (`ReleasePlan.report`) that the card, its validity plot and the manifest
+show. A release the gate refuses raises `ReleaseGateError` before anything is written."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mmra.errors import MMRAError
+
+from ..schema import Sample
+from .balance import balance_samples
+from .errors import ReleaseInputError
+from .inputs import SourceSample
+
+FLAGGED_CONFIG = "flagged"
+
+
+class ReleaseGateError(MMRAError):
+    """The default config can be answered without the images beyond the allowed gap."""
+
+
+@dataclass(frozen=True)
+class ValidityOptions:
+    balance: bool = True  # False: --keep-option-order (no option reshuffle, no yes/no swaps)
+    gate: bool = True  # run the blind probes and the release gate
+    allow_blind_gap: bool = False
+    max_blind_gap: float = 5.0  # points above chance
+    alpha: float = 0.05  # one-sided binomial test
+    folds: int = 5
+    seed: int = 0
+    embedder: str | None = "auto"
+    eval_runs: tuple[Path, ...] = ()  # eval run folders (scores.json) for MMStar's MG / ML
+
+
+@dataclass
+class ReleasePlan:
+    sources: list[SourceSample]  # default config (balanced) + flagged samples (as written)
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def is_flagged(sample: Sample) -> bool:
+    return bool(sample.leakage is not None and sample.leakage.leaked)
+
+
+def _flag_reasons(sample: Sample) -> list[str]:
+    """Which probes made the verdict: LLM models that hit, and any probe evidence that says it flagged."""
+    leak = sample.leakage
+    reasons = [f"llm:{m}" for m, hit in sorted(leak.model_hits.items()) if hit]
+    for name, evidence in sorted((getattr(leak, "probes", None) or {}).items()):
+        if isinstance(evidence, dict) and (evidence.get("flagged") or evidence.get("hit")):
+            reasons.append(name)
+    if not reasons and leak.hits:
+        reasons.append(f"{leak.hits} model hit(s)")
+    return reasons or ["leaked (no probe evidence recorded)"]
+
+
+def flagged_summary(flagged: list[Sample]) -> dict[str, Any]:
+    subtasks: Counter = Counter(s.subtask for s in flagged)
+    probes: Counter = Counter()
+    per_subtask_probes: dict[str, Counter] = {}
+    for s in flagged:
+        reasons = _flag_reasons(s)
+        probes.update(reasons)
+        per_subtask_probes.setdefault(s.subtask, Counter()).update(reasons)
+    return {"n": len(flagged), "config": FLAGGED_CONFIG, "subtasks": dict(subtasks), "probes": dict(probes),
+            "subtask_probes": {k: dict(v) for k, v in per_subtask_probes.items()}}
+
+
+def read_eval_runs(folders: tuple[Path, ...]) -> dict[str, Any] | None:
+    """Runs from eval folders' scores.json, with MMStar's MG / ML computed by eval's own `mmstar_metrics`."""
+    if not folders:
+        return None
+    from mmra.eval.scoring import mmstar_metrics
+
+    runs: list[dict[str, Any]] = []
+    for folder in folders:
+        path = Path(folder)
+        path = path if path.is_file() else path / "scores.json"
+        if not path.is_file():
+            raise ReleaseInputError(f"--eval-run {folder}: no scores.json there (give an `mmra eval` run folder)")
+        try:
+            runs += json.loads(path.read_text(encoding="utf-8"))["runs"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ReleaseInputError(f"--eval-run {path}: not an `mmra score` scores.json ({exc})") from None
+    return {
+        "runs": [{"label": r.get("label"), "model": r.get("model"), "setting": r.get("setting"),
+                  "overall": r.get("overall"), "n": r.get("n")} for r in runs],
+        "mmstar": mmstar_metrics(runs),
+    }
+
+
+def blind_report(samples: list[Sample], opts: ValidityOptions) -> tuple[dict[str, Any], list[str]]:
+    """The model-free blind probes on `samples` and the gate's offending lines."""
+    from ..leakage.blind import BlindSettings, gate, run_blind_probes
+
+    settings = BlindSettings(folds=opts.folds, seed=opts.seed, embedder=opts.embedder,
+                             max_gap=opts.max_blind_gap, alpha=opts.alpha)
+    result = run_blind_probes(sorted(samples, key=lambda s: s.id), settings)  # input order must not matter
+    lines = gate(result, opts.max_blind_gap, opts.alpha)
+    report = {"subtasks": result.subtasks, "overall": result.overall, "warnings": list(result.warnings)}
+    return json.loads(json.dumps(report, default=_jsonable)), lines
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def plan_release(sources: list[SourceSample], opts: ValidityOptions) -> ReleasePlan:
+    """Split off flagged samples, balance the default config, gate it. Raises `ReleaseGateError` (nothing
+    written yet) when a subtask is answerable blind and `allow_blind_gap` is off."""
+    evaluation = read_eval_runs(tuple(opts.eval_runs))
+    default = [src for src in sources if not is_flagged(src.sample)]
+    flagged = [src for src in sources if is_flagged(src.sample)]
+    report: dict[str, Any] = {"flagged": flagged_summary([s.sample for s in flagged]),
+                              "balance": {"applied": opts.balance, "subtasks": {}}}
+    if opts.balance and default:
+        balanced, per_subtask = balance_samples([s.sample for s in default])
+        default = [SourceSample(b, src.item, src.base_dir) for b, src in zip(balanced, default, strict=True)]
+        report["balance"]["subtasks"] = {k: v.to_json() for k, v in per_subtask.items()}
+    if opts.gate and default:
+        blind, lines = blind_report([s.sample for s in default], opts)
+        report["blind"] = blind
+        report["gate"] = {"max_gap": opts.max_blind_gap, "alpha": opts.alpha, "offending": lines,
+                          "allowed": bool(lines) and opts.allow_blind_gap}
+        if lines and not opts.allow_blind_gap:
+            raise ReleaseGateError(
+                f"release refused: {len(lines)} subtask(s) of the default config can be answered without the "
+                f"images (more than {opts.max_blind_gap:g} points above chance, p < {opts.alpha:g}); nothing was "
+                "written. Fix the samples (mmra leakage, mmra annotate revise) or publish anyway with "
+                "--allow-blind-gap:\n  " + "\n  ".join(lines))
+    report["eval"] = evaluation
+    return ReleasePlan(default + flagged, report)
