@@ -60,7 +60,7 @@ def test_unreadable_image_names_the_sample(tmp_path, samples_file, damage):
     else:
         img.unlink()
     expected = {"garbage": "is not a readable image", "truncated": "is not a readable image",
-                "missing": "cannot be read"}[damage]
+                "missing": "does not exist"}[damage]
     with pytest.raises(ReleaseInputError) as info:
         publish(path, "1.0.0", tmp_path / "store", name="bench", show_progress=False)
     msg = str(info.value)
@@ -148,3 +148,31 @@ def test_crash_mid_publish_leaves_earlier_versions_and_no_half_version(tmp_path,
     again = publish(path2, "1.1.0", store, name="bench", show_progress=False)
     assert again.status == "published" and st.versions("bench") == ["1.0.0", "1.1.0"]
     assert not list((store / "bench").glob(".tmp-*"))
+
+
+@pytest.mark.parametrize("damage", ["one-pixel", "144-megapixel", "system-file"])
+def test_publish_applies_the_image_check_curate_uses(tmp_path, samples_file, damage):
+    """Issue 12: publish used to accept a 1x1 PNG and a 144-megapixel PNG that curate rejects."""
+    from PIL import Image
+
+    path, samples = samples_file(6)
+    bad = samples[3]
+    img = tmp_path / bad.image1.path
+    if damage == "one-pixel":
+        img.unlink()
+        Image.new("RGB", (1, 1)).save(img, format="PNG" if img.suffix == ".png" else "JPEG")
+        expected = "smaller than 64 pixels"
+    elif damage == "144-megapixel":
+        img.unlink()
+        Image.new("1", (12_000, 12_000)).save(img.with_suffix(".png"))
+        img.with_suffix(".png").rename(img)
+        expected = "pixel"
+    else:
+        img.unlink()
+        img.symlink_to("/proc/self/environ")
+        expected = "system file"
+    with pytest.raises(ReleaseInputError) as info:
+        publish(path, "1.0.0", tmp_path / "store", name="bench", show_progress=False)
+    msg = " ".join(str(info.value).split())
+    assert f"id {bad.id}): image1" in msg and expected in msg and "nothing was published" in msg
+    _store_is_empty_of(tmp_path / "store")
