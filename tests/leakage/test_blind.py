@@ -293,7 +293,8 @@ def test_embedder_that_cannot_load_gives_one_line_and_the_rest_runs(tmp_path, pl
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert text.count(f"embedding model {missing} cannot load:") == 1 and "hand features only" in text
-    assert "Traceback" not in result.output
+    assert "Traceback" not in result.output and "Could not resolve" not in result.output
+    assert f"no such folder {missing}" in text
     verdicts = read_verdicts(tmp_path / "out")
     assert len(verdicts) == len(samples) and all("learned" in v["probes"] for v in verdicts)
     report = json.loads((tmp_path / "out" / "report.json").read_text())
