@@ -20,7 +20,7 @@ def demo_cmd(
     llm: str = typer.Option("qwen2.5-1.5b", "--llm",
                             help="Embedded local text model for the leakage filter and the QO/DQ evaluation "
                                  "(smollm2-135m, qwen2.5-0.5b, qwen2.5-1.5b)."),
-    per_subtask: int = typer.Option(5, "--per-subtask", min=1, help="Candidates curated per subtask."),
+    per_subtask: int = typer.Option(8, "--per-subtask", min=1, help="Candidates curated per subtask."),
     eval_limit: int = typer.Option(None, "--eval-limit", min=1, help="Evaluate only the first N samples."),
     keep_serving: bool = typer.Option(False, "--keep-serving",
                                       help="Leave Label Studio running at the end (to browse the tasks)."),
@@ -29,7 +29,8 @@ def demo_cmd(
     batch_size: int = typer.Option(4, "--batch-size", min=1, help="Batch size of the --model (IQ) evaluation."),
 ) -> None:
     """Run every stage on the embedded demo data: curate, annotate (Label Studio, scripted annotators), leakage
-    filter (local LLM), publish 0.1.0, evaluate QO/DQ (and IQ with --model)."""
+    probe panel (local LLM + model-free probes), scripted revision of the flagged samples and a re-check, publish
+    0.1.0 through the release gate, evaluate QO/DQ (and IQ with --model)."""
     from .run import DemoOptions, run_demo
 
     run_demo(DemoOptions(workspace=workspace, model=model, fresh=fresh, llm=llm, per_subtask=per_subtask,

@@ -4,14 +4,22 @@
     1. curate candidate pairs for every subtask the material allows         -> curation/candidates.jsonl
     2. start Label Studio, push, play back two SCRIPTED annotator accounts, pull and validate
                                                                              -> annotation/samples.jsonl
-    3. start the embedded local LLM, run the question-only leakage filter    -> leakage/verdicts.jsonl
-    4. publish version 0.1.0 to a local release store with card and plots    -> releases/mmra-demo/0.1.0/
-    5. evaluate the QO and DQ settings with the local LLM (IQ too with --model), score, print the table
+    3. leakage probe panel: the embedded local LLM answers without the images (every option rotation, and
+       the exact QO prompt of `mmra eval`), plus the model-free probes (answer prior, learned text-bias probe)
+                                                                             -> leakage/
+    4. flagged samples go back to Label Studio as revision tasks (`mmra annotate revise`); a SCRIPTED reviser
+       rewrites them (another question about the pair, or a reject); pull again and re-check
+                                                                             -> revision/, leakage-recheck/
+    5. publish 0.1.0 through the release gate (flagged samples in a separate config, answer key balanced,
+       refused when a subtask is answerable blind; no --allow-blind-gap)  -> releases/mmra-demo/0.1.0/
+    6. evaluate the QO and DQ settings with the local LLM (IQ too with --model), score, print the table and
+       the blind numbers before and after
 
-Everything calls the stages' Python APIs. Re-running reuses what is there (the LLM cache answers repeated
-prompts, the push adds nothing new, the scripted accounts skip tasks they already annotated, publishing the
-same content again is a no-op). Servers this run started are stopped at the end (Label Studio stays up with
---keep-serving); servers that were already running are left alone.
+Everything calls the stages' Python APIs, the way a user's own release goes through them. Re-running reuses
+what is there (the LLM cache answers repeated prompts, the push adds nothing new, the scripted accounts skip
+tasks they already annotated, a sample is revised once, publishing the same content again is a no-op).
+Servers this run started are stopped at the end (Label Studio stays up with --keep-serving); servers that
+were already running are left alone.
 """
 
 from __future__ import annotations
@@ -32,13 +40,14 @@ from mmra.config import LabelStudioConfig, load_config
 from mmra.errors import MMRAError
 from mmra.progress import progress_bar
 
-from .annotators import ANNOTATORS, RELATIONS_FILE, ScriptedItem, script_annotations
+from .annotators import ANNOTATORS, RELATIONS_FILE, Draft, ScriptedItem, script_annotations, scripted_revision
 
 MARKER = ".mmra-demo"
 PROJECT = "mmra-demo"
 RELEASE_NAME = "mmra-demo"
 VERSION = "0.1.0"
 REPO_ROOT = Path(__file__).resolve().parents[2]
+MAX_REVISION_ROUNDS = 3
 
 console = Console(stderr=True, highlight=False)
 
@@ -49,7 +58,7 @@ class DemoOptions:
     model: str | None = None  # a Hugging Face VLM id/path for the IQ setting
     fresh: bool = False
     llm: str = "qwen2.5-1.5b"  # embedded local model for leakage and the QO/DQ evaluation
-    per_subtask: int = 5  # candidates curated per subtask (the demo's time budget: see README)
+    per_subtask: int = 8  # candidates curated per subtask (the demo's time budget: see README)
     eval_limit: int | None = None
     keep_serving: bool = False
     port: int | None = None  # Label Studio port (default: config, or a free one when taken)
@@ -73,7 +82,11 @@ class DemoState:
     ls_cfg: LabelStudioConfig | None = None
     ls_url: str | None = None
     llm_url: str | None = None
+    conn: Any = None  # the Label Studio connection (annotation, revision)
+    items: dict[str, ScriptedItem] = field(default_factory=dict)  # scripted annotations by candidate id
     scores: dict[str, Any] | None = None
+    blind_before: dict[str, Any] | None = None  # leakage report of the annotated samples
+    blind_after: dict[str, Any] | None = None  # the release's validity report (default config)
     started_at: float = field(default_factory=time.monotonic)
 
     def step(self, name: str) -> StepRecord:
@@ -230,7 +243,7 @@ def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) ->
     # the pre-migrated template shared with `mmra annotate serve` and the tests: seconds instead of a migration
     template = template_dir_for(Path(load_config().paths.cache), Path(cfg.venv))
     _, conn = start_server(cfg, timeout=300, template_dir=template)
-    st.ls_url = conn.url
+    st.ls_url, st.conn = conn.url, conn
     if not reuse:
         st.started_servers.append("label-studio")
 
@@ -241,6 +254,7 @@ def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) ->
         rec.notes.append(f"removed {stale} tasks of an earlier run whose pairs the curation no longer proposes")
 
     items = script_annotations(candidates, manifest)
+    st.items = {i.candidate_id: i for i in items}
     console.print("[bold yellow]The annotations below are SCRIPTED[/]: two demo accounts submit answers that the "
                   "demo writes from its own scene graphs (templates + hand-written distractors). "
                   "No person annotated anything.")
@@ -362,42 +376,146 @@ def llm_cache(ws: Path) -> Path:
     return path
 
 
-def step_leakage(st: DemoState, samples_path: Path) -> Path:
-    from mmra.benchmark.leakage import LeakageSettings, run_leakage, write_outputs
+# the probe kinds the demo's LLM answers: every option rotation (flags) and the exact QO request of the
+# evaluation that follows (evidence; a constant guesser would hit it); the paper profile and choices-only cost
+# another ~300 requests on 2 cores and are left to `mmra leakage`
+DEMO_PROBES = ("circular", "eval-default")
+
+
+def _llm_client(st: DemoState):
     from mmra.llm.client import LOCAL_ENDPOINT, ChatClient
     from mmra.llm.server import ensure_server, running
 
-    rec = st.step(f"Leakage filter (text-only local LLM {st.opts.llm} answers without the images)")
-    t0 = time.monotonic()
     cfg = load_config()
+    if st.llm_url is None:
+        was_running = running(st.opts.llm) is not None
+        console.print(f"starting the local model server {st.opts.llm} ..." if not was_running else
+                      f"reusing the running {st.opts.llm} server")
+        st.llm_url = ensure_server(st.opts.llm)
+        if not was_running:
+            st.started_servers.append(f"llm:{st.opts.llm}")
+    client = ChatClient(st.llm_url, st.opts.llm, api_key="none", endpoint_id=LOCAL_ENDPOINT,
+                        concurrency=cfg.llm.concurrency, timeout_s=cfg.llm.timeout_s,
+                        max_retries=cfg.llm.max_retries, cache_path=llm_cache(st.ws))
+    client.check()
+    return client
+
+
+def step_leakage(st: DemoState, samples_path: Path, folder: str = "leakage", title: str | None = None):
+    """The probe panel over `samples_path`: the local LLM without images, then the model-free probes; the
+    panel's policy (`llm`, `learned`) makes the verdicts. Returns the LeakageResult."""
+    from mmra.benchmark.leakage import LeakageSettings, run_leakage, write_outputs
+    from mmra.benchmark.leakage.blind import BlindSettings
+    from mmra.benchmark.leakage.panel import PanelSettings, run_panel
+
+    rec = st.step(title or f"Leakage probe panel (local LLM {st.opts.llm} without the images + model-free probes)")
+    t0 = time.monotonic()
     samples = read_jsonl(samples_path, Sample)
     if not samples:
         raise MMRAError(f"{samples_path}: no samples came out of annotation; nothing to test for leakage")
-    was_running = running(st.opts.llm) is not None
-    console.print(f"starting the local model server {st.opts.llm} ..." if not was_running else
-                  f"reusing the running {st.opts.llm} server")
-    st.llm_url = ensure_server(st.opts.llm)
-    if not was_running:
-        st.started_servers.append(f"llm:{st.opts.llm}")
-    client = ChatClient(st.llm_url, st.opts.llm, endpoint_id=LOCAL_ENDPOINT, concurrency=cfg.llm.concurrency,
-                        timeout_s=cfg.llm.timeout_s, max_retries=cfg.llm.max_retries,
-                        cache_path=llm_cache(st.ws))
-    client.check()
-    # the demo keeps this short: no choices-only probe (it is reported, it never flags)
-    result = run_leakage(samples, {st.opts.llm: client}, LeakageSettings(choices_only=False),
-                         run_ref=str(st.ws / "leakage" / "verdicts.jsonl"))
-    paths = write_outputs(result, st.ws / "leakage")
+    out = st.ws / folder
+    client = _llm_client(st)
+    llm = run_leakage(samples, {st.opts.llm: client}, LeakageSettings(probes=DEMO_PROBES, choices_only=False),
+                      run_ref=str(out / "verdicts.jsonl"))
+    panel = run_panel(samples, llm, BlindSettings(), PanelSettings(), run_ref=str(out / "verdicts.jsonl"))
+    result = panel.result
+    paths = write_outputs(result, out)
     rec.seconds = time.monotonic() - t0
     rec.artefacts = {k: str(v) for k, v in paths.items()}
-    rec.notes.append(f"{len(result.flagged)} of {len(samples)} samples flagged as answerable without the images "
-                     "(kept in the release with their verdict; `mmra annotate revise --flagged "
-                     "leakage/flagged.jsonl` would send them back to the annotators)")
-    return paths["samples"]
+    by = Counter(src for v in result.verdicts for src in v.get("flagged_by", []))
+    rec.notes.append(f"{len(result.flagged)} of {len(samples)} samples flagged as answerable without the images ("
+                     + ", ".join(f"{n} by {src}" for src, n in sorted(by.items())) + ")" if by else
+                     f"0 of {len(samples)} samples flagged as answerable without the images")
+    totals = result.report["totals"]
+    rec.notes.append("blind accuracy: " + _blind_line(totals))
+    for line in panel.blind.warnings:
+        rec.notes.append(f"warning: {line}")
+    return result
+
+
+def _blind_line(row: dict[str, Any]) -> str:
+    probes = row.get("probes") or {}
+    parts = [f"chance {100 * row['chance']:.1f}%"]
+    for name in ("answer_prior", "learned"):
+        acc = (probes.get(name) or {}).get("accuracy")
+        if acc is not None:
+            parts.append(f"{name.replace('_', ' ')} {100 * acc:.1f}%")
+    return ", ".join(parts)
+
+
+def step_revise(st: DemoState, flagged: list[Sample], manifest: Path) -> Path | None:
+    """Flagged samples go back to Label Studio as revision tasks (`mmra annotate revise`); the SCRIPTED
+    reviser writes the rewrite as both annotator accounts; pull again. A sample is revised once: a revision
+    the panel flags again stays flagged (it goes to the release's `flagged` config). None: nothing to revise."""
+    from mmra.annotation import QAContent, pull, revise
+    from mmra.annotation.project import Project
+    from mmra.annotation.pull import report_path
+    from mmra.annotation.users import annotate_task
+
+    todo = [s for s in flagged if not s.annotation.history]
+    if not todo:
+        return None
+    rec = st.step("Revise the flagged samples in Label Studio (a SCRIPTED reviser rewrites them)")
+    t0 = time.monotonic()
+    report = revise(st.conn, todo, PROJECT, show_progress=False)
+    console.print("[bold yellow]The revisions below are SCRIPTED[/]: for each flagged question the demo asks the "
+                  "same pair another way (or rejects it), submitted by the two demo accounts. No person wrote them.")
+    passwords = _annotator_passwords(Path(st.ls_cfg.data_dir))
+    from mmra.annotation import create_annotator
+
+    accounts = {email: create_annotator(st.conn, email, passwords[email]) for email in ANNOTATORS}
+    project = Project.open(st.conn, PROJECT)
+    as_user = {email: Project(acc, project.id, PROJECT) for email, acc in accounts.items()}
+    rewrites: list[dict[str, Any]] = []
+    submitted = 0
+    try:
+        exported = project.export()
+        done = {(str((t.get("data") or {}).get("external_id")), _email(a)) for t in exported
+                for a in t.get("annotations") or [] if not a.get("was_cancelled")}
+        task_ids = {str((t.get("data") or {}).get("external_id")): t["id"] for t in exported}
+        for sample in todo:
+            ext = f"rev-{sample.id}-r{len(sample.annotation.history) + 1}"
+            item = st.items.get(sample.candidate_id or "")
+            current = Draft(sample.qa_type.value, sample.question, list(sample.options), sample.answer)
+            draft = scripted_revision(item, current) if item else Draft(
+                None, verdict="reject", reject_reason="scripted reviser: not one of the demo's scripted pairs")
+            rewrites.append({"sample_id": sample.id, "subtask": sample.subtask, "scripted": True,
+                             "before": {"question": sample.question, "options": sample.options,
+                                        "answer": sample.answer},
+                             "after": {"question": draft.question, "options": draft.options, "answer": draft.answer,
+                                       "verdict": draft.verdict, "reject_reason": draft.reject_reason}})
+            if ext not in task_ids:
+                raise MMRAError(f"project {PROJECT!r} has no revision task {ext}")
+            content = QAContent(qa_type=draft.qa_type, question=draft.question, options=list(draft.options),
+                                answer=draft.answer, verdict=draft.verdict, reject_reason=draft.reject_reason)
+            for email in ANNOTATORS:
+                if (ext, email) not in done:
+                    annotate_task(as_user[email], task_ids[ext], content)
+                    submitted += 1
+    finally:
+        project.close()
+        for p in as_user.values():
+            p.close()
+    log = st.path("revision", "scripted-revisions.jsonl")
+    earlier = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+    seen = {r["sample_id"] for r in rewrites}
+    write_jsonl(log, [r for r in earlier if r["sample_id"] not in seen] + rewrites)
+    out = st.path("revision", "samples.jsonl")
+    pulled = pull(st.conn, PROJECT, out, min_annotations=2)
+    described = add_descriptions(out, manifest, st.path("revision", "samples.described.jsonl"))
+    rec.seconds = time.monotonic() - t0
+    rec.artefacts = {"scripted revisions": str(st.ws / "revision" / "scripted-revisions.jsonl"),
+                     "samples": str(out), "pull report": str(report_path(out))}
+    rejected = sum(r["after"]["verdict"] == "reject" for r in rewrites)
+    rec.notes.append(f"{report.sent} revision tasks sent ({len(report.skipped)} skipped), {submitted} scripted "
+                     f"revisions submitted: {len(rewrites) - rejected} rewritten, {rejected} rejected (pair dropped)")
+    rec.notes.append(f"{pulled.samples} samples after the revision round ({len(pulled.revised)} revised)")
+    return described
 
 
 def step_publish(st: DemoState, samples_path: Path):
 
-    rec = st.step(f"Publish {RELEASE_NAME} {VERSION} to a local release store (parquet + card + plots)")
+    rec = st.step(f"Publish {RELEASE_NAME} {VERSION} through the release gate (parquet + card + plots)")
     t0 = time.monotonic()
     store = st.ws / "releases"
     result = _publish_immutably(samples_path, store, st.ws / "data_cards", rec)
@@ -406,8 +524,16 @@ def step_publish(st: DemoState, samples_path: Path):
     plots = sorted(str(p) for p in Path(result.path).rglob("*.png"))
     if plots:
         rec.artefacts["plots"] = ", ".join(plots)
+    validity = getattr(result, "validity", None) or {}  # the full report (the manifest keeps a summary)
+    st.blind_after = validity
+    flagged = (validity.get("flagged") or {}).get("n", 0)
     rec.notes.append(f"{RELEASE_NAME} {result.version}: {result.num_samples} samples, status {result.status} "
-                     f"(fingerprint {result.fingerprint[:19]}...)")
+                     f"(fingerprint {result.fingerprint[:19]}...); {flagged} flagged sample(s) in the separate "
+                     "`flagged` config")
+    blind = validity.get("blind") or {}
+    if blind.get("overall") and not (validity.get("gate") or {}).get("offending"):
+        rec.notes.append("release gate passed (no --allow-blind-gap); default config blind accuracy: "
+                         + _blind_line(blind["overall"]))
     for warning in result.warnings:
         rec.notes.append(f"warning: {warning}")
     return result
@@ -416,8 +542,15 @@ def step_publish(st: DemoState, samples_path: Path):
 def _publish_immutably(samples_path: Path, store: Path, cards: Path, rec: StepRecord):
     """Publish 0.1.0; when this workspace already holds a release with other content (the code or the inputs
     changed since), releases being immutable, publish the next patch version with a changelog instead."""
-    from mmra.benchmark.release import ReleaseConflictError, ReleaseStore, parse_version, publish
+    from functools import partial
 
+    from mmra.benchmark.release import ReleaseConflictError, ReleaseStore, parse_version
+    from mmra.benchmark.release import publish as publish_release
+    from mmra.benchmark.release.validity import ValidityOptions
+
+    # `mmra publish`'s defaults: flagged samples in their own config, answer key balanced, the release gate on
+    # and NOT overridable here (no --allow-blind-gap): a refused release stops the demo with the gate's lines
+    publish = partial(publish_release, validity=ValidityOptions(allow_blind_gap=False))
     try:
         return publish(samples_path, VERSION, store, name=RELEASE_NAME, cards_dir=cards)
     except ReleaseConflictError:
@@ -441,7 +574,7 @@ def _publish_immutably(samples_path: Path, store: Path, cards: Path, rec: StepRe
 
 def step_evaluate(st: DemoState, release_dir: Path) -> dict[str, Any]:
     """Runs live in eval/<release version>/ (the eval runner refuses to mix predictions of two datasets)."""
-    from mmra.eval import evaluate, score
+    from mmra.eval import evaluate, score_runs, write_report
     from mmra.llm.client import LOCAL_ENDPOINT
 
     settings = ["QO", "DQ"] + (["IQ"] if st.opts.model else [])
@@ -463,7 +596,8 @@ def step_evaluate(st: DemoState, release_dir: Path) -> dict[str, Any]:
                        batch_size=st.opts.batch_size, limit=st.opts.eval_limit)
         runs.append(res.predictions)
         rec.artefacts["predictions IQ"] = str(res.predictions)
-    scores = score(runs, out=runs_dir / "scores")
+    scores, scored = score_runs(runs)
+    write_report(scores, scored, runs_dir / "scores")
     rec.seconds = time.monotonic() - t0
     rec.artefacts["scores"] = str(runs_dir / "scores" / "scores.json")
     rec.artefacts["score tables"] = str(runs_dir / "scores" / "scores.txt")
@@ -495,6 +629,57 @@ def score_table(scores: dict[str, Any]) -> Table:
             cells.append("-" if not sub or sub.get("accuracy") is None else f"{100 * sub['accuracy']:.0f}")
         table.add_row(str(run.get("setting") or run["label"]), str(run["n"]), f"{100 * run['overall']:.1f}", *cells)
     return table
+
+
+def blind_table(before: dict[str, Any], after: dict[str, Any], scores: dict[str, Any] | None) -> Table:
+    """Blind accuracy (%) per subtask before (the annotated set, leakage report) and after (the release's
+    default config, its validity report), with chance and the release's QO accuracy."""
+    from rich import box
+
+    def acc(row: dict[str, Any] | None, probe: str) -> str:
+        value = ((row or {}).get("probes") or {}).get(probe, {}).get("accuracy")
+        return "-" if value is None else f"{100 * value:.0f}"
+
+    def llm_acc(row: dict[str, Any] | None) -> str:
+        # the exact `mmra eval --setting QO` request (one option order), else the mean over the rotations
+        for model in ((row or {}).get("models") or {}).values():
+            value = ((model.get("probes") or {}).get("eval-default") or {}).get("accuracy", model.get("qo_accuracy"))
+            if isinstance(value, int | float):
+                return f"{100 * value:.0f}"
+        return "-"
+
+    qo = next((r for r in (scores or {}).get("runs", []) if r.get("setting") == "QO"), None)
+    after_rows = (after.get("blind") or {}).get("subtasks") or {}
+    table = Table(title="Blind accuracy (%) without the images: before (annotated) -> after (' = release)",
+                  box=box.SIMPLE_HEAD,
+                  padding=(0, 1, 0, 0), pad_edge=False)
+    for col in ("subtask", "n", "chance", "LLM", "prior", "learned", "n'", "chance'", "prior'", "learned'", "QO'"):
+        table.add_column(col, justify="left" if col == "subtask" else "right")
+    names = sorted(set(before.get("subtasks") or {}) | set(after_rows))
+    rows = [(_abbrev(name), (before.get("subtasks") or {}).get(name), after_rows.get(name)) for name in names]
+    rows.append(("overall", before.get("totals"), (after.get("blind") or {}).get("overall")))
+    for name, b, a in rows:
+        q = None
+        if qo is not None:
+            q = qo.get("overall") if name == "overall" else next(
+                (v.get("accuracy") for k, v in (qo.get("subtasks") or {}).items() if k == name), None)
+        table.add_row(name, str((b or {}).get("n", "-")), _pct((b or {}).get("chance")), llm_acc(b),
+                      acc(b, "answer_prior"), acc(b, "learned"), str((a or {}).get("n", "-")),
+                      _pct((a or {}).get("chance")), acc(a, "answer_prior"), acc(a, "learned"), _pct(q))
+    return table
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}"
+
+
+def _abbrev(subtask: str) -> str:
+    from mmra.benchmark.registry import get_subtask
+
+    try:
+        return get_subtask(subtask).abbreviation
+    except KeyError:
+        return subtask
 
 
 def _slug(text: str) -> str:
@@ -534,6 +719,11 @@ def print_summary(st: DemoState, stopped: list[str]) -> None:
         out.print(score_table(st.scores))
         out.print("QO = question only, DQ = the generator's captions as image descriptions + question"
                   + (", IQ = images + question" if st.opts.model else "") + ".")
+    if st.blind_before and st.blind_after:
+        out.print(blind_table(st.blind_before, st.blind_after, st.scores))
+        out.print("Before: the annotated samples as the scripted annotators wrote them; after: the release's default "
+                  "config (flagged samples out, answer key balanced). Blind probes are k-fold, out of fold; QO is "
+                  "the local LLM's question-only evaluation of the release.")
     out.print(f"[bold]Artefacts[/] (workspace {st.ws}):")
     for i, rec in enumerate(st.steps, 1):
         for name, path in rec.artefacts.items():
@@ -558,7 +748,10 @@ def print_summary(st: DemoState, stopped: list[str]) -> None:
     summary = {"workspace": str(st.ws), "seconds": round(time.monotonic() - st.started_at, 1),
                "steps": [{"name": r.name, "seconds": round(r.seconds, 1), "artefacts": r.artefacts, "notes": r.notes}
                          for r in st.steps],
-               "scores": {"overall": (st.scores or {}).get("overall")} if st.scores else None}
+               "scores": {"overall": (st.scores or {}).get("overall")} if st.scores else None,
+               "blind": {"before": (st.blind_before or {}).get("totals"),
+                         "after": ((st.blind_after or {}).get("blind") or {}).get("overall"),
+                         "flagged_after": (st.blind_after or {}).get("flagged")}}
     (st.ws / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     out.print(f"Summary written to {st.ws / 'summary.json'}.")
 
@@ -573,8 +766,18 @@ def run_demo(opts: DemoOptions) -> DemoState:
         candidates = step_curate(st, manifest)
         samples = step_annotate(st, candidates, manifest)
         described = add_descriptions(samples, manifest, st.path("annotation", "samples.described.jsonl"))
-        leak_samples = step_leakage(st, described)
-        release = step_publish(st, leak_samples)
+        checked = step_leakage(st, described)
+        st.blind_before = checked.report
+        final = st.ws / "leakage" / "samples.jsonl"
+        # revise what the panel flags, re-check the whole set (the learned probe is refitted, so it may flag
+        # a sample it passed before); every sample is revised at most once, so this ends
+        for _ in range(MAX_REVISION_ROUNDS):
+            revised = step_revise(st, checked.flagged, manifest)
+            if revised is None:
+                break
+            checked = step_leakage(st, revised, "leakage-recheck", "Re-check the revised set (the same probe panel)")
+            final = st.ws / "leakage-recheck" / "samples.jsonl"
+        release = step_publish(st, final)
         step_evaluate(st, Path(release.path))
     finally:
         stopped = stop_started(st)

@@ -1,5 +1,6 @@
 """`mmra demo` end to end, for real (Label Studio + the local LLM server), at a small size: every artefact the
-summary names exists, and a second run reuses everything (no new annotations, the release is unchanged)."""
+summary names exists, flagged samples went through a revision round and the release gate, and a second run
+reuses everything (no new annotations, the release is unchanged)."""
 
 from __future__ import annotations
 
@@ -34,15 +35,35 @@ def test_demo_runs_every_stage_and_reruns(tmp_path):
     assert {"annotator1@mmra.demo", "annotator2@mmra.demo"} <= emails
     verdicts = [json.loads(line) for line in (ws / "leakage" / "verdicts.jsonl").read_text().splitlines()]
     assert len(verdicts) == len(samples)
+    # the full panel: the LLM's rotations and the exact QO prompt, plus the model-free probes
+    report = json.loads((ws / "leakage" / "report.json").read_text())
+    assert set(report["totals"]["probes"]) >= {"answer_prior", "learned"}
+    assert {"circular", "eval-default"} <= set(next(iter(report["totals"]["models"].values()))["probes"])
+    flagged = [v for v in verdicts if v["leaked"]]
+    final = samples
+    if flagged:  # flagged samples went back to Label Studio, were rewritten (scripted) and re-checked
+        rewrites = [json.loads(line) for line in (ws / "revision" / "scripted-revisions.jsonl").read_text().splitlines()]
+        assert {v["id"] for v in flagged} <= {r["sample_id"] for r in rewrites} and all(r["scripted"] for r in rewrites)
+        assert all(r["after"]["question"] != r["before"]["question"] or r["after"]["verdict"] == "reject"
+                   for r in rewrites)
+        final = read_jsonl(ws / "revision" / "samples.jsonl", Sample)
+        revised = [s for s in final if s.annotation.history]
+        assert revised or all(r["after"]["verdict"] == "reject" for r in rewrites)
+        assert (ws / "leakage-recheck" / "verdicts.jsonl").exists()
     manifest = json.loads((ws / "releases" / "mmra-demo" / "0.1.0" / "manifest.json").read_text())
     assert manifest["version"] == "0.1.0"
+    validity = manifest["validity"]
+    assert validity["gate"]["offending"] == [] and not validity["gate"]["allowed"]  # passed, not overridden
+    assert validity["balance"]["applied"]
     scores = json.loads((ws / "eval" / "0.1.0" / "scores" / "scores.json").read_text())
     assert {r["setting"] for r in scores["runs"]} == {"QO", "DQ"}
     summary = json.loads((ws / "summary.json").read_text())
     assert [s["name"][:8] for s in summary["steps"]][0] == "Generate"
+    assert summary["blind"]["before"] and summary["blind"]["after"]
 
     second = run_demo(opts)  # the re-run: same workspace, same options
     notes = " ".join(n for rec in second.steps for n in rec.notes)
     assert "0 scripted annotations submitted" in notes
     assert "status unchanged" in notes
-    assert read_jsonl(ws / "annotation" / "samples.jsonl", Sample) == samples
+    assert not any(rec.name.startswith("Revise") for rec in second.steps)  # every flagged sample was revised once
+    assert read_jsonl(ws / "annotation" / "samples.jsonl", Sample) == final
