@@ -104,6 +104,7 @@ class PublishResult:
     card_path: Path | None = None
     warnings: list[str] = field(default_factory=list)
     hub_url: str | None = None
+    validity: dict[str, Any] | None = None  # the full validity report (flagged, balance, blind probes, gate)
 
 
 def _file_sha256(path: Path) -> str:
@@ -140,7 +141,8 @@ def publish(
         if version in st.versions(name):
             existing = st.manifest(name, version)
             if existing["fingerprint"] == fp:
-                result = PublishResult(name, version, final, fp, "unchanged", len(rows), existing, warnings=warnings)
+                result = PublishResult(name, version, final, fp, "unchanged", len(rows), existing, warnings=warnings,
+                                       validity=plan.report)
                 result.card_path = _copy_card(final, cards_dir, name, version)
                 return result
             old = index_release(final, [f["path"] for f in existing["data_files"]])
@@ -175,7 +177,8 @@ def publish(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         _fsync_dir(final.parent)
-        result = PublishResult(name, version, final, fp, "published", len(rows), manifest, warnings=warnings)
+        result = PublishResult(name, version, final, fp, "published", len(rows), manifest, warnings=warnings,
+                               validity=plan.report)
         # under the lock too: two publishers of one name never interleave their card copies
         result.card_path = _copy_card(final, cards_dir, name, version)
     return result
