@@ -4,12 +4,15 @@
   people; Fleiss' kappa otherwise (tasks with the most common number of judgements).
 - Answer agreement: the share of keeping annotators whose answer (type, options, answer) matches the
   adjudicated one, averaged over tasks.
+- Krippendorff's alpha (nominal, from the `krippendorff` package), on keep/reject and on the answers the
+  keeping annotators wrote: any number of annotators per task and missing judgements allowed, so one number
+  covers what the kappas need a rule for.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 def cohen_kappa(pairs: Sequence[tuple[str, str]]) -> float | None:
@@ -59,3 +62,32 @@ def keep_reject_kappa(judgements: Sequence[dict[str, str]]) -> tuple[float | Non
     size = Counter(len(j) for j in multi).most_common(1)[0][0]
     used = [list(j.values()) for j in multi if len(j) == size]
     return fleiss_kappa(used), "fleiss", len(used)
+
+
+def krippendorff_alpha(units: Sequence[Mapping[str, str]]) -> tuple[float | None, int]:
+    """Nominal Krippendorff's alpha over units given as {annotator: label}; an annotator missing from a unit
+    is a missing judgement. Returns (alpha, units used): a unit judged once pairs with nothing and is left
+    out; alpha is None when fewer than two units are left or only one label is used (chance agreement is
+    total, alpha is undefined)."""
+    import krippendorff
+    import numpy as np
+
+    used = [u for u in units if len(u) >= 2]
+    labels = sorted({label for u in used for label in u.values()})
+    if len(used) < 2 or len(labels) < 2:
+        return None, len(used)
+    raters = sorted({r for u in used for r in u})
+    row, code = {r: i for i, r in enumerate(raters)}, {label: i for i, label in enumerate(labels)}
+    data = np.full((len(raters), len(used)), np.nan)
+    for j, unit in enumerate(used):
+        for rater, label in unit.items():
+            data[row[rater], j] = code[label]
+    return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")), len(used)
+
+
+def subtask_alphas(votes: Sequence[Mapping[str, str]], answers: Sequence[Mapping[str, str]]) -> dict[str, object]:
+    """The report's alpha fields for one subtask: keep/reject votes and the keepers' answers, per task."""
+    keep, keep_units = krippendorff_alpha(votes)
+    answer, answer_units = krippendorff_alpha(answers)
+    return {"keep_reject_alpha": None if keep is None else round(keep, 4), "keep_reject_alpha_tasks": keep_units,
+            "answer_alpha": None if answer is None else round(answer, 4), "answer_alpha_tasks": answer_units}

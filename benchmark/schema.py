@@ -152,6 +152,8 @@ class AnnotationRecord(_Model):
     answers: dict[str, str] = Field(default_factory=dict)  # annotator -> the answer they gave
     agreement: float | None = None  # share of annotators agreeing with the adjudicated answer
     kappa: float | None = None  # subtask-level keep/reject kappa at the time of the pull
+    # subtask-level Krippendorff's alpha at the time of the pull: {"answers": ..., "keep_reject": ...}
+    alpha: dict[str, float | None] = Field(default_factory=dict)
     adjudication: str | None = None  # "unanimous" | "majority" | "review"
     source: str | None = None  # e.g. a Label Studio task URL
     history: list[dict[str, Any]] = Field(default_factory=list)  # earlier versions (revision loop)

@@ -147,7 +147,7 @@ def describe_cmd(
 
 @cli_errors
 def tiny_model_cmd(
-    arch: str = typer.Argument(..., help="qwen2-vl | smolvlm | idefics3"),
+    arch: str = typer.Argument(..., help="qwen2-vl | smolvlm | idefics3 | llava"),
     out: Path = typer.Option(..., "--out", help="Folder to write the model into (config, weights, processor, "
                                                 "chat template)."),
 ) -> None:

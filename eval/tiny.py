@@ -4,8 +4,9 @@ They produce gibberish, but they run the real transformers code paths (processor
 tokens, mrope / pixel masks, left-padded batched `generate`), so they test the eval runner end to end and let
 users smoke-test an install. Weights are seeded, so the same id gives the same model on any machine.
 
-`random:qwen2-vl-7b` builds the full Qwen2-VL-7B architecture with random weights (for GPU throughput
-benchmarks; ~8B parameters, needs a GPU).
+`random:qwen2-vl-7b` builds the full Qwen2-VL-7B architecture with random weights and `random:llava-1.5-7b`
+LLaVA-1.5-7B's (CLIP ViT-L/14 at 336 px + a 7B Llama), for GPU throughput benchmarks (7-8B parameters in bf16,
+built straight on the GPU).
 
 The tokenizer is built in code: a byte-level BPE whose vocabulary is the 256 byte symbols (no merges), so any
 text round-trips, plus the family's special tokens.
@@ -18,8 +19,8 @@ from typing import Any
 
 from mmra.errors import MMRAError
 
-TINY_ARCHS = ("qwen2-vl", "smolvlm", "idefics3")
-RANDOM_ARCHS = ("qwen2-vl-7b",)
+TINY_ARCHS = ("qwen2-vl", "smolvlm", "idefics3", "llava")
+RANDOM_ARCHS = ("qwen2-vl-7b", "llava-1.5-7b")
 
 # Chat templates in each family's published format (images first, then the text of the user turn).
 QWEN2_VL_CHAT_TEMPLATE = (
@@ -41,6 +42,17 @@ IDEFICS3_CHAT_TEMPLATE = (
     "{% if part['type'] == 'text' %}{{ part['text'] }}{% elif part['type'] == 'image' %}<image>{% endif %}"
     "{% endfor %}{% endif %}<end_of_utterance>\n"
     "{% endfor %}{% if add_generation_prompt %}Assistant:{% endif %}"
+)
+# LLaVA-1.5's conversation format (llava-hf): "USER: <image>... ASSISTANT:"
+LLAVA_CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'user' %}USER: {% else %}ASSISTANT: {% endif %}"
+    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<image>{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}"
+    "{% if message['role'] == 'user' %} {% else %}</s>{% endif %}"
+    "{% endfor %}{% if add_generation_prompt %}ASSISTANT:{% endif %}"
 )
 
 
@@ -212,6 +224,64 @@ def _idefics3_family(kind: str) -> BuiltModel:
     return BuiltModel(model, processor, f"tiny:{kind}")
 
 
+def _llava(size: str = "tiny", meta: bool = False) -> BuiltModel:
+    """LLaVA. tiny: a SigLIP tower (no CLS token), 32 px images in 8 px patches -> 16 image tokens each; its
+    processor has no video slot, so transformers' AutoProcessor builds it without torchvision. 7b: the
+    LLaVA-1.5-7B architecture (CLIP ViT-L/14-336 -> 576 tokens per image, Vicuna/Llama-7B)."""
+    import torch
+    from transformers import (
+        CLIPImageProcessorPil,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+        SiglipImageProcessorPil,
+    )
+
+    specials = ["<pad>", "</s>", "<image>"]
+    tok = _byte_tokenizer(specials, eos="</s>", pad="<pad>")
+    eos_id, pad_id = tok.convert_tokens_to_ids("</s>"), tok.convert_tokens_to_ids("<pad>")
+    image_token = tok.convert_tokens_to_ids("<image>")
+    if size == "tiny":
+        config = LlavaConfig(
+            text_config=dict(model_type="llama", vocab_size=len(tok), hidden_size=64, intermediate_size=128,
+                             num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                             max_position_embeddings=4096, initializer_range=0.5, eos_token_id=eos_id,
+                             pad_token_id=pad_id, bos_token_id=None),
+            vision_config=dict(model_type="siglip_vision_model", hidden_size=32, intermediate_size=64,
+                               num_hidden_layers=2, num_attention_heads=2, image_size=32, patch_size=8),
+            image_token_index=image_token, image_seq_length=16,
+            vision_feature_select_strategy="full", vision_feature_layer=-1,
+        )
+        processor = LlavaProcessor(
+            image_processor=SiglipImageProcessorPil(size={"height": 32, "width": 32}), tokenizer=tok,
+            patch_size=8, vision_feature_select_strategy="full", chat_template=LLAVA_CHAT_TEMPLATE,
+            image_token="<image>", num_additional_image_tokens=0,
+        )
+        dtype, seed = torch.float32, 2468
+    else:  # llava-hf/llava-1.5-7b-hf's architecture; the vocabulary size is the checkpoint's (ids beyond the
+        # byte tokenizer only ever appear in the generated tokens, which `random:` runs report as ids)
+        config = LlavaConfig(
+            text_config=dict(model_type="llama", vocab_size=32064, hidden_size=4096, intermediate_size=11008,
+                             num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=32,
+                             max_position_embeddings=4096, rms_norm_eps=1e-5, eos_token_id=eos_id,
+                             pad_token_id=pad_id, bos_token_id=None),
+            vision_config=dict(model_type="clip_vision_model", hidden_size=1024, intermediate_size=4096,
+                               num_hidden_layers=24, num_attention_heads=16, image_size=336, patch_size=14,
+                               projection_dim=768),
+            image_token_index=image_token, image_seq_length=576,
+            vision_feature_select_strategy="default", vision_feature_layer=-2,
+        )
+        processor = LlavaProcessor(
+            image_processor=CLIPImageProcessorPil(size={"shortest_edge": 336},
+                                                  crop_size={"height": 336, "width": 336}),
+            tokenizer=tok, patch_size=14, vision_feature_select_strategy="default",
+            chat_template=LLAVA_CHAT_TEMPLATE, image_token="<image>", num_additional_image_tokens=1,
+        )
+        dtype, seed = torch.bfloat16, 1357
+    model = _instantiate(LlavaForConditionalGeneration, config, dtype, seed=seed, meta=meta)
+    return BuiltModel(model, processor, "tiny:llava" if size == "tiny" else "random:llava-1.5-7b")
+
+
 def _instantiate(model_cls, config, dtype, *, seed: int, meta: bool = False):
     import torch
 
@@ -236,15 +306,20 @@ def is_synthetic_model_id(model_id: str) -> bool:
 
 
 def build_synthetic(model_id: str, *, meta: bool = False) -> BuiltModel:
-    """`tiny:qwen2-vl`, `tiny:smolvlm`, `tiny:idefics3` or `random:qwen2-vl-7b` -> model + processor.
-    `meta=True` (random:qwen2-vl-7b only) builds the module tree without allocating weights."""
+    """`tiny:qwen2-vl`, `tiny:smolvlm`, `tiny:idefics3`, `tiny:llava` or `random:qwen2-vl-7b` -> model +
+    processor.
+    `meta=True` (random: ids only) builds the module tree without allocating weights."""
     kind, _, arch = model_id.partition(":")
     if kind == "tiny" and arch == "qwen2-vl":
         return _qwen2_vl("tiny")
     if kind == "tiny" and arch in ("smolvlm", "idefics3"):
         return _idefics3_family(arch)
+    if kind == "tiny" and arch == "llava":
+        return _llava()
     if kind == "random" and arch == "qwen2-vl-7b":
         return _qwen2_vl("7b", meta=meta)
+    if kind == "random" and arch == "llava-1.5-7b":
+        return _llava("7b", meta=meta)
     known = ", ".join([f"tiny:{a}" for a in TINY_ARCHS] + [f"random:{a}" for a in RANDOM_ARCHS])
     raise MMRAError(f"unknown synthetic model {model_id!r}; known: {known}")
 

@@ -6,6 +6,7 @@
     flagged/flagged-0000i-of-0000n.parquet  samples the leakage filter flagged: their own `flagged` config,
                                             outside data/ so every reader of the default config skips them
     lmms_eval/<task>.yaml, lmms_eval/utils.py
+    vlmevalkit/<task>_v<version>.tsv, vlmevalkit/README.md   VLMEvalKit's TSV format
     manifest.json             name, version, fingerprint, every file's sha256
 
 Deterministic: rows in a fixed order, shard count from the data size, fixed row-group size, no
@@ -39,6 +40,7 @@ from .plots import write_plots
 from .rows import FEATURES, read_image, rows_to_table, sample_to_row, sort_key
 from .stats import add_flagged, derive_licence, subtask_stats
 from .validity import FLAGGED_CONFIG
+from .vlmevalkit import write_vlmevalkit
 
 MANIFEST = "manifest.json"
 FORMAT = "mmra-release/1"
@@ -194,6 +196,7 @@ def write_release(out_dir: Path, rows: list[dict[str, Any]], opts: BuildOptions)
     write_plots(stats, out_dir, f"{opts.name} {opts.version}", validity=opts.validity)
     write_lmms_eval(out_dir, task, opts.version, opts.fingerprint, repo_id=opts.repo_id,
                     data_files=[f["path"] for f in files])
+    write_vlmevalkit(out_dir, task, opts.version, default)  # the VLMEvalKit TSV (vlmevalkit.py)
     card = CardInputs(
         name=opts.name, version=opts.version, fingerprint=opts.fingerprint, rows=meta_rows, stats=stats,
         licence=licence, configs=configs, config_infos=infos, repo_id=opts.repo_id,

@@ -28,6 +28,8 @@ from .stats import (
     total_stats,
     yes_share_p,
 )
+from .lmms_eval import CARD_NOTE as LMMS_CARD_NOTE
+from .vlmevalkit import card_section as vlmevalkit_section
 
 MMRA_BIBTEX = """@article{wu2024mmra,
   title   = {MMRA: A Benchmark for Evaluating Multi-Granularity and Multi-Image Relational Association
@@ -119,7 +121,8 @@ def _pct(x: float | None) -> str:
 
 def subtask_table(stats: list[SubtaskStats]) -> str:
     letters = letters_used(stats)
-    head = ["Subtask", "Level", "n", "Choice / T-F", *(f"{L}" for L in letters), "Yes / No", "agreement", "leakage flagged"]
+    head = ["Subtask", "Level", "n", "Choice / T-F", *(f"{L}" for L in letters), "Yes / No", "agreement", "α answers / keep",
+            "leakage flagged"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for s in [*stats, total_stats(stats)]:
         name = f"{s.name} ({s.abbreviation})" if s.name != "total" else "**total**"
@@ -130,6 +133,7 @@ def subtask_table(stats: list[SubtaskStats]) -> str:
             *(_pct(s.letter_share(L)) if sum(s.letters.values()) else "-" for L in letters),
             f"{s.yes_no['Yes']} / {s.yes_no['No']} ({_pct(s.yes_share())} yes)" if yn else "-",
             f"{s.agreement:.2f} (n={len(s.agreements)})" if s.agreement is not None else "n/a",
+            " / ".join("n/a" if s.alpha(k) is None else f"{s.alpha(k):.2f}" for k in ("answers", "keep_reject")),
             f"{s.leakage_flagged} / {s.leakage_checked} checked" if s.leakage_checked else "not checked",
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -345,6 +349,8 @@ def _columns_section() -> str:
         "| `provenance` | JSON: ConceptNet edges, entities, boxes, captions behind the pair |",
         "| `image{1,2}_source`, `_source_url`, `_licence`, `_sha256` | where each image comes from, its licence, its hash |",
         "| `annotators`, `agreement`, `adjudication` | annotation summary (annotator identities are not published) |",
+        "| `alpha_answers`, `alpha_keep_reject` | the subtask's Krippendorff's alpha (nominal) at the pull, on the "
+        "kept answers and on keep/reject |",
         "| `leakage_checked`, `leakage_flagged`, `leakage_hits`, `leakage_models`, `leakage` | text-only leakage verdict (JSON in `leakage`) |",
         "| `description1`, `description2` | image descriptions for the DQ/IDQ settings, when present |",
         "| `candidate_id` | the curation candidate the sample came from |",
@@ -417,6 +423,10 @@ Letter columns give the share of multiple-choice gold answers per letter; a bala
 This release ships `lmms_eval/{_task_name(ci.name)}.yaml` and `lmms_eval/utils.py` (the toolkit's prompt and answer
 extraction, per-subtask and entity/image-level accuracy, share of unparseable answers). Run
 `lmms-eval --include_path <this release>/lmms_eval --tasks {_task_name(ci.name)} ...`; {_lmms_source(ci)}
+
+{LMMS_CARD_NOTE}
+
+{vlmevalkit_section(_task_name(ci.name), ci.version)}
 
 ## Citation
 

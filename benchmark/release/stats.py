@@ -25,12 +25,18 @@ class SubtaskStats:
     n_options: Counter = field(default_factory=Counter)
     yes_no: Counter = field(default_factory=Counter)
     agreements: list[float] = field(default_factory=list)
+    alphas: dict[str, list[float]] = field(default_factory=lambda: {"answers": [], "keep_reject": []})
     leakage_checked: int = 0
     leakage_flagged: int = 0
 
     @property
     def agreement(self) -> float | None:
         return sum(self.agreements) / len(self.agreements) if self.agreements else None
+
+    def alpha(self, kind: str) -> float | None:
+        """Krippendorff's alpha ("answers" / "keep_reject") as the pull reported it, averaged over samples."""
+        values = self.alphas[kind]
+        return sum(values) / len(values) if values else None
 
     def letter_share(self, letter: str) -> float:
         total = sum(self.letters.values())
@@ -62,6 +68,9 @@ def subtask_stats(rows: list[dict[str, Any]]) -> list[SubtaskStats]:
             st.yes_no[r["answer"]] += 1
         if r.get("agreement") is not None:
             st.agreements.append(float(r["agreement"]))
+        for kind in ("answers", "keep_reject"):  # Krippendorff's alpha, from the pull (one value per subtask)
+            if r.get(f"alpha_{kind}") is not None:
+                st.alphas[kind].append(float(r[f"alpha_{kind}"]))
         if r.get("leakage_checked"):
             st.leakage_checked += 1
             st.leakage_flagged += bool(r.get("leakage_flagged"))
@@ -77,6 +86,8 @@ def total_stats(stats: list[SubtaskStats]) -> SubtaskStats:
         total.n_options.update(s.n_options)
         total.yes_no.update(s.yes_no)
         total.agreements += s.agreements
+        for kind, values in s.alphas.items():
+            total.alphas[kind] += values
         total.leakage_checked += s.leakage_checked
         total.leakage_flagged += s.leakage_flagged
     return total

@@ -28,14 +28,14 @@ def _responses(run) -> dict[str, str]:
 def folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
     out = {}
-    for arch in ("qwen2-vl", "smolvlm", "idefics3"):
+    for arch in ("qwen2-vl", "smolvlm", "idefics3", "llava"):
         result, output = _run("tiny-model", arch, "--out", root / arch)
         assert result.exit_code == 0, result.output
         out[arch] = root / arch
     return out
 
 
-@pytest.mark.parametrize("arch", ["qwen2-vl", "smolvlm", "idefics3"])
+@pytest.mark.parametrize("arch", ["qwen2-vl", "smolvlm", "idefics3", "llava"])
 def test_folder_is_a_normal_checkpoint(folders, arch):
     import transformers
 
@@ -52,7 +52,7 @@ def test_folder_is_a_normal_checkpoint(folders, arch):
     assert "video_processor" not in type(processor).get_attributes() or transformers.utils.is_torchvision_available()
 
 
-@pytest.mark.parametrize("arch", ["qwen2-vl", "smolvlm", "idefics3"])
+@pytest.mark.parametrize("arch", ["qwen2-vl", "smolvlm", "idefics3", "llava"])
 def test_folder_predictions_equal_the_tiny_id(folders, arch, release_dir, tmp_path):
     by_id = evaluate(release_dir, model=f"tiny:{arch}", out=tmp_path / "id", batch_size=4, show_progress=False)
     by_folder = evaluate(release_dir, model=str(folders[arch]), out=tmp_path / "dir", batch_size=4,

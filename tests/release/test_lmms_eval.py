@@ -106,3 +106,42 @@ def test_exported_extraction_is_the_toolkits(release, response, qa, options):
     exported = utils["extract_answer"](response, utils["QAType"](qa), options)
     ours = extract_answer(response, QAType(qa), options)
     assert (exported.answer, exported.status, exported.method) == (ours.answer, ours.status, ours.method)
+
+
+@pytest.mark.parametrize("profile", ["default", "paper"])
+def test_doc_to_messages_is_what_mmra_eval_sends(release, profile):
+    """lmms-eval chat models get the same interleaved parts, in the same order, with the same pixels, as
+    `mmra eval` builds for the IQ setting."""
+    import numpy as np
+
+    from mmra.eval.data import load_dataset_samples, load_image
+    from mmra.eval.items import EvalItem, build_prompt
+
+    cfg = _load_like_lmms_eval(release.path / "lmms_eval" / "mmra_bench.yaml")
+    ds = datasets.load_dataset(str(release.path), split="test")
+    loaded = load_dataset_samples(release.path)
+    by_id = {s.id: s for s in loaded.samples}
+    for doc in ds:
+        (message,) = cfg["doc_to_messages"](doc, {**cfg["lmms_eval_specific_kwargs"]["default"], "profile": profile})
+        sample = by_id[doc["id"]]
+        images = [load_image(sample, k, loaded.base_dir) for k in ("image1", "image2")]
+        prompt = build_prompt(EvalItem(sample.id, sample, sample.id, "orig"), "IQ", profile, None, images)
+        assert message["role"] == "user"
+        assert [p["type"] for p in message["content"]] == [p["type"] for p in prompt.parts]
+        assert [p.get("text") for p in message["content"]] == [p.get("text") for p in prompt.parts]
+        sent = [p["url"] for p in message["content"] if p["type"] == "image"]
+        assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(sent, prompt.images, strict=True))
+
+
+def test_yaml_lists_a_metric_per_level_and_subtask(release):
+    cfg = _load_like_lmms_eval(release.path / "lmms_eval" / "mmra_bench.yaml")
+    ds = datasets.load_dataset(str(release.path), split="test")
+    names = [m["metric"] for m in cfg["metric_list"]]
+    assert names[:4] == ["mmra_accuracy", "mmra_unparsed", "mmra_level_entity", "mmra_level_image"]
+    assert set(names[4:]) == {f"mmra_task_{t}" for t in set(ds["Task"])}
+    doc = ds[0]
+    out = cfg["process_results"](doc, [f"({doc['answer']})" if doc["options_list"] else doc["answer"]])
+    for metric in cfg["metric_list"]:
+        value = metric["aggregation"]([out[metric["metric"]]])
+        relevant = metric["metric"] in ("mmra_accuracy", f"mmra_task_{doc['Task']}", f"mmra_level_{doc['granularity']}")
+        assert value == (0.0 if metric["metric"] == "mmra_unparsed" else 1.0 if relevant else 0.0)
