@@ -270,3 +270,26 @@ def test_vlm_image_probes_with_the_tiny_qwen2_vl(tmp_path, samples_path):
     flagged = read_jsonl(out / "flagged.jsonl", Sample)
     assert {s.id for s in flagged} == {v["id"] for v in verdicts if v["leaked"]}
     assert "image probes: tiny:qwen2-vl" in result.output
+
+
+@pytest.mark.llm
+def test_sampled_eval_probes_with_the_real_local_llm(tmp_path, samples_path, local_llm):
+    """llama.cpp's server takes the `seed` field: K tries per probe are K requests, each cached on its own."""
+    path, samples = samples_path
+    local_llm("smollm2-135m")
+    args = ["leakage", "--samples", str(path), "--local", "smollm2-135m", "--probe", "eval-default,eval-paper",
+            "--samples-per-probe", "3", "--temperature", "1.0", "--max-tokens", "4",
+            "--cache", str(tmp_path / "cache.sqlite")]
+    first = _cli(*args, "--out", str(tmp_path / "a"))
+    assert first.exit_code == 0, first.output
+    stats = json.loads((tmp_path / "a" / "report.json").read_text())["models"]["smollm2-135m"]
+    assert stats["requests"] == stats["sent"] == 3 * 2 * len(samples) and stats["errors"] == 0
+    again = _cli(*args, "--out", str(tmp_path / "b"))
+    assert again.exit_code == 0, again.output
+    rerun = json.loads((tmp_path / "b" / "report.json").read_text())["models"]["smollm2-135m"]
+    assert rerun["sent"] == 0 and rerun["cached"] == stats["requests"]
+    verdicts = [json.loads(x) for x in (tmp_path / "a" / "verdicts.jsonl").read_text().splitlines()]
+    for v in verdicts:
+        for kind in ("eval-default", "eval-paper"):
+            ev = v["models"]["smollm2-135m"]["kinds"][kind]
+            assert ev["tries"] == 3 and ev["hit"] == (ev["tries_correct"] >= 2)
