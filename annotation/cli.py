@@ -17,9 +17,9 @@ _err = Console(stderr=True)
 
 
 def _config():
-    from mmra.config import load_config
+    from mmra.config import cli_config
 
-    return load_config()
+    return cli_config()
 
 
 @annotate_app.command("serve")
@@ -74,9 +74,9 @@ def _drafter(model: str, llm_url: str | None):
     cfg = _config()
     key_env = endpoint_id = None
     if llm_url is None:
-        from mmra.llm.server import ensure_server
+        from mmra.llm.server import LocalServers, ensure_server
 
-        llm_url, endpoint_id = ensure_server(model), LOCAL_ENDPOINT
+        llm_url, endpoint_id = ensure_server(model, servers=LocalServers.from_config(cfg)), LOCAL_ENDPOINT
     else:
         llm_url, key_env = split_key_env(llm_url)  # URL#ENVVAR: the variable holding that endpoint's key
     client = ChatClient(base_url=llm_url, model=model, key_env=key_env, endpoint_id=endpoint_id,

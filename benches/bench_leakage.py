@@ -2,7 +2,7 @@
 
 1. Throughput of ChatClient against the real local server (smollm2-135m) at concurrency 1/4/8 (unique prompts).
 2. Cached re-run time for 1,000 samples: the cache is filled once through the project's loopback
-   OpenAI-compatible server (mmra.llm.faultserver, no faults), then `run_leakage` + `write_outputs` are timed
+   OpenAI-compatible server (tests/llm/faultserver.py, no faults), then `run_leakage` + `write_outputs` are timed
    (target < 2 s), and the whole `mmra leakage` command as a subprocess.
 3. Full mode (skipped with --quick): >= 2 real local models (smollm2-135m, qwen2.5-0.5b) over >= 100 multiple
    choice + yes/no samples built from ConceptNet-100K (../shared/data): verdicts for every sample, report, plot,
@@ -95,7 +95,8 @@ def bench_cached_rerun(out: Path, n: int) -> dict:
     from mmra.benchmark.leakage import LeakageSettings, run_leakage, write_outputs
     from mmra.benchmark.schema import write_jsonl
     from mmra.llm.client import ChatClient
-    from mmra.llm.faultserver import FaultPlan, FaultServer
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test-only server lives in tests/
+    from tests.llm.faultserver import FaultPlan, FaultServer
 
     samples = conceptnet_samples(n, seed=1)
     path = write_jsonl(out / "cached-samples.jsonl", samples)

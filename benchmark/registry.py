@@ -10,56 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from .subtask_spec import Subtask, SwapRule
+from .subtasks import BUILTIN_SUBTASKS
+from .vocabulary import Granularity
 
-from .schema import Granularity, QAType
+__all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "Subtask", "SwapRule", "all_subtasks", "get_subtask", "load_errors",
+           "register_subtask", "subtask", "subtask_names"]
 
 ENTRY_POINT_GROUP = "mmra.subtasks"
-
-SwapRule = Literal["none", "flip_yes_no", "swap_image_mentions"]
-
-
-class Subtask(BaseModel):
-    """Everything the toolkit knows about one subtask."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-
-    name: str
-    abbreviation: str
-    granularity: Granularity
-    definition: str
-    relations: tuple[str, ...] = ()  # ConceptNet relations it is mined from (empty: geometry/captions)
-    signal: str = "conceptnet"  # what the miner reads: "conceptnet", "geometry", "captions+conceptnet", ...
-    qa_types: tuple[QAType, ...] = (QAType.multiple_choice,)
-    guidance: str = ""  # shown to annotators in Label Studio
-    example_question: str = ""
-    order_sensitive: bool = False  # does the gold answer depend on which image comes first?
-    swap_rule: SwapRule = "none"  # how the gold answer changes when the images are swapped
-    paper_count: int | None = None  # samples in the published MMRA (derived from its result table)
-    # Optional candidate miner for subtasks registered by other packages; built-in miners live in curation.
-    miner: Callable[..., Any] | None = Field(default=None, exclude=True, repr=False)
-    origin: str = "builtin"
-
-    @field_validator("name", "abbreviation")
-    @classmethod
-    def _no_blank(cls, value: str) -> str:
-        if not value or not value.strip() or any(c.isspace() for c in value):
-            raise ValueError(f"must be a non-empty word without spaces, got {value!r}")
-        return value
-
-    def public_dict(self) -> dict[str, Any]:
-        data = self.model_dump(mode="json", exclude={"miner"})
-        data["relations"] = list(self.relations)
-        data["qa_types"] = [q.value if hasattr(q, "value") else q for q in self.qa_types]
-        return data
-
 
 class _Registry:
     def __init__(self) -> None:
         self._items: dict[str, Subtask] = {}
         self._entry_points_loaded = False
+        self.builtins_loaded = False
         self.load_errors: list[str] = []
 
     def register(self, spec: Subtask, *, replace: bool = False) -> Subtask:
@@ -152,4 +118,7 @@ def load_errors() -> Iterable[str]:
 
 
 def _ensure_builtins() -> None:
-    from . import subtasks  # noqa: F401  (registers the 11 MMRA subtasks on first import)
+    if not REGISTRY.builtins_loaded:
+        REGISTRY.builtins_loaded = True
+        for spec in BUILTIN_SUBTASKS:  # the 11 MMRA subtasks, before any plug-in
+            REGISTRY.register(spec, replace=True)

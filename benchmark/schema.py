@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -28,28 +27,12 @@ from pydantic import (
 
 from mmra.fileio import write_atomic
 
-LETTERS = ("A", "B", "C", "D")
-YES_NO = ("Yes", "No")
+from .jsonl import iter_json_lines
+from .vocabulary import LETTERS, YES_NO, Granularity, QAType, SchemaError, stable_hash
 
-
-class SchemaError(ValueError):
-    """A record that breaks the schema. The message names the item, the field and the value."""
-
-
-class Granularity(str, Enum):
-    entity = "entity"
-    image = "image"
-
-
-class QAType(str, Enum):
-    multiple_choice = "multiple_choice"
-    yes_no = "yes_no"
-
-
-def stable_hash(*parts: Any, length: int = 16) -> str:
-    """sha256 over a canonical JSON of the parts; the basis of every id."""
-    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
+__all__ = ["LETTERS", "YES_NO", "AnnotationRecord", "Box", "Candidate", "Edge", "Granularity", "ImageRef",
+           "LeakageVerdict", "Provenance", "QAType", "Sample", "SchemaError", "candidate_id", "describe_validation_error",
+           "parse_record", "read_jsonl", "sample_id", "stable_hash", "write_jsonl"]
 
 
 class _Model(BaseModel):
@@ -315,8 +298,6 @@ def parse_record(model: type[BaseModel], data: dict, item: str):
 def read_jsonl(path: str | Path, model: type[BaseModel], *, errors: list[str] | None = None) -> list:
     """Read Candidates or Samples. With `errors` given, bad lines are collected there (named by file and
     line number) and the rest is kept; without it the first bad line raises `SchemaError`."""
-    from .sources import iter_json_lines  # late: the shared reader builds on this module
-
     records = []
     for rec in iter_json_lines(path):
         try:

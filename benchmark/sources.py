@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mmra.errors import MMRAError
-from mmra.parsing import ParseError, load_json
 
+from .jsonl import SourceRecord, iter_json_lines
 from .mmra_format import sample_from_mmra
 from .schema import Sample, SchemaError, parse_record
 
@@ -38,16 +38,6 @@ MAX_REPORTED = 20
 _JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
 _SAVED_DATASET_MARKERS = ("dataset_info.json", "dataset_dict.json", "state.json")
 _SPLIT_PREFERENCE = ("test", "train", "validation")  # our releases publish `test`, m-a-p/MMRA only `train`
-
-
-@dataclass(frozen=True)
-class SourceRecord:
-    """One raw record and how messages name it ("samples.jsonl:12", "row 7"); `record` is None when the
-    line could not be read, and `error` says why."""
-
-    item: str
-    record: dict[str, Any] | None
-    error: str | None = None
 
 
 @dataclass
@@ -82,26 +72,6 @@ class LoadedSamples:
 
 
 # ---------------------------------------------------------------------------------------------- records
-
-
-def iter_json_lines(path: str | Path) -> Iterator[SourceRecord]:
-    """The JSON objects of a JSONL file, one per non-blank line, named "file.jsonl:LINE"; a line that is not
-    a JSON object comes back with `error` set instead of stopping the read."""
-    path = Path(path)
-    with path.open("rb") as fh:  # bytes: a stray non-UTF-8 line is one bad line, not a crash of the read
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            item = f"{path.name}:{lineno}"
-            try:
-                data = load_json(line, unit="line")
-            except ParseError as exc:  # bad JSON, not UTF-8, or nested too deeply: one bad line
-                yield SourceRecord(item, None, str(exc))
-                continue
-            if isinstance(data, dict):
-                yield SourceRecord(item, data)
-            else:
-                yield SourceRecord(item, None, f"expected a JSON object, got {type(data).__name__}")
 
 
 def _parquet_records(files: list[Path]) -> Iterator[SourceRecord]:

@@ -7,8 +7,10 @@ derived from the published per-subtask accuracies and sums to 1,024.
 
 from __future__ import annotations
 
-from .registry import Subtask, register_subtask
-from .schema import Granularity, QAType
+from .subtask_spec import Subtask
+from .vocabulary import Granularity, QAType
+
+# Each built-in subtask names its miner in curation/miners.py; it is imported only when curation runs.
 
 MC = QAType.multiple_choice
 YN = QAType.yes_no
@@ -18,6 +20,7 @@ I = Granularity.image  # noqa: E741
 BUILTIN_SUBTASKS = (
     Subtask(
         name="RelativePosition", abbreviation="RP", granularity=E, paper_count=81,
+        miner="mmra.curation.miners:mine_relative_position",
         definition="Whether entities in the two images occupy similar positions: the same kind of entity sits in "
         "a comparable place in each frame or relative to another entity (left/right, above/below, centre/edge).",
         relations=(), signal="geometry",
@@ -28,6 +31,7 @@ BUILTIN_SUBTASKS = (
     ),
     Subtask(
         name="UsageSimilarity", abbreviation="US", granularity=E, paper_count=99,
+        miner="mmra.curation.miners:mine_usage_similarity",
         definition="Entities in the two images can be used for the same purpose or share a function "
         "(ConceptNet UsedFor / CapableOf), e.g. a knife in one image and scissors in the other are both used for cutting.",
         relations=("UsedFor", "CapableOf"), signal="conceptnet",
@@ -38,6 +42,7 @@ BUILTIN_SUBTASKS = (
     ),
     Subtask(
         name="MentalitySimilarity", abbreviation="MS", granularity=E, paper_count=89,
+        miner="mmra.curation.miners:mine_mentality_similarity",
         definition="Whether people or animals in the two images exhibit similar emotional states or desires "
         "(evidence from captions and ConceptNet Desires / CausesDesire / HasProperty).",
         relations=("Desires", "CausesDesire", "HasProperty"), signal="captions+conceptnet",
@@ -48,6 +53,7 @@ BUILTIN_SUBTASKS = (
     ),
     Subtask(
         name="SimilarMaterial", abbreviation="SM", granularity=E, paper_count=106,
+        miner="mmra.curation.miners:mine_similar_material",
         definition="Entities in the two images are made of the same material (ConceptNet MadeOf), e.g. "
         "'the bench and the tree are made of the same material' (wood).",
         relations=("MadeOf",), signal="conceptnet",
@@ -58,6 +64,7 @@ BUILTIN_SUBTASKS = (
     ),
     Subtask(
         name="AppearanceSimilarity", abbreviation="AS", granularity=E, paper_count=90,
+        miner="mmra.curation.miners:mine_appearance_similarity",
         definition="Entities in the two images look alike: similar shape, colour or other visual property "
         "(ConceptNet HasProperty with visual properties, SimilarTo).",
         relations=("HasProperty", "SimilarTo"), signal="conceptnet",
@@ -68,6 +75,7 @@ BUILTIN_SUBTASKS = (
     ),
     Subtask(
         name="NearSameEntity", abbreviation="NSE", granularity=E, paper_count=63,
+        miner="mmra.curation.miners:mine_near_same_entity",
         definition="The same kind of entity appears close to a focal object in both images (the presence of "
         "entities in close proximity across images; ConceptNet has almost no LocatedNear, so this is mined from boxes).",
         relations=("LocatedNear",), signal="geometry",
@@ -78,6 +86,7 @@ BUILTIN_SUBTASKS = (
     ),
     Subtask(
         name="Environment", abbreviation="Env", granularity=I, paper_count=90,
+        miner="mmra.curation.miners:mine_environment",
         definition="The two images depict the same kind of environment or scene, e.g. 'those images all depict "
         "outdoor scenes' (mined from ConceptNet AtLocation of the entities and caption scene words).",
         relations=("AtLocation",), signal="conceptnet",
@@ -88,6 +97,7 @@ BUILTIN_SUBTASKS = (
     ),
     Subtask(
         name="Layout", abbreviation="LO", granularity=I, paper_count=90,
+        miner="mmra.curation.miners:mine_layout",
         definition="The two scenes have a similar spatial composition: the arrangement of their main objects "
         "(mined from box geometry; no ConceptNet relation).",
         relations=(), signal="geometry",
@@ -98,6 +108,7 @@ BUILTIN_SUBTASKS = (
     ),
     Subtask(
         name="SimilarEvent", abbreviation="SimE", granularity=I, paper_count=90,
+        miner="mmra.curation.miners:mine_similar_event",
         definition="The two images show the same event or activity, e.g. 'they all show the same event: people "
         "sitting' (caption events linked through ConceptNet HasSubevent / IsA).",
         relations=("HasSubevent", "IsA"), signal="captions+conceptnet",
@@ -107,6 +118,7 @@ BUILTIN_SUBTASKS = (
     ),
     Subtask(
         name="SubEvent", abbreviation="SubE", granularity=I, paper_count=100,
+        miner="mmra.curation.miners:mine_sub_event",
         definition="One image shows a sub-event (a step, the first or the last step) of the event in the other "
         "image (ConceptNet HasSubevent / HasFirstSubevent / HasLastSubevent). Direction matters: the answer "
         "depends on which image comes first.",
@@ -118,6 +130,7 @@ BUILTIN_SUBTASKS = (
     ),
     Subtask(
         name="ObservationAngle", abbreviation="OA", granularity=I, paper_count=126,
+        miner="mmra.curation.miners:mine_observation_angle",
         definition="Whether the two photos are taken from a similar viewpoint or camera angle (top-down, eye "
         "level, close-up, wide shot); mined with a heuristic from caption viewpoint cues and box scale.",
         relations=(), signal="geometry+captions (heuristic)",
@@ -127,9 +140,6 @@ BUILTIN_SUBTASKS = (
         example_question="From which angle are both photos taken?",
     ),
 )
-
-for _spec in BUILTIN_SUBTASKS:
-    register_subtask(_spec, replace=True)
 
 ENTITY_LEVEL = tuple(s.abbreviation for s in BUILTIN_SUBTASKS if s.granularity == E)
 IMAGE_LEVEL = tuple(s.abbreviation for s in BUILTIN_SUBTASKS if s.granularity == I)

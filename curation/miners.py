@@ -20,7 +20,7 @@ from mmra.benchmark.schema import Edge
 
 from .edges import Fact
 from .entities import GENERIC_WORDS, MENTAL_STATES, OUTDOOR_SCENES, SCENE_WORDS, VISUAL_PROPERTIES
-from .mining import MiningContext, Proposal, miner, pair_up, pairs_per_key
+from .mining import MiningContext, Proposal, pair_up, pairs_per_key
 
 
 def _specificity(frequency: int) -> float:
@@ -93,7 +93,6 @@ def _caption_facts(ctx: MiningContext, kind: str):
     return facts_of
 
 
-@miner("SimilarMaterial")
 def mine_similar_material(ctx: MiningContext, quota: int, rng: random.Random) -> Iterable[Proposal]:
     return _shared_tail_miner(
         ctx, quota, rng, subtask="SimilarMaterial", relations=("MadeOf",), isa_hop=True,
@@ -102,7 +101,6 @@ def mine_similar_material(ctx: MiningContext, quota: int, rng: random.Random) ->
         caption_facts=_caption_facts(ctx, "materials"))
 
 
-@miner("UsageSimilarity")
 def mine_usage_similarity(ctx: MiningContext, quota: int, rng: random.Random) -> Iterable[Proposal]:
     def question(fa, fb) -> str:
         if fa[-1].relation == "UsedFor" and fb[-1].relation == "UsedFor":
@@ -116,7 +114,6 @@ def mine_usage_similarity(ctx: MiningContext, quota: int, rng: random.Random) ->
         question=question)
 
 
-@miner("AppearanceSimilarity")
 def mine_appearance_similarity(ctx: MiningContext, quota: int, rng: random.Random) -> Iterable[Proposal]:
     return _shared_tail_miner(
         ctx, quota, rng, subtask="AppearanceSimilarity", relations=("HasProperty", "SimilarTo"),
@@ -125,7 +122,6 @@ def mine_appearance_similarity(ctx: MiningContext, quota: int, rng: random.Rando
         caption_facts=_caption_facts(ctx, "attributes"))
 
 
-@miner("MentalitySimilarity")
 def mine_mentality_similarity(ctx: MiningContext, quota: int, rng: random.Random) -> Iterable[Proposal]:
     sentient = {c for f in ctx.facts for c in f.sentient}
     desires = ctx.store.lookup(("Desires", "CausesDesire", "HasProperty"), sentient)
@@ -160,7 +156,6 @@ def mine_mentality_similarity(ctx: MiningContext, quota: int, rng: random.Random
                            "Which feeling or wish do the people or animals in both images most likely share?")
 
 
-@miner("Environment")
 def mine_environment(ctx: MiningContext, quota: int, rng: random.Random) -> Iterable[Proposal]:
     located = ctx.store.lookup(("AtLocation",), ctx.vocabulary(), tails=SCENE_WORDS)
     postings: dict[str, list[tuple[int, float, tuple]]] = defaultdict(list)
@@ -199,7 +194,6 @@ def _event_edges(ctx: MiningContext, events: set[str]) -> dict[str, list[Fact]]:
     return ctx.store.lookup(("HasSubevent", "HasFirstSubevent", "HasLastSubevent", "HasPrerequisite"), events)
 
 
-@miner("SimilarEvent")
 def mine_similar_event(ctx: MiningContext, quota: int, rng: random.Random) -> Iterable[Proposal]:
     events = {e for f in ctx.facts for e in f.events}
     known = _event_edges(ctx, events)
@@ -226,7 +220,6 @@ def mine_similar_event(ctx: MiningContext, quota: int, rng: random.Random) -> It
             yield Proposal(a, b, score, (event,), evidence, "Which event or activity do both images show?")
 
 
-@miner("SubEvent")
 def mine_sub_event(ctx: MiningContext, quota: int, rng: random.Random) -> Iterable[Proposal]:
     """Image with event E + image with S where E HasSubevent/HasFirstSubevent/HasLastSubevent S. Half of
     the pairs (by a seeded hash) put the sub-event first, so Yes/No answers come out balanced."""
@@ -291,7 +284,6 @@ def _third(value: float, names: tuple[str, str, str]) -> str:
     return names[0] if value < 1 / 3 else names[1] if value < 2 / 3 else names[2]
 
 
-@miner("RelativePosition")
 def mine_relative_position(ctx: MiningContext, quota: int, rng: random.Random) -> Iterable[Proposal]:
     postings: dict[tuple, list[tuple[int, float, tuple]]] = defaultdict(list)
     for i, record in enumerate(ctx.images):
@@ -351,7 +343,6 @@ def _inside(small, big) -> float:
     return ox * oy / (w1 * h1) if w1 * h1 else 0.0
 
 
-@miner("NearSameEntity")
 def mine_near_same_entity(ctx: MiningContext, quota: int, rng: random.Random) -> Iterable[Proposal]:
     near_limit = 0.04
     postings: dict[tuple[str, str], list[tuple[int, float, tuple]]] = defaultdict(list)
@@ -420,7 +411,6 @@ def _layout(ctx: MiningContext, i: int):
     return grid, (count, main, spread), [label for _, label, _ in boxes]
 
 
-@miner("Layout")
 def mine_layout(ctx: MiningContext, quota: int, rng: random.Random) -> Iterable[Proposal]:
     buckets: dict[tuple, list[tuple[int, float, tuple]]] = defaultdict(list)
     for i in range(len(ctx.images)):
@@ -450,7 +440,6 @@ def mine_layout(ctx: MiningContext, quota: int, rng: random.Random) -> Iterable[
             yield Proposal(a, b, cosine, (key,), evidence, "How are the main objects arranged in both images?")
 
 
-@miner("ObservationAngle")
 def mine_observation_angle(ctx: MiningContext, quota: int, rng: random.Random) -> Iterable[Proposal]:
     postings: dict[str, list[tuple[int, float, tuple]]] = defaultdict(list)
     for i, record in enumerate(ctx.images):

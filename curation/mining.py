@@ -1,9 +1,9 @@
 """The mining framework: a `MiningContext` (images, what they show, the edge store), `Proposal`s (a scored image
-pair whose evidence is built only if it is kept), the miner registry (one miner per subtask, by subtask name)
-and the deterministic, seeded ranking with diversity caps and a per-subtask quota.
+pair whose evidence is built only if it is kept) and the deterministic, seeded ranking with diversity caps and
+a per-subtask quota.
 
-A miner is `fn(context, quota, rng) -> Iterable[Proposal | Candidate]`. Built-in miners register with
-`@miner("SubtaskName")`; a subtask registered by another package brings its own through `Subtask.miner`.
+A miner is `fn(context, quota, rng) -> Iterable[Proposal | Candidate]`. Every subtask carries its own, built in
+or from a plug-in, as `Subtask.miner` (the function, or "module:function"; the built-in ones live in miners.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mmra.benchmark.registry import Subtask, get_subtask
+from mmra.benchmark.registry import get_subtask
 from mmra.benchmark.schema import Box, Candidate, ImageRef, Provenance
 
 from .corpus import ImageRecord
@@ -24,22 +24,6 @@ from .edges import EdgeStore
 from .entities import ImageFacts, Linker
 
 MinerFn = Callable[["MiningContext", int, random.Random], Iterable[Any]]
-MINERS: dict[str, MinerFn] = {}
-
-
-def miner(subtask_name: str) -> Callable[[MinerFn], MinerFn]:
-    def wrap(fn: MinerFn) -> MinerFn:
-        MINERS[subtask_name] = fn
-        return fn
-
-    return wrap
-
-
-def miner_for(spec: Subtask) -> MinerFn | None:
-    """The built-in miner of a subtask, else the one its registering package provided."""
-    from . import miners  # noqa: F401  (registers the built-in miners)
-
-    return MINERS.get(spec.name) or spec.miner
 
 
 @dataclass
@@ -227,7 +211,7 @@ def mine_subtask(name: str, ctx: MiningContext, config: RankingConfig) -> tuple[
     """Run one subtask's miner and rank its proposals. Candidates that a plug-in miner returns directly
     are ranked by their score with the same caps."""
     spec = get_subtask(name)
-    fn = miner_for(spec)
+    fn = spec.resolve_miner()
     if fn is None:
         return [], {"error": f"no miner for subtask {spec.name!r}: none is built in and the subtask "
                              "did not register one (Subtask.miner)"}

@@ -51,7 +51,7 @@ def check_image(path: str | Path, min_side: int = 64, max_pixels: int = 50_000_0
     limits = ImageLimits(min_side=min_side, max_pixels=max_pixels)
     real_roots = None if roots is None else resolve_roots(roots)
     try:
-        image = verify_image(path=path, label=f"image file {path}", roots=real_roots, limits=limits)
+        image = verify_image(path=path, label=f"image file {Path(path).name}", roots=real_roots, limits=limits)
         rgb = image.rgb(draft_to=(max(256, min_side), max(256, min_side)))  # JPEG: decode at reduced scale
     except ImageRejected as exc:
         return ImageCheck(False, exc.reason, str(exc))

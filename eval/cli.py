@@ -23,7 +23,11 @@ def _backend_options(backend: str, *, device, dtype, device_map, tensor_parallel
         return {"tensor_parallel_size": tensor_parallel, "dtype": dtype, "choice_decoding": choice_decoding,
                 "max_model_len": max_model_len, "trust_remote_code": trust_remote_code or None}
     if backend == "openai":
-        return {"base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency}
+        from mmra.config import cli_config
+
+        cfg = cli_config()  # read here, at the edge; the backend gets plain values
+        return {"base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency,
+                "llm": cfg.llm.model_dump(mode="json"), "cache_dir": str(cfg.paths.cache)}
     return {}
 
 
@@ -107,10 +111,12 @@ def score_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print scores.json to stdout instead of tables."),
 ) -> None:
     """Re-score saved predictions (ours or converted from another harness)."""
-    from .report import print_tables
-    from .scoring import score
+    from .report import print_tables, write_report
+    from .scoring import score_runs
 
-    result = score(predictions, out=out, text_base=text_base, bootstrap=bootstrap)
+    result, runs = score_runs(predictions, text_base=text_base, bootstrap=bootstrap)
+    if out is not None:
+        write_report(result, runs, out)
     if as_json:
         _console.print_json(json.dumps(result))
     else:

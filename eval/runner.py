@@ -41,7 +41,8 @@ from .items import (
     prompt_length_hint,
 )
 from .predictions import PredictionWriter, read_done
-from .scoring import score
+from .report import write_report
+from .scoring import score_runs
 
 PREDICTIONS = "predictions.jsonl"
 RUN_FILE = "run.json"
@@ -164,7 +165,8 @@ def evaluate(
         keys = {it.key for it in items}
         records = [r for k, r in final.items() if k in keys]  # only this run's items (a larger earlier --limit)
         errors = [f"{r['id']}: {r['error']}" for r in records if r.get("error")]
-        scores = score([(str(pred_path), records)], out=out)
+        scores, scored = score_runs([(str(pred_path), records)])
+        write_report(scores, scored, out)
     (out / "problems.txt").write_text("".join(p + "\n" for p in loaded.problems + errors), encoding="utf-8")
     return EvalResult(out, pred_path, scores, len(items), len(todo), errors, loaded.problems)
 

@@ -249,11 +249,11 @@ def mmstar_metrics(runs: list[dict[str, Any]], text_base: str | None = None) -> 
     return out
 
 
-def score(predictions: list[str | Path | tuple[str, list[dict]]] | str | Path, *, out: str | Path | None = None, text_base: str | None = None,
-          bootstrap: int = 1000, seed: int = 0, plot: bool = True) -> dict[str, Any]:
-    """Score one or more predictions files. Returns the scores dict; with `out`, writes `out/scores.json`,
-    `out/scored.jsonl` (per-item extraction, for auditing), `out/scores.png`, and returns the same dict.
-    An entry may also be `(source_name, records)` for predictions already in memory."""
+def score_runs(predictions: list[str | Path | tuple[str, list[dict]]] | str | Path, *, text_base: str | None = None,
+               bootstrap: int = 1000, seed: int = 0) -> tuple[dict[str, Any], list[Run]]:
+    """Score one or more predictions files in process: the scores dict and the typed, scored runs (what
+    `report.write_report` turns into files). An entry may also be `(source_name, records)` for predictions
+    already in memory. Nothing is written here."""
     paths = [predictions] if isinstance(predictions, str | Path) else list(predictions)
     if not paths:
         raise ValueError("give at least one predictions file")
@@ -285,11 +285,13 @@ def score(predictions: list[str | Path | tuple[str, list[dict]]] | str | Path, *
         "columns": list(PAPER_ORDER),
         "accuracy_unit": "fraction (0-1)",
     }
-    if out is not None:
-        from .report import write_report
+    return result, runs
 
-        write_report(result, runs, Path(out), plot=plot)
-    return result
+
+def score(predictions: list[str | Path | tuple[str, list[dict]]] | str | Path, *, text_base: str | None = None,
+          bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """The scores dict of `score_runs` (accuracy per subtask, level and overall, rates, CIs, MMStar)."""
+    return score_runs(predictions, text_base=text_base, bootstrap=bootstrap, seed=seed)[0]
 
 
 def scored_lines(runs: list[Run]) -> list[dict[str, Any]]:

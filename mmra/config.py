@@ -1,6 +1,8 @@
 """Project configuration: one `mmra.toml` for paths and endpoints; secrets only from the environment.
 
-Lookup order for a value: command-line flag > `mmra.toml` (``--config`` or ./mmra.toml) > defaults below.
+Lookup order for a value: command-line flag > `mmra.toml` (`mmra --config FILE`, $MMRA_CONFIG or ./mmra.toml)
+> defaults below. The file is read once per command, at the command-line edge (`cli_config`); library code
+takes the values it needs as arguments.
 Secrets (tokens, API keys) are never read from or written to the file.
 """
 
@@ -106,6 +108,22 @@ def load_config(path: str | Path | None = None) -> Config:
         return Config.model_validate(data)
     except Exception as exc:  # pydantic's message names the field and value
         raise ConfigError(f"{candidate}: {exc}") from exc
+
+
+def cli_config() -> Config:
+    """The configuration of the running command: loaded once per invocation, at the command-line edge, from
+    the root `mmra --config FILE` (or $MMRA_CONFIG, or ./mmra.toml), and handed to library code as an object.
+    Library modules never call this or `load_config`."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    if root is None:
+        return load_config()
+    meta = root.meta
+    if "mmra.config" not in meta:
+        meta["mmra.config"] = load_config(meta.get("mmra.config_path"))
+    return meta["mmra.config"]
 
 
 def _find_secret_keys(data: dict, prefix: str = "") -> list[str]:

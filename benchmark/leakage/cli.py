@@ -48,7 +48,7 @@ def leakage_cmd(
 ) -> None:
     """Question-only leakage filter: each model answers every question without the images, under every
     circular shift of the options; samples that too many models get right are flagged."""
-    from mmra.config import load_config
+    from mmra.config import cli_config
     from mmra.llm.client import LOCAL_ENDPOINT, ChatClient
 
     from .load import load_samples
@@ -69,7 +69,7 @@ def leakage_cmd(
     for name in local:
         if parse_model_spec(name).base_url is not None:
             raise ValueError(f"--local {name!r}: a local model name has no @URL")
-    cfg = load_config()
+    cfg = cli_config()
     data = load_samples(samples)
     cache_path = None if no_cache else (cache or Path(cfg.paths.cache) / "llm.sqlite")
     settings = LeakageSettings(hit_rule=hit_rule, max_hits=max_hits, choices_only=choices_only, max_tokens=max_tokens,
@@ -80,6 +80,8 @@ def leakage_cmd(
         from .vlm import run_image_probes
 
         vlm_name, vlm_options = _vlm_spec(vlm, vlm_backend)
+        if vlm_backend == "openai":  # the backend gets the config's values, never reads the file itself
+            vlm_options.update(llm=cfg.llm.model_dump(mode="json"), cache_dir=str(cfg.paths.cache))
         image_probes = run_image_probes(samples, model=vlm_name, out_dir=out / "vlm", backend=vlm_backend,
                                         backend_options=vlm_options, batch_size=vlm_batch_size,
                                         max_new_tokens=max_tokens, rule=one_image_rule)
@@ -103,11 +105,13 @@ def leakage_cmd(
             if client.missing(requests) == 0:
                 continue
             if ep.local:
-                from mmra.llm.server import ensure_server, running, serving
+                from mmra.llm.server import LocalServers, ensure_server, running, serving
 
+                servers = LocalServers.from_config(cfg)
                 _err.print(f"starting local model {ep.model} ...", highlight=False)
-                client.base_url = (ensure_server(ep.model) if keep_servers or running(ep.model)
-                                   else stack.enter_context(serving(ep.model)))
+                client.base_url = (ensure_server(ep.model, servers=servers)
+                                   if keep_servers or running(ep.model, servers)
+                                   else stack.enter_context(serving(ep.model, servers=servers)))
             client.check()  # fail fast, before any work: unreachable, bad key, unknown model
         try:
             result = run_leakage(data, clients, settings, run_ref=str(out / "verdicts.jsonl"), image_probes=image_probes)

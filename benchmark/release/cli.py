@@ -18,9 +18,9 @@ err = Console(stderr=True)
 
 
 def _store_default() -> Path:
-    from mmra.config import load_config
+    from mmra.config import cli_config
 
-    return load_config().paths.releases
+    return cli_config().paths.releases
 
 
 def _parse_size(text: str) -> int:
@@ -67,7 +67,7 @@ def publish_cmd(
 
     Samples the leakage filter flagged go to a separate `flagged` config; the answer key is balanced; the
     model-free blind probes gate the release."""
-    from mmra.config import load_config
+    from mmra.config import cli_config
 
     from .hub import push_release
     from .store import publish
@@ -75,7 +75,7 @@ def publish_cmd(
 
     if to is None and hub is None:
         raise ValueError("say where to publish: --to DIR (local store) and/or --hub ORG/NAME")
-    cfg = load_config()
+    cfg = cli_config()
     result = publish(
         samples, version, to or cfg.paths.releases,
         name=name or (hub.split("/")[-1] if hub else "mmra"),

@@ -38,9 +38,9 @@ def to_openai_messages(prompt: Any) -> list[dict[str, Any]]:
     return [{"role": "user", "content": content}]
 
 
-def _cache_path(cache: bool | str | Path, cfg: Any) -> Path | None:
+def _cache_path(cache: bool | str | Path, cache_root: Path) -> Path | None:
     if cache is True:
-        return cfg.paths.cache / "llm.sqlite"  # shared with the leakage stage: same request, same answer
+        return cache_root / "llm.sqlite"  # shared with the leakage stage: same request, same answer
     return Path(cache) if cache else None
 
 
@@ -50,35 +50,39 @@ class OpenAIBackend(Backend):
     def __init__(self, model: str, *, base_url: str | None = None, api_key_env: str | None = None,
                  concurrency: int | None = None, timeout_s: float | None = None, max_retries: int | None = None,
                  cache: bool | str | Path = True, check: bool = True, send_openai_key: bool | None = None,
-                 allow_insecure_http: bool | None = None, endpoint_id: str | None = None) -> None:
+                 allow_insecure_http: bool | None = None, endpoint_id: str | None = None,
+                 llm: dict[str, Any] | None = None, cache_dir: str | Path | None = None) -> None:
         """`base_url` may end in `#ENVVAR` (the variable holding its key), like `api_key_env`; without either,
         only api.openai.com gets $OPENAI_API_KEY (mmra.llm.keys). `endpoint_id`: the cache identity
-        (default: the base URL; the embedded local models share one across ports)."""
+        (default: the base URL; the embedded local models share one across ports). `llm`: the `[llm]` settings
+        and `cache_dir` the `[paths].cache` folder, as the command line read them (plain values, so they travel
+        to data-parallel workers); defaults: those of an empty config."""
         try:
             from mmra.llm.client import ChatClient
         except ImportError as exc:
             raise MMRAError(f"the openai backend needs mmra.llm.client ({exc})") from None
-        from mmra.config import load_config
+        from mmra.config import LLMConfig, PathsConfig
         from mmra.llm.client import LOCAL_ENDPOINT
         from mmra.llm.keys import split_key_env
         from mmra.llm.models import MODELS
 
-        cfg = load_config()
+        llm_cfg = LLMConfig.model_validate(llm or {})
+        cache_root = Path(cache_dir) if cache_dir else PathsConfig().cache
         self.model_id = model
         if base_url:
             self.base_url, url_key_env = split_key_env(base_url)
         else:  # the configured local server (`mmra llm serve`)
-            self.base_url, url_key_env = f"http://{cfg.llm.host}:{cfg.llm.port}/v1", None
+            self.base_url, url_key_env = f"http://{llm_cfg.host}:{llm_cfg.port}/v1", None
             if model in MODELS:
                 endpoint_id = endpoint_id or LOCAL_ENDPOINT
-        concurrency = concurrency or cfg.llm.concurrency
+        concurrency = concurrency or llm_cfg.concurrency
         self.client = ChatClient(
             self.base_url, model, key_env=api_key_env or url_key_env, endpoint_id=endpoint_id,
-            send_openai_key=cfg.llm.send_openai_key if send_openai_key is None else send_openai_key,
-            allow_insecure_http=cfg.llm.allow_insecure_http if allow_insecure_http is None else allow_insecure_http,
+            send_openai_key=llm_cfg.send_openai_key if send_openai_key is None else send_openai_key,
+            allow_insecure_http=llm_cfg.allow_insecure_http if allow_insecure_http is None else allow_insecure_http,
             concurrency=concurrency,
-            timeout_s=timeout_s or cfg.llm.timeout_s, max_retries=max_retries if max_retries is not None
-            else cfg.llm.max_retries, cache_path=_cache_path(cache, cfg),
+            timeout_s=timeout_s or llm_cfg.timeout_s, max_retries=max_retries if max_retries is not None
+            else llm_cfg.max_retries, cache_path=_cache_path(cache, cache_root),
             progress=False,
         )
         # chunks of a few rounds of concurrency: enough in flight, and each chunk is saved as it completes

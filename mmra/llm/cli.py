@@ -21,16 +21,18 @@ def serve_cmd(
     stop: bool = typer.Option(False, "--stop", help="Stop the server this toolkit started for the model."),
 ) -> None:
     """Start (or reuse) the local OpenAI-compatible server for a model, or stop it with --stop."""
-    from mmra.config import load_config
+    from mmra.config import cli_config
 
-    from .server import ensure_server, stop_server_for
+    from .server import LocalServers, ensure_server, stop_server_for
 
-    name = model or load_config().llm.default_model
+    cfg = cli_config()
+    servers = LocalServers.from_config(cfg)
+    name = model or cfg.llm.default_model
     if stop:
-        was = stop_server_for(name)
+        was = stop_server_for(name, servers)
         _console.print(f"{name}: {'stopped' if was else 'was not running'}")
         return
-    url = ensure_server(name, port=port)
+    url = ensure_server(name, servers=servers, port=port)
     _console.print(f"{name} serves at [bold]{url}[/] (OpenAI API; model name {name!r}); stop with "
                    f"`mmra llm serve --model {name} --stop`")
 
@@ -39,14 +41,17 @@ def serve_cmd(
 @cli_errors
 def models_cmd() -> None:
     """List the local models: packages installed, GGUF assembled, server running."""
-    from .models import describe_models
-    from .server import running
+    from mmra.config import cli_config
 
+    from .models import describe_models
+    from .server import LocalServers, running
+
+    servers = LocalServers.from_config(cli_config())
     table = Table(title="local LLMs")
     for col in ("name", "description", "packages", "assembled", "server"):
         table.add_column(col)
-    for row in describe_models():
-        state = running(row["name"])
+    for row in describe_models(servers.models_dir):
+        state = running(row["name"], servers)
         table.add_row(row["name"], row["description"], row["packages"], row["assembled"],
                       state.url if state else "-")
     _console.print(table)

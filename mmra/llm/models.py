@@ -73,10 +73,7 @@ def get_model(name: str) -> LocalModel:
     return MODELS[name]
 
 
-def models_dir() -> Path:
-    from mmra.config import load_config
-
-    return Path(load_config().paths.cache) / "models"
+DEFAULT_MODELS_DIR = Path(".mmra/cache/models")  # <paths.cache>/models of an empty config
 
 
 def part_files(model: LocalModel) -> list[Path]:
@@ -121,7 +118,7 @@ def _write_marker(path: Path, sha256: str) -> None:
 def model_path(name: str, cache_dir: Path | None = None) -> Path:
     """Path of the verified GGUF for a local model, assembling it first if needed."""
     model = get_model(name)
-    out_dir = Path(cache_dir) if cache_dir else models_dir()
+    out_dir = Path(cache_dir) if cache_dir else DEFAULT_MODELS_DIR
     target = out_dir / model.filename
     if target.exists() and _is_verified(target, model.sha256):
         return target
@@ -150,7 +147,7 @@ def model_path(name: str, cache_dir: Path | None = None) -> Path:
 
 def describe_models(cache_dir: Path | None = None) -> list[dict[str, str]]:
     """Name, description, and whether each model's packages are installed / its GGUF assembled."""
-    out_dir = Path(cache_dir) if cache_dir else models_dir()
+    out_dir = Path(cache_dir) if cache_dir else DEFAULT_MODELS_DIR
     rows = []
     for m in MODELS.values():
         try:

@@ -1,7 +1,8 @@
 """Start, reuse and stop llama-cpp-python's OpenAI-compatible server for the embedded local models.
 
-    base_url = ensure_server("qwen2.5-1.5b")     # "http://127.0.0.1:<port>/v1", started once, reused after
-    stop_server_for("qwen2.5-1.5b")
+    servers = LocalServers.from_config(cfg)      # the command line builds it from its config; defaults otherwise
+    base_url = ensure_server("qwen2.5-1.5b", servers=servers)   # "http://127.0.0.1:<port>/v1", reused after
+    stop_server_for("qwen2.5-1.5b", servers=servers)
 
 One server process per model, on 127.0.0.1, run by the interpreter of the `.venv-llm` venv (llama-cpp-python
 pins its own numpy/pydantic, so it stays out of the main venv). Each server's PID, port and log live in
@@ -13,21 +14,50 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import mmra
-from mmra.config import load_config
+from mmra.config import Config
 from mmra.errors import MMRAError
 from mmra.procs import LOOPBACK, ServerState, free_port, port_in_use, start_server, stop_server, wait_healthy
 
 from .models import MODELS, get_model, model_path
 
-__all__ = ["MODELS", "ensure_server", "llm_python", "running", "serving", "state_file", "stop_server_for"]
+__all__ = ["MODELS", "LocalServers", "ensure_server", "llm_python", "running", "serving", "state_file",
+           "stop_server_for"]
 
 PYTHON_ENV = "MMRA_LLM_PYTHON"  # explicit interpreter that has llama-cpp-python[server]
 # "0": load models without ggml's extra CPU buffer types (see llama_server_main.py); default: "0" on CPUs that
 # advertise AMX, whose tiles are not usable in every VM, else "1"
 EXTRA_BUFTS_ENV = "MMRA_LLAMA_EXTRA_BUFTS"
+
+
+@dataclass(frozen=True)
+class LocalServers:
+    """Where local model servers keep their state and how they start: taken from `[paths].cache` and `[llm]`
+    by the command line (`from_config`); the defaults match an empty config."""
+
+    cache_dir: Path = Path(".mmra/cache")
+    venv: Path = Path(".venv-llm")
+    port: int = 8765  # the default model's preferred port
+    default_model: str = "qwen2.5-1.5b"
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> LocalServers:
+        return cls(cache_dir=Path(cfg.paths.cache), venv=Path(cfg.llm.venv), port=cfg.llm.port,
+                   default_model=cfg.llm.default_model)
+
+    @property
+    def servers_dir(self) -> Path:
+        return self.cache_dir / "servers"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.cache_dir / "models"
+
+
+DEFAULT_SERVERS = LocalServers()
 
 
 def _cpu_has_amx() -> bool:
@@ -37,13 +67,13 @@ def _cpu_has_amx() -> bool:
         return False
 
 
-def llm_python() -> Path:
+def llm_python(venv: Path = DEFAULT_SERVERS.venv) -> Path:
     """The interpreter that runs the server: $MMRA_LLM_PYTHON, else <llm.venv>/bin/python (relative paths
     are tried against the working directory, then the source checkout)."""
     explicit = os.environ.get(PYTHON_ENV)
     if explicit:
         return Path(explicit)
-    venv = Path(load_config().llm.venv)
+    venv = Path(venv)
     candidates = [venv] if venv.is_absolute() else [Path.cwd() / venv, Path(mmra.__file__).resolve().parents[1] / venv]
     for candidate in candidates:
         python = candidate / "bin" / "python"
@@ -55,23 +85,20 @@ def llm_python() -> Path:
     )
 
 
-def _servers_dir() -> Path:
-    return Path(load_config().paths.cache) / "servers"
+def state_file(name: str, servers: LocalServers = DEFAULT_SERVERS) -> Path:
+    return servers.servers_dir / f"llm-{name}.json"
 
 
-def state_file(name: str) -> Path:
-    return _servers_dir() / f"llm-{name}.json"
-
-
-def running(name: str) -> ServerState | None:
-    state = ServerState.load(state_file(name))
+def running(name: str, servers: LocalServers = DEFAULT_SERVERS) -> ServerState | None:
+    state = ServerState.load(state_file(name, servers))
     return state if state and state.alive() else None
 
 
-def ensure_server(name: str, *, port: int | None = None, n_threads: int = 2, timeout: float = 180.0) -> str:
+def ensure_server(name: str, *, servers: LocalServers = DEFAULT_SERVERS, port: int | None = None,
+                  n_threads: int = 2, timeout: float = 180.0) -> str:
     """Start (or reuse) the local server for model `name`; returns its OpenAI base URL."""
     model = get_model(name)
-    existing = running(name)
+    existing = running(name, servers)
     if existing is not None and port in (None, existing.port):
         # a live server may be busy with a long prompt (one request at a time): be patient before giving up
         try:
@@ -80,14 +107,13 @@ def ensure_server(name: str, *, port: int | None = None, n_threads: int = 2, tim
             raise MMRAError(f"the local server for {name!r} (pid {existing.pid}, {existing.url}) runs but does not "
                             f"answer; see {existing.log} or stop it with `mmra llm serve --model {name} --stop`") from None
         return existing.url
-    gguf = model_path(name)  # assemble + verify (instant once verified) before paying for a process start
-    python = llm_python()
-    cfg = load_config().llm
+    gguf = model_path(name, servers.models_dir)  # assemble + verify (instant once verified) before a process start
+    python = llm_python(servers.venv)
     if port is None:
         if existing is not None:
             port = existing.port
-        elif name == cfg.default_model and not port_in_use(cfg.port):
-            port = cfg.port
+        elif name == servers.default_model and not port_in_use(servers.port):
+            port = servers.port
         else:
             port = free_port()
     if existing is not None and existing.port != port:
@@ -105,27 +131,27 @@ def ensure_server(name: str, *, port: int | None = None, n_threads: int = 2, tim
     url = f"http://{LOOPBACK}:{port}/v1"
     env = {**os.environ, EXTRA_BUFTS_ENV: os.environ.get(EXTRA_BUFTS_ENV) or ("0" if _cpu_has_amx() else "1")}
     state = start_server(
-        f"llm-{name}", command, port=port, health_url=f"{url}/models", state_file=state_file(name),
-        log_file=_servers_dir() / f"llm-{name}.log", url=url, timeout=timeout, env=env,
+        f"llm-{name}", command, port=port, health_url=f"{url}/models", state_file=state_file(name, servers),
+        log_file=servers.servers_dir / f"llm-{name}.log", url=url, timeout=timeout, env=env,
         # make sure the port really serves this model, not something else that answers /v1/models
         ok=lambda r: r.status_code == 200 and f'"{name}"' in r.text,
     )
     return state.url
 
 
-def stop_server_for(name: str) -> bool:
+def stop_server_for(name: str, servers: LocalServers = DEFAULT_SERVERS) -> bool:
     """Stop the local server of model `name` if this toolkit started one. True if one was running."""
     get_model(name)
-    return stop_server(state_file(name))
+    return stop_server(state_file(name, servers))
 
 
 @contextlib.contextmanager
-def serving(name: str, **kwargs) -> Iterator[str]:
+def serving(name: str, *, servers: LocalServers = DEFAULT_SERVERS, **kwargs) -> Iterator[str]:
     """A local server for the block; stopped afterwards only if this block started it."""
-    was_running = running(name) is not None
-    url = ensure_server(name, **kwargs)
+    was_running = running(name, servers) is not None
+    url = ensure_server(name, servers=servers, **kwargs)
     try:
         yield url
     finally:
         if not was_running:
-            stop_server_for(name)
+            stop_server_for(name, servers)

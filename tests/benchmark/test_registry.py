@@ -76,3 +76,31 @@ def test_external_package_registers_a_12th_subtask(tmp_path):
     table = subprocess.run([sys.executable, "-m", "mmra.cli", "subtasks"], capture_output=True, text=True,
                            check=True, env={**env, "COLUMNS": "200"}).stdout
     assert "ColourMatch" in table and "12 subtasks" in table
+
+
+def test_every_builtin_subtask_carries_its_own_miner():
+    """One registration path for miners: `Subtask.miner` (a function or "module:function")."""
+    from mmra.curation import miners
+
+    for spec in [s for s in all_subtasks() if s.origin == "builtin"]:
+        fn = spec.resolve_miner()
+        assert callable(fn) and fn.__module__ == miners.__name__, spec.name
+
+
+def test_the_subtask_decorator_registers_a_subtask_with_its_miner():
+    from mmra.benchmark.registry import REGISTRY, subtask
+
+    @subtask(name="DecoratedTest", abbreviation="DCT", granularity="image", definition="A test subtask.")
+    def mine_decorated(context, quota, rng):
+        return iter(())
+
+    try:
+        spec = get_subtask("DecoratedTest")
+        assert spec.resolve_miner() is mine_decorated and get_subtask("dct") is spec
+        by_reference = Subtask(name="RefTest", abbreviation="RFT", granularity="entity", definition="d",
+                               miner="mmra.curation.miners:mine_layout")
+        from mmra.curation.miners import mine_layout
+
+        assert by_reference.resolve_miner() is mine_layout
+    finally:
+        REGISTRY._items.pop("DecoratedTest", None)

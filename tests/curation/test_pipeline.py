@@ -97,7 +97,7 @@ def test_bad_inputs_are_named_and_the_rest_is_processed(broken_inputs, tmp_path)
     assert "assertions.csv.gz:3: fewer than 5 tab-separated fields" in text
     assert "unknown category id 4242" in text and "annotation 999000001" in text
     assert f"image file {b['missing']}" in text and "is not in" in text
-    assert f"{b['truncated']} cannot be decoded" in text
+    assert f"{b['truncated']} is not a readable image" in text
     report = json.loads((out / "curation_report.json").read_text())
     reasons = {r["item"]: r["reason"] for r in report["rejects"]}
     assert reasons == {

@@ -12,7 +12,7 @@ from mmra.eval.backends import make_backend
 from mmra.eval.backends.openai import to_openai_messages
 from mmra.eval.backends.vllm import build_requests, vllm_engine_kwargs
 from mmra.eval.items import Prompt
-from mmra.llm.faultserver import FaultPlan, FaultServer
+from tests.llm.faultserver import FaultPlan, FaultServer
 from tests.llm.servers import local_llm  # noqa: F401  (session fixture: the real llama-cpp server)
 
 from .conftest import ROWS, mmra_rows, write_parquet_release

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from mmra.benchmark.schema import SchemaError
 from mmra.cli import app
-from mmra.eval import score
+from mmra.eval import score, score_runs, write_report
 
 OPTS4 = "{'A': 'a red bus', 'B': 'a dog', 'C': 'a cat', 'D': 'a tree'}"
 OPTS3 = "{'A': 'wood', 'B': 'metal', 'C': 'glass'}"
@@ -56,7 +56,8 @@ def _write(path: Path, lines: list[dict]) -> Path:
 
 def test_tricky_responses_are_scored_like_a_careful_reader(tmp_path):
     lines = [_line(i, r, o, g, q) for i, (r, o, g, q, _, _) in enumerate(TRICKY)]
-    result = score(_write(tmp_path / "p.jsonl", lines), out=tmp_path / "out", bootstrap=200)
+    result, runs = score_runs(_write(tmp_path / "p.jsonl", lines), bootstrap=200)
+    write_report(result, runs, tmp_path / "out")
     scored = [json.loads(x) for x in (tmp_path / "out" / "scored.jsonl").read_text().splitlines()]
     by_id = {s["id"]: s for s in scored}
     for i, (response, _, _, _, correct, status) in enumerate(TRICKY):

@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mmra.benchmark.schema import Sample, read_jsonl
-from mmra.llm.faultserver import FaultPlan, FaultServer
 from tests.leakage.conftest import KNOWLEDGE
+from tests.llm.faultserver import FaultPlan, FaultServer
 
 ALL_FAULTS = dict(rate_429=0.15, rate_500=0.1, rate_timeout=0.05, rate_garbage_body=0.1, rate_empty=0.08,
                   rate_gibberish=0.08, stall_s=1.0)

@@ -8,7 +8,7 @@ import pytest
 
 from mmra.errors import MMRAError
 from mmra.llm.client import ChatClient, ChatRequest, _retry_after
-from mmra.llm.faultserver import FaultPlan, FaultServer
+from tests.llm.faultserver import FaultPlan, FaultServer
 
 
 def _requests(n: int, tag: str = "q") -> list[ChatRequest]:

@@ -1,6 +1,6 @@
 """Endpoints never share answers, and a key goes only to the endpoint it belongs to (issue 12).
 
-Real OpenAI-compatible HTTP servers on loopback (mmra.llm.faultserver) record every Authorization header."""
+Real OpenAI-compatible HTTP servers on loopback (tests/llm/faultserver.py) record every Authorization header."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from mmra.errors import MMRAError
 from mmra.llm.client import LOCAL_ENDPOINT, ChatClient, ChatRequest
-from mmra.llm.faultserver import FaultPlan, FaultServer
 from mmra.llm.keys import endpoint_api_key, split_key_env
 from tests.leakage.conftest import IMAGE_DEPENDENT, KNOWLEDGE, TEXT_ANSWERABLE, build_samples
+from tests.llm.faultserver import FaultPlan, FaultServer
 
 OPENAI_KEY = "sk-openai-must-stay-home"
 

@@ -230,7 +230,7 @@ class FaultServer:
         return Handler
 
 
-def main() -> None:  # `python -m mmra.llm.faultserver --port P --model M --rate-429 0.2 ...` (runs until killed)
+def main() -> None:  # `python -m tests.llm.faultserver --port P --model M --rate-429 0.2 ...` (runs until killed)
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

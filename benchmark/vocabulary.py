@@ -1,0 +1,32 @@
+"""The benchmark's small shared vocabulary: option letters, answer words, levels, question types, the schema
+error and the id hash. A leaf: every other benchmark module may import it, it imports none of them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import Enum
+from typing import Any
+
+LETTERS = ("A", "B", "C", "D")
+YES_NO = ("Yes", "No")
+
+
+class SchemaError(ValueError):
+    """A record that breaks the schema. The message names the item, the field and the value."""
+
+
+class Granularity(str, Enum):
+    entity = "entity"
+    image = "image"
+
+
+class QAType(str, Enum):
+    multiple_choice = "multiple_choice"
+    yes_no = "yes_no"
+
+
+def stable_hash(*parts: Any, length: int = 16) -> str:
+    """sha256 over a canonical JSON of the parts; the basis of every id."""
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
