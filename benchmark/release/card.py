@@ -16,6 +16,7 @@ from huggingface_hub import DatasetCardData
 from mmra import __version__ as toolkit_version
 
 from .diff import ReleaseDiff
+from .lmms_eval import CARD_NOTE as LMMS_CARD_NOTE
 from .plots import PLOT_FILES, VALIDITY_PLOT
 from .rows import FEATURES
 from .semver import hub_tag
@@ -28,7 +29,6 @@ from .stats import (
     total_stats,
     yes_share_p,
 )
-from .lmms_eval import CARD_NOTE as LMMS_CARD_NOTE
 from .vlmevalkit import card_section as vlmevalkit_section
 
 MMRA_BIBTEX = """@article{wu2024mmra,
