@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "AnnotationRecord",
-    "Candidate",
-    "Edge",
-    "Granularity",
-    "ImageRef",
-    "LeakageVerdict",
-    "Provenance",
-    "QAType",
-    "Sample",
-    "SchemaError",
-]
+from mmra.faces import lazy_exports
 
+if TYPE_CHECKING:  # the static face: editors and type checkers see these names
+    from .schema import (
+        AnnotationRecord,
+        Candidate,
+        Edge,
+        Granularity,
+        ImageRef,
+        LeakageVerdict,
+        Provenance,
+        QAType,
+        Sample,
+        SchemaError,
+    )
 
-def __getattr__(name: str) -> Any:  # lazy: the stage CLIs under this package must not load pydantic at start
-    if name in __all__:
-        from . import schema
-
-        return getattr(schema, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+_EXPORTS = {
+    "AnnotationRecord": ".schema",
+    "Candidate": ".schema",
+    "Edge": ".schema",
+    "Granularity": ".schema",
+    "ImageRef": ".schema",
+    "LeakageVerdict": ".schema",
+    "Provenance": ".schema",
+    "QAType": ".schema",
+    "Sample": ".schema",
+    "SchemaError": ".schema",
+}
+__all__ = ["AnnotationRecord", "Candidate", "Edge", "Granularity", "ImageRef", "LeakageVerdict",
+           "Provenance", "QAType", "Sample", "SchemaError"]
+__getattr__ = lazy_exports(__name__, _EXPORTS)  # imported on first use: the CLI starts fast

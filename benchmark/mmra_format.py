@@ -22,6 +22,8 @@ from mmra.parsing import ParseError, load_literal
 from .schema import LETTERS, ImageRef, QAType, Sample, SchemaError, parse_record
 
 MMRA_COLUMNS = ("Task", "QA_type", "question", "image1", "image2", "options", "answer")
+IMAGE_COLUMNS = ("image1", "image2")
+MMRA_REQUIRED = ("Task", "QA_type", "question", "answer")  # what a row needs to become a Sample (images apart)
 QA_TYPE_TO_MMRA = {QAType.multiple_choice: "Choice QA", QAType.yes_no: "True or false QA"}
 _MMRA_TO_QA_TYPE = {
     "choice qa": QAType.multiple_choice,
@@ -137,19 +139,21 @@ def sample_from_mmra(row: dict[str, Any], *, base_dir: str | Path | None = None,
 
 
 def sample_to_mmra(sample: Sample, *, image_value: str = "ref") -> dict[str, Any]:
-    """Sample -> the seven MMRA columns. `image_value`: "ref" keeps ImageRef dicts (path/bytes),
-    "path" writes the path strings (MMRA-format JSONL)."""
+    """Sample -> the seven MMRA columns: the one codec (releases, MMRA-format JSONL and the readers use it).
+    `image_value`: "ref" keeps ImageRef dicts (path/bytes), "path" writes the path strings (MMRA-format
+    JSONL), "none" leaves the image cells out (the caller embeds verified bytes)."""
     def img(ref: ImageRef) -> Any:
         if image_value == "path":
             return ref.path
         return {"bytes": ref.bytes_, "path": ref.path}
 
-    return {
+    row = {
         "Task": sample.subtask,
         "QA_type": QA_TYPE_TO_MMRA[sample.qa_type],
         "question": sample.question,
-        "image1": img(sample.image1),
-        "image2": img(sample.image2),
         "options": options_to_mmra(sample.options),
         "answer": sample.answer,
     }
+    if image_value != "none":
+        row.update(image1=img(sample.image1), image2=img(sample.image2))
+    return {name: row[name] for name in MMRA_COLUMNS if name in row}

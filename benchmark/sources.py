@@ -27,13 +27,12 @@ from typing import Any, Literal
 from mmra.errors import MMRAError
 
 from .jsonl import SourceRecord, iter_json_lines
-from .mmra_format import sample_from_mmra
+from .mmra_format import IMAGE_COLUMNS, MMRA_REQUIRED, sample_from_mmra
+from .release.refs import split_ref
 from .schema import Sample, SchemaError, parse_record
 
 SAMPLES, MMRA = "samples", "mmra"
-IMAGE_COLUMNS = ("image1", "image2")
 MISSING_IMAGE = "missing:"  # placeholder path prefix ("missing:image1") for a row that has no image
-MMRA_REQUIRED = ("Task", "QA_type", "question", "answer")
 MAX_REPORTED = 20
 _JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
 _SAVED_DATASET_MARKERS = ("dataset_info.json", "dataset_dict.json", "state.json")
@@ -122,14 +121,6 @@ def _pick_split(loaded):
 # ---------------------------------------------------------------------------------------------- sources
 
 
-def split_ref(spec: str) -> tuple[str, str | None]:
-    """'where@1.2.0' -> ('where', '1.2.0'); a path that exists as written is never split."""
-    if "@" in spec and not Path(spec).expanduser().exists():
-        base, _, at = spec.rpartition("@")
-        return base, at or None
-    return spec, None
-
-
 def _looks_like_path(spec: str) -> bool:
     return spec.startswith((".", "/", "~")) or spec.endswith((*_JSONL_SUFFIXES, ".parquet")) or spec.count("/") > 1
 
@@ -173,7 +164,7 @@ def _is_release(folder: Path) -> bool:
 
 def _open_folder(folder: Path, wanted: str | None, *, shown: str) -> RecordSource:
     if _is_release(folder):  # our own releases: manifest-checked, versions by "@X.Y.Z"
-        from mmra.benchmark.release.load import resolve_local
+        from mmra.benchmark.release.refs import resolve_local
 
         release = resolve_local(str(folder), wanted)
         release.verify()
@@ -201,7 +192,7 @@ def _open_folder(folder: Path, wanted: str | None, *, shown: str) -> RecordSourc
 def _open_hub(repo: str, revision: str | None) -> RecordSource:
     import datasets
 
-    from mmra.benchmark.release.load import hub_revision
+    from mmra.benchmark.release.refs import hub_revision
 
     try:  # our releases are tagged vX.Y.Z: hub_revision maps a semver to its tag; shas and branches pass
         loaded = datasets.load_dataset(repo, revision=hub_revision(revision))

@@ -11,8 +11,9 @@ Python API (what `mmra eval` / `mmra score` / `mmra describe` call):
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mmra.faces import lazy_exports
 
 if TYPE_CHECKING:  # the static face: editors and type checkers see these names
     from .backends import make_backend
@@ -21,12 +22,13 @@ if TYPE_CHECKING:  # the static face: editors and type checkers see these names
     from .runner import evaluate
     from .scoring import score, score_runs
 
+_EXPORTS = {
+    "describe": ".captions",
+    "evaluate": ".runner",
+    "make_backend": ".backends",
+    "score": ".scoring",
+    "score_runs": ".scoring",
+    "write_report": ".report",
+}
 __all__ = ["describe", "evaluate", "make_backend", "score", "score_runs", "write_report"]
-_WHERE = {"describe": ".captions", "evaluate": ".runner", "make_backend": ".backends", "score": ".scoring",
-          "score_runs": ".scoring", "write_report": ".report"}
-
-
-def __getattr__(name: str) -> Any:  # lazy at run time: `import mmra.eval` stays cheap for the CLI
-    if name in _WHERE:
-        return getattr(import_module(_WHERE[name], __name__), name)
-    raise AttributeError(name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)  # imported on first use: the CLI starts fast

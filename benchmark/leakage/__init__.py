@@ -3,20 +3,26 @@ images, under every circular shift of the options; samples that too many models 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
-# public name -> module; imported on first use, so `mmra --help` does not load the LLM client
+from mmra.faces import lazy_exports
+
+if TYPE_CHECKING:  # the static face: editors and type checkers see these names
+    from .load import load_samples
+    from .method import default_max_hits, probes_for
+    from .run import Endpoint, LeakageResult, LeakageSettings, parse_model_spec, run_leakage, write_outputs
+
 _EXPORTS = {
-    "load_samples": "load",
-    "default_max_hits": "method", "probes_for": "method",
-    "Endpoint": "run", "LeakageResult": "run", "LeakageSettings": "run", "parse_model_spec": "run",
-    "run_leakage": "run", "write_outputs": "run",
+    "load_samples": ".load",
+    "default_max_hits": ".method",
+    "probes_for": ".method",
+    "Endpoint": ".run",
+    "LeakageResult": ".run",
+    "LeakageSettings": ".run",
+    "parse_model_spec": ".run",
+    "run_leakage": ".run",
+    "write_outputs": ".run",
 }
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["Endpoint", "LeakageResult", "LeakageSettings", "default_max_hits", "load_samples",
+           "parse_model_spec", "probes_for", "run_leakage", "write_outputs"]
+__getattr__ = lazy_exports(__name__, _EXPORTS)  # imported on first use: the CLI starts fast

@@ -14,21 +14,38 @@ Names are imported on first use (`datasets` is heavy), so the `mmra` CLI starts 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
+
+from mmra.faces import lazy_exports
+
+if TYPE_CHECKING:  # the static face: editors and type checkers see these names
+    from ..mmra_format import MMRA_COLUMNS
+    from .diff import ReleaseDiff, diff_indexes
+    from .errors import ReleaseConflictError, ReleaseInputError, ReleaseNotFoundError
+    from .load import load_release
+    from .refs import LocalRelease, resolve_local
+    from .rows import FEATURES
+    from .semver import parse_version
+    from .store import PublishResult, ReleaseStore, build_dataset, publish
 
 _EXPORTS = {
-    "ReleaseDiff": "diff", "diff_indexes": "diff",
-    "ReleaseConflictError": "errors", "ReleaseInputError": "errors", "ReleaseNotFoundError": "errors",
-    "LocalRelease": "load", "load_release": "load", "resolve_local": "load",
-    "FEATURES": "rows", "MMRA_COLUMNS": "rows",
-    "parse_version": "semver",
-    "PublishResult": "store", "ReleaseStore": "store", "build_dataset": "store", "publish": "store",
+    "ReleaseDiff": ".diff",
+    "diff_indexes": ".diff",
+    "ReleaseConflictError": ".errors",
+    "ReleaseInputError": ".errors",
+    "ReleaseNotFoundError": ".errors",
+    "LocalRelease": ".refs",
+    "load_release": ".load",
+    "resolve_local": ".refs",
+    "FEATURES": ".rows",
+    "MMRA_COLUMNS": "..mmra_format",
+    "parse_version": ".semver",
+    "PublishResult": ".store",
+    "ReleaseStore": ".store",
+    "build_dataset": ".store",
+    "publish": ".store",
 }
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["FEATURES", "LocalRelease", "MMRA_COLUMNS", "PublishResult", "ReleaseConflictError",
+           "ReleaseDiff", "ReleaseInputError", "ReleaseNotFoundError", "ReleaseStore", "build_dataset",
+           "diff_indexes", "load_release", "parse_version", "publish", "resolve_local"]
+__getattr__ = lazy_exports(__name__, _EXPORTS)  # imported on first use: the CLI starts fast

@@ -37,17 +37,14 @@ from .errors import ReleaseInputError
 from .inputs import SourceSample
 from .lmms_eval import write_lmms_eval
 from .plots import write_plots
+from .refs import ALIAS_SPLITS, FORMAT, MANIFEST, SPLIT
 from .rows import FEATURES, read_image, rows_to_table, sample_to_row, sort_key
 from .stats import add_flagged, derive_licence, subtask_stats
 from .validity import FLAGGED_CONFIG
 from .vlmevalkit import write_vlmevalkit
 
-MANIFEST = "manifest.json"
-FORMAT = "mmra-release/1"
 DEFAULT_MAX_SHARD_BYTES = 500 * 1024**2  # the Hub's push_to_hub default
 ROW_GROUP_ROWS = 100  # datasets' row-group size for image data: small groups keep the viewer fast
-SPLIT = "test"
-ALIAS_SPLITS = ("train",)  # m-a-p/MMRA compatibility, see card.SPLIT_NOTE
 
 
 def _checked_row(src: SourceSample, version: str) -> dict[str, Any] | str:

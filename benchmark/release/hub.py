@@ -12,8 +12,8 @@ from pathlib import Path
 
 from mmra.config import secret
 
-from .build import MANIFEST
 from .errors import ReleaseConflictError
+from .refs import MANIFEST
 from .semver import hub_tag
 
 # Files of the previous version on `main` that this upload replaces (shard counts can change).

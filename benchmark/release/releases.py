@@ -4,7 +4,8 @@ Hub repo (loaded with `load_release`, image columns dropped before decoding)."""
 from __future__ import annotations
 
 from .diff import Entry, index_release, index_rows
-from .load import load_release, resolve_local, split_ref
+from .load import load_release
+from .refs import resolve_local, split_ref
 
 
 def index_of(ref: str) -> tuple[str, dict[str, Entry]]:

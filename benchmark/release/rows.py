@@ -21,13 +21,11 @@ import datasets
 import pyarrow as pa
 
 from ..images import DEFAULT_LIMITS, ImageLimits, ImageRejected, verify_ref
-from ..mmra_format import QA_TYPE_TO_MMRA, options_to_mmra
+from ..mmra_format import IMAGE_COLUMNS, sample_to_mmra
 from ..registry import get_subtask
 from ..schema import ImageRef
 from ..subtasks import PAPER_ORDER
 from .inputs import SourceSample
-
-MMRA_COLUMNS = ("Task", "QA_type", "question", "image1", "image2", "options", "answer")
 
 _S = datasets.Value("string")
 FEATURES = datasets.Features(
@@ -61,7 +59,6 @@ FEATURES = datasets.Features(
         "content_hash": _S,
     }
 )
-IMAGE_COLUMNS = ("image1", "image2")
 
 
 @dataclass(frozen=True)
@@ -96,11 +93,7 @@ def sample_to_row(source: SourceSample, images: tuple[ImageData, ImageData], ver
     })
     leak = s.leakage
     row: dict[str, Any] = {
-        "Task": s.subtask,
-        "QA_type": QA_TYPE_TO_MMRA[s.qa_type],
-        "question": s.question,
-        "options": options_to_mmra(s.options),
-        "answer": s.answer,
+        **sample_to_mmra(s, image_value="none"),  # the one codec for MMRA's columns
         "id": s.id,
         "granularity": s.granularity.value if s.granularity else get_subtask(s.subtask).granularity.value,
         "options_list": list(s.options),

@@ -21,14 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .build import MANIFEST, BuildOptions, prepare_rows, write_release
+from .build import BuildOptions, prepare_rows, write_release
 from .card import order_of
 from .diff import diff_indexes, index_release, index_rows
 from .errors import ReleaseConflictError, ReleaseInputError, ReleaseNotFoundError
 from .inputs import read_source
+from .refs import MANIFEST
 from .rows import check_content_duplicates, fingerprint, to_dataset
 from .semver import is_version, latest, parse_version, version_key
-from .validity import ValidityOptions, is_flagged, plan_release
+from .validity import ValidityOptions, apply_gate, is_flagged, plan_release
 
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
@@ -130,11 +131,14 @@ def publish(
     name = check_name(name)
     samples = Path(samples)
     sources, fmt = read_source(samples)
-    plan = plan_release(sources, validity or ValidityOptions())  # flagged config, balance, gate (may refuse)
+    validity = validity or ValidityOptions()
+    plan = plan_release(sources, validity)  # flagged samples to their own config, answer-key balance
     rows = prepare_rows(plan.sources, version, show_progress=show_progress)
     fp = fingerprint(rows)
     warnings = check_content_duplicates(rows)
     st = ReleaseStore(store)
+    if not (version in st.versions(name) and st.manifest(name, version)["fingerprint"] == fp):
+        apply_gate(plan, validity)  # the release gate (not for a no-op republish); refuses before any write
     with st.lock(name):
         st.clean_stale(name)
         final = st.version_dir(name, version)

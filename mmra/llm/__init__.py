@@ -3,14 +3,17 @@ llama-cpp-python server for GGUF models installed from PyPI (`models`, `server`)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from mmra.faces import lazy_exports
+
+if TYPE_CHECKING:  # the static face: editors and type checkers see these names
+    from .client import ChatClient, ChatRequest, ChatResult
+
+_EXPORTS = {
+    "ChatClient": ".client",
+    "ChatRequest": ".client",
+    "ChatResult": ".client",
+}
 __all__ = ["ChatClient", "ChatRequest", "ChatResult"]
-
-
-def __getattr__(name: str) -> Any:  # lazy: `openai` loads on first use, not at `mmra` CLI start
-    if name in __all__:
-        from . import client
-
-        return getattr(client, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)  # imported on first use: the CLI starts fast

@@ -23,7 +23,7 @@ def samples_jsonl(tmp_path):
          ("SubEvent", "yes_no", "Does Image 2 come after Image 1?", [], "Yes")]
     ):
         for k in (1, 2):
-            (tmp_path / "img" / f"{i}_{k}.png").write_bytes(make_png(10 * i + k))
+            (tmp_path / "img" / f"{i}_{k}.png").write_bytes(make_png(10 * i + k, (64 + i % 32, 72)))
         samples.append(Sample(subtask=task, qa_type=qa, question=question, options=options, answer=answer,
                               image1=ImageRef(path=f"img/{i}_1.png"), image2=ImageRef(path=f"img/{i}_2.png"),
                               descriptions={"image1": f"first {i}", "image2": f"second {i}"}))
