@@ -4,13 +4,22 @@ Profiles:
 - "default": a clean prompt: question, lettered options one per line, a one-line answer instruction.
 - "paper": the official MMRA script's (evaluate/evaluate_demo.py) wording, kept as published (typos and
   whitespace runs included) so scores are comparable; see notes §8.
+
+A profile is a function `(question, options, qa_type, *, with_question) -> str`. Profiles register the way
+subtasks and backends do: the built-in ones here, more from installed packages through the entry-point group
+`mmra.prompt_profiles` (`my_profile = "my_pkg.prompts:my_profile"`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
+from importlib.metadata import entry_points
+
 from .schema import LETTERS, QAType
 
-PROFILES = ("default", "paper")
+PROFILE_ENTRY_POINT_GROUP = "mmra.prompt_profiles"
+PROFILES = ("default", "paper")  # the built-in ones
 
 
 def render_options(options: list[str]) -> str:
@@ -36,21 +45,45 @@ def question_text(
     """The text part of a prompt. `descriptions` adds image descriptions (DQ/IDQ settings);
     `with_question=False` gives the choices-only probe (options without the question)."""
     qa_type = QAType(qa_type)
-    if profile not in PROFILES:
-        raise ValueError(f"unknown prompt profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    render = prompt_profile(profile)
     parts: list[str] = []
     if descriptions:
         for key in ("image1", "image2"):
             if descriptions.get(key):
                 parts.append(f"Description of Image {key[-1]}: {descriptions[key]}")
-    if profile == "paper":
-        return "\n".join(parts + [_paper_prompt(question, options, qa_type)])
-    if with_question:
-        parts.append(f"Question: {question}")
+    return "\n".join(parts + [render(question, options, qa_type, with_question=with_question)])
+
+
+def _default_prompt(question: str, options: list[str], qa_type: QAType, *, with_question: bool = True) -> str:
+    parts = [f"Question: {question}"] if with_question else []
     if qa_type == QAType.multiple_choice:
         parts.append("Options:\n" + render_options(options))
     parts.append(answer_instruction(qa_type, len(options)))
     return "\n".join(parts)
+
+
+@cache
+def _profile_plugins() -> dict[str, object]:
+    return {ep.name: ep for ep in entry_points(group=PROFILE_ENTRY_POINT_GROUP) if ep.name not in PROFILES}
+
+
+def profile_names() -> list[str]:
+    """Built-in profiles, then those installed packages registered."""
+    return [*PROFILES, *sorted(_profile_plugins())]
+
+
+def prompt_profile(name: str) -> Callable[..., str]:
+    if name == "default":
+        return _default_prompt
+    if name == "paper":
+        return _paper_prompt
+    plugin = _profile_plugins().get(name)
+    if plugin is None:
+        raise ValueError(f"unknown prompt profile {name!r}; choose one of {', '.join(profile_names())}")
+    try:
+        return plugin.load()
+    except Exception as exc:  # a broken plug-in: one line, not a traceback
+        raise ValueError(f"prompt profile {name!r} (entry point {plugin.value}) cannot be loaded: {exc}") from None
 
 
 # The official evaluate_demo.py builds its prompts from string literals continued with a backslash inside the
@@ -61,7 +94,8 @@ _PAPER_MC_GAP = " " * 20
 _PAPER_YN_GAP = " " * 18
 
 
-def _paper_prompt(question: str, options: list[str], qa_type: QAType) -> str:
+def _paper_prompt(question: str, options: list[str], qa_type: QAType, *, with_question: bool = True) -> str:
+    # the official script has no choices-only variant: the question is always part of its template
     if qa_type == QAType.yes_no:
         return (
             'You will be giving one question and two images. Please answer the question using "Yes" or "No". '

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from mmra.errors import cli_errors
+from mmra.errors import MMRAError, cli_errors
 
 _console = Console()
 _err = Console(stderr=True)
@@ -37,7 +37,7 @@ def eval_cmd(
     model: str = typer.Option(..., "--model", help="Model id or path; tiny:qwen2-vl / tiny:smolvlm build a tiny "
                                                    "random VLM offline."),
     out: Path = typer.Option(..., "--out", help="Run folder: predictions.jsonl, run.json, scores.json, scores.png."),
-    backend: str = typer.Option("hf", "--backend", help="hf | vllm | openai"),
+    backend: str = typer.Option("hf", "--backend", help="hf | vllm | openai, or a backend a package registers (entry points mmra.backends)."),
     setting: str = typer.Option("IQ", "--setting", help="IQ (images+question), DQ (descriptions+question), "
                                                         "IDQ (both), QO (question only); image probes: IQ-blank "
                                                         "(grey images), IQ-image1 / IQ-image2 (one image alone)."),
@@ -76,10 +76,13 @@ def eval_cmd(
                                                                               "the checkpoint."),
 ) -> None:
     """Run a VLM over a dataset (batched, resumable), then score it."""
+    from .backends import backend_names
     from .items import check_setting
     from .report import print_tables
     from .runner import evaluate
 
+    if backend not in backend_names():  # before any data is read
+        raise MMRAError(f"unknown backend {backend!r}; choose one of {', '.join(backend_names())}")
     options = _backend_options(backend, device=device, dtype=dtype, device_map=device_map,
                                tensor_parallel=tensor_parallel, base_url=base_url, api_key_env=api_key_env,
                                concurrency=concurrency, choice_decoding=choice_decoding,
@@ -130,7 +133,7 @@ def describe_cmd(
     dataset: str = typer.Option(..., "--dataset", help="Release folder, parquet/JSONL file, or Hub repo REPO[@REV]."),
     model: str = typer.Option(..., "--model", help="Captioning model (any backend)."),
     out: Path = typer.Option(..., "--out", help="Descriptions JSONL to write (id, description1, description2)."),
-    backend: str = typer.Option("hf", "--backend", help="hf | vllm | openai"),
+    backend: str = typer.Option("hf", "--backend", help="hf | vllm | openai, or a backend a package registers (entry points mmra.backends)."),
     batch_size: int = typer.Option(8, "--batch-size", min=1),
     max_new_tokens: int = typer.Option(64, "--max-new-tokens", min=1),
     limit: int | None = typer.Option(None, "--limit", min=1),

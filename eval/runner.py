@@ -20,7 +20,7 @@ from typing import Any
 
 from mmra import __version__
 from mmra.benchmark.mmra_format import QA_TYPE_TO_MMRA, options_to_mmra
-from mmra.benchmark.prompts import PROFILES
+from mmra.benchmark.prompts import profile_names
 from mmra.benchmark.sources import LoadedSamples
 from mmra.errors import MMRAError
 from mmra.fileio import write_json
@@ -88,8 +88,8 @@ def evaluate(
     setting = check_setting(setting)
     if setting == BLANK_SETTING:  # the named setting for the --blank-images run
         setting, blank_images = "IQ", True
-    if profile not in PROFILES:
-        raise ValueError(f"unknown prompt profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    if profile not in profile_names():
+        raise ValueError(f"unknown prompt profile {profile!r}; choose one of {', '.join(profile_names())}")
     if batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {batch_size}")
     if blank_images and setting not in ("IQ", "IDQ"):

@@ -104,3 +104,62 @@ def test_the_subtask_decorator_registers_a_subtask_with_its_miner():
         assert by_reference.resolve_miner() is mine_layout
     finally:
         REGISTRY._items.pop("DecoratedTest", None)
+
+
+def test_external_package_registers_a_backend_and_a_prompt_profile(tmp_path):
+    """Backends and prompt profiles register like subtasks: entry points of a real installed package."""
+    pkg = tmp_path / "echo_plugin"
+    (pkg / "echo_plugin").mkdir(parents=True)
+    (pkg / "echo_plugin" / "__init__.py").write_text(textwrap.dedent('''
+        from mmra.eval.backends import Backend, Output
+
+        class EchoBackend(Backend):
+            """Answers the first option letter it sees in the prompt text (a real, if simple, backend)."""
+            name = "echo"
+
+            def __init__(self, model, **options):
+                self.model_id = model
+
+            def generate(self, prompts, *, max_new_tokens):
+                return [Output("A" if "A." in p.text else "Yes", None) for p in prompts]
+
+        def terse(question, options, qa_type, *, with_question=True):
+            letters = " ".join(f"({chr(65 + i)}) {o}" for i, o in enumerate(options))
+            return f"TERSE {question if with_question else ''} {letters}".strip()
+    '''))
+    (pkg / "pyproject.toml").write_text(textwrap.dedent('''
+        [build-system]
+        requires = ["setuptools>=69"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "echo-plugin"
+        version = "0.0.1"
+        [project.entry-points."mmra.backends"]
+        echo = "echo_plugin:EchoBackend"
+        [project.entry-points."mmra.prompt_profiles"]
+        terse = "echo_plugin:terse"
+        [tool.setuptools]
+        packages = ["echo_plugin"]
+    '''))
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(pkg)], check=True)
+    script = textwrap.dedent('''
+        import json
+        from mmra.benchmark.prompts import profile_names, question_text
+        from mmra.eval.backends import backend_names, make_backend
+        backend = make_backend("echo", "m")
+        print(json.dumps({"backends": backend_names(), "profiles": profile_names(), "backend": type(backend).__name__,
+                          "text": question_text("Which?", ["x", "y", "z"], "multiple_choice", profile="terse")}))
+    ''')
+    env = {**__import__("os").environ, "PYTHONPATH": str(target)}
+    out = json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                                    env=env).stdout)
+    assert out["backends"] == ["hf", "vllm", "openai", "echo"] and out["backend"] == "EchoBackend"
+    assert out["profiles"] == ["default", "paper", "terse"]
+    assert out["text"] == "TERSE Which? (A) x (B) y (C) z"
+    bad = subprocess.run([sys.executable, "-m", "mmra.cli", "eval", "--dataset", str(tmp_path), "--model", "m",
+                          "--backend", "nope", "--out", str(tmp_path / "run")], capture_output=True, text=True, env=env)
+    said = " ".join((bad.stderr + bad.stdout).split())
+    assert bad.returncode != 0 and "Traceback" not in said
+    assert "unknown backend 'nope'; choose one of hf, vllm, openai, echo" in said
