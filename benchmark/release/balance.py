@@ -5,7 +5,7 @@
   The gold option's text moves to its new letter; the distractors fill the other letters in a hash order.
 - Yes/No: where the subtask's swap rule defines the flipped answer (`order_sensitive` and `flip_yes_no`, e.g.
   SubEvent), a deterministic subset is swapped NaturalBench-style (image1 <-> image2, answer flipped; the
-  swap itself is `mmra.eval.items.swapped_sample`, the one place that knows the rule) so Yes is near 50 %.
+  swap itself is `mmra.benchmark.swap.swapped_sample`, which eval uses too) so Yes is near 50 %.
   Elsewhere Yes/No cannot be flipped safely and the imbalance is only reported.
 
 Ids stay as they are (they hash the question as first written); `content_hash` changes, so `mmra diff`
@@ -19,6 +19,7 @@ from typing import Any
 
 from ..registry import get_subtask
 from ..schema import LETTERS, Provenance, QAType, Sample, stable_hash
+from ..swap import swapped_sample  # the one implementation of the swap rules (eval uses it too)
 
 
 @dataclass
@@ -81,8 +82,6 @@ def _swap_provenance(prov: Provenance) -> Provenance:
 def swap_pair(sample: Sample) -> Sample | None:
     """NaturalBench-style flipped twin: images swapped, answer flipped by the subtask's swap rule; None when
     the rule defines no flip for this sample."""
-    from mmra.eval.items import swapped_sample  # the one implementation of the swap rules
-
     if get_subtask(sample.subtask).swap_rule != "flip_yes_no":
         return None
     twin = swapped_sample(sample)

@@ -1,5 +1,6 @@
 """What publish does for validity before any row is built: flagged samples leave the default config,
-the answer key is balanced, and the release gate runs the model-free blind probes on the default config.
+the answer key is balanced (`plan_release`), and the release gate (`apply_gate`) runs the model-free blind
+probes on the default config.
 
 The result is a JSON-able report (`ReleasePlan.report`) that the card, its validity plot and the manifest
 show. A release the gate refuses raises `ReleaseGateError` before anything is written."""
@@ -50,14 +51,15 @@ def is_flagged(sample: Sample) -> bool:
 
 
 def _flag_reasons(sample: Sample) -> list[str]:
-    """Which probes made the verdict: LLM models that hit, and any probe evidence that says it flagged."""
+    """Which probes made the verdict: the panel's `flagged_by` (an LLM hit names its models), else the LLM
+    models that hit."""
     leak = sample.leakage
-    reasons = [f"llm:{m}" for m, hit in sorted(leak.model_hits.items()) if hit]
-    for name, evidence in sorted((getattr(leak, "probes", None) or {}).items()):
-        if isinstance(evidence, dict) and (evidence.get("flagged") or evidence.get("hit")):
-            reasons.append(name)
-    if not reasons and leak.hits:
-        reasons.append(f"{leak.hits} model hit(s)")
+    llm = [f"llm:{m}" for m, hit in sorted(leak.model_hits.items()) if hit]
+    flagged_by = (leak.probes or {}).get("flagged_by")
+    if flagged_by:
+        reasons = [r for p in flagged_by for r in ((llm or ["llm"]) if p == "llm" else [p])]
+    else:
+        reasons = llm or ([f"{leak.hits} model hit(s)"] if leak.hits else [])
     return reasons or ["leaked (no probe evidence recorded)"]
 
 
@@ -117,27 +119,33 @@ def _jsonable(value: Any) -> Any:
 
 
 def plan_release(sources: list[SourceSample], opts: ValidityOptions) -> ReleasePlan:
-    """Split off flagged samples, balance the default config, gate it. Raises `ReleaseGateError` (nothing
-    written yet) when a subtask is answerable blind and `allow_blind_gap` is off."""
-    evaluation = read_eval_runs(tuple(opts.eval_runs))
+    """Split off flagged samples and balance the default config (cheap; the gate is `apply_gate`)."""
+    evaluation = read_eval_runs(tuple(opts.eval_runs))  # a bad folder fails before any work
     default = [src for src in sources if not is_flagged(src.sample)]
     flagged = [src for src in sources if is_flagged(src.sample)]
     report: dict[str, Any] = {"flagged": flagged_summary([s.sample for s in flagged]),
-                              "balance": {"applied": opts.balance, "subtasks": {}}}
+                              "balance": {"applied": opts.balance, "subtasks": {}}, "eval": evaluation}
     if opts.balance and default:
         balanced, per_subtask = balance_samples([s.sample for s in default])
         default = [SourceSample(b, src.item, src.base_dir) for b, src in zip(balanced, default, strict=True)]
         report["balance"]["subtasks"] = {k: v.to_json() for k, v in per_subtask.items()}
-    if opts.gate and default:
-        blind, lines = blind_report([s.sample for s in default], opts)
-        report["blind"] = blind
-        report["gate"] = {"max_gap": opts.max_blind_gap, "alpha": opts.alpha, "offending": lines,
-                          "allowed": bool(lines) and opts.allow_blind_gap}
-        if lines and not opts.allow_blind_gap:
-            raise ReleaseGateError(
-                f"release refused: {len(lines)} subtask(s) of the default config can be answered without the "
-                f"images (more than {opts.max_blind_gap:g} points above chance, p < {opts.alpha:g}); nothing was "
-                "written. Fix the samples (mmra leakage, mmra annotate revise) or publish anyway with "
-                "--allow-blind-gap:\n  " + "\n  ".join(lines))
-    report["eval"] = evaluation
     return ReleasePlan(default + flagged, report)
+
+
+def apply_gate(plan: ReleasePlan, opts: ValidityOptions) -> None:
+    """The release gate on the plan's default config: the blind probes go into the report; raises
+    `ReleaseGateError` (before anything is written) when a subtask is answerable blind and
+    `allow_blind_gap` is off."""
+    default = [src.sample for src in plan.sources if not is_flagged(src.sample)]
+    if not opts.gate or not default:
+        return
+    blind, lines = blind_report(default, opts)
+    plan.report["blind"] = blind
+    plan.report["gate"] = {"max_gap": opts.max_blind_gap, "alpha": opts.alpha, "offending": lines,
+                           "allowed": bool(lines) and opts.allow_blind_gap}
+    if lines and not opts.allow_blind_gap:
+        raise ReleaseGateError(
+            f"release refused: {len(lines)} subtask(s) of the default config can be answered without the "
+            f"images (more than {opts.max_blind_gap:g} points above chance, p < {opts.alpha:g}); nothing was "
+            "written. Fix the samples (mmra leakage, mmra annotate revise) or publish anyway with "
+            "--allow-blind-gap:\n  " + "\n  ".join(lines))

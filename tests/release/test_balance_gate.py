@@ -248,7 +248,8 @@ def test_keep_option_order_keeps_the_order_and_diff_shows_what_balancing_moved(p
 
 
 def test_mmstar_gain_and_leakage_from_eval_runs_on_the_card(planted, tmp_path):
-    from mmra.eval.scoring import score
+    from mmra.eval.report import write_report
+    from mmra.eval.scoring import score_runs
 
     _, raw, samples = planted
     clean = [s for s in samples if not s.leakage][:40]
@@ -263,8 +264,9 @@ def test_mmstar_gain_and_leakage_from_eval_runs_on_the_card(planted, tmp_path):
                         "answer": s.answer, "response": s.answer if i < right else wrong})
         return out
 
-    score([("iq.jsonl", records("IQ", 30)), ("blank.jsonl", records("IQ-blank", 20)),
-           ("qo.jsonl", records("QO", 12))], out=tmp_path / "run", plot=False, bootstrap=0)
+    result, runs = score_runs([("iq.jsonl", records("IQ", 30)), ("blank.jsonl", records("IQ-blank", 20)),
+                               ("qo.jsonl", records("QO", 12))], bootstrap=0)
+    write_report(result, runs, tmp_path / "run", plot=False)  # what `mmra score --out` writes
     path = publish(raw, "1.0.0", tmp_path / "store", name="bench", show_progress=False,
                    validity=ValidityOptions(embedder=None, allow_blind_gap=True,
                                             eval_runs=(tmp_path / "run",))).path
@@ -292,3 +294,13 @@ def test_gate_refusal_raises_before_writing(planted, tmp_path):
     with pytest.raises(ReleaseGateError, match="SimilarMaterial"):
         publish(raw, "1.0.0", tmp_path / "store", name="bench", show_progress=False, validity=FAST)
     assert not (tmp_path / "store" / "bench" / "1.0.0").exists()
+
+
+def test_flag_reasons_come_from_the_probe_panel(tmp_path):
+    from mmra.benchmark.release.validity import flagged_summary
+
+    base = _sample(tmp_path, 0, "UsageSimilarity", "Which use?", ["a", "b", "c"], "A", leaked=True)
+    panel = base.model_copy(update={"leakage": base.leakage.model_copy(
+        update={"probes": {"flagged_by": ["llm", "learned"]}})})
+    summary = flagged_summary([base, panel])
+    assert summary["probes"] == {"llm:m": 2, "learned": 1} and summary["subtasks"] == {"UsageSimilarity": 2}
