@@ -46,10 +46,10 @@ def curate_cmd(
 ) -> None:
     """Mine candidate image pairs for every subtask from ConceptNet and image corpora."""
     from .mining import RankingConfig
-    from .pipeline import curate
+    from .pipeline import CurationOptions, curate
     from .qc import QCConfig
 
-    result = curate(
+    result = curate(CurationOptions(
         out_dir=out, conceptnet=conceptnet, coco_instances=coco_instances, coco_captions=coco_captions,
         images=images, manifests=manifest, hf_datasets=hf_dataset, hf_split=hf_split,
         hf_image_column=hf_image_column, hf_caption_column=hf_caption_column, hf_entities_column=hf_entities_column,
@@ -59,7 +59,7 @@ def curate_cmd(
                     dhash_distance=dhash_distance, workers=workers),
         ranking=RankingConfig(quota=per_subtask, max_image_uses=max_image_uses, max_concept_share=max_concept_share),
         show_progress=not no_progress,
-    )
+    ))
     print_summary(result.report)
     console.print(f"wrote {result.candidates_path} ({len(result.candidates)} candidates) and {result.report_path}")
 

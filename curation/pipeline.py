@@ -28,7 +28,7 @@ from mmra.fileio import write_json
 from mmra.progress import progress_bar
 
 from .conceptnet import IngestStats, ingest_conceptnet
-from .corpus import Corpus, Issue, load_coco, load_hf_dataset, load_manifest
+from .corpus import Corpus, ImageRecord, Issue, load_coco, load_hf_dataset, load_manifest
 from .edges import EdgeStore
 from .entities import Linker, load_alias_file
 from .mining import MiningContext, RankingConfig, mine_subtask
@@ -69,140 +69,182 @@ def _ingest_cached(path: Path, out_dir: Path, relations: Sequence[str] | None, o
     return stats
 
 
-def curate(
-    *,
-    out_dir: str | Path,
-    conceptnet: Sequence[str | Path] = (),
-    coco_instances: Sequence[str | Path] = (),
-    coco_captions: Sequence[str | Path] = (),
-    images: Sequence[str | Path] = (),
-    manifests: Sequence[str | Path] = (),
-    hf_datasets: Sequence[str | Path] = (),
-    hf_split: str | None = None,
-    hf_image_column: str = "image",
-    hf_caption_column: str | None = None,
-    hf_entities_column: str | None = None,
-    per_subtask: int = 100,
-    seed: int = 0,
-    subtasks: Sequence[str] | None = None,
-    relations: Sequence[str] | None = None,
-    aliases: str | Path | Mapping[str, Sequence[str]] | None = None,
-    exclude_release_hashes: Sequence[str | Path] = (),
-    image_roots: Sequence[str | Path] = (),
-    qc: QCConfig | None = None,
-    ranking: RankingConfig | None = None,
-    show_progress: bool = True,
-) -> CurationResult:
-    """Run the whole curation. Bad inputs become entries of the report (named, with the cause); only a run
-    that has nothing to work with (no ConceptNet edges, no usable image) raises `MMRAError`."""
+@dataclass
+class CurationOptions:
+    """Everything one curation run reads; `mmra curate` builds it from its flags."""
+
+    out_dir: str | Path
+    conceptnet: Sequence[str | Path] = ()
+    coco_instances: Sequence[str | Path] = ()
+    coco_captions: Sequence[str | Path] = ()
+    images: Sequence[str | Path] = ()
+    manifests: Sequence[str | Path] = ()
+    hf_datasets: Sequence[str | Path] = ()
+    hf_split: str | None = None
+    hf_image_column: str = "image"
+    hf_caption_column: str | None = None
+    hf_entities_column: str | None = None
+    per_subtask: int = 100
+    seed: int = 0
+    subtasks: Sequence[str] | None = None
+    relations: Sequence[str] | None = None
+    aliases: str | Path | Mapping[str, Sequence[str]] | None = None
+    exclude_release_hashes: Sequence[str | Path] = ()
+    image_roots: Sequence[str | Path] = ()
+    qc: QCConfig = field(default_factory=QCConfig)
+    ranking: RankingConfig | None = None
+    show_progress: bool = True
+
+    def check(self) -> None:
+        if self.per_subtask < 1:
+            raise ValueError(f"--per-subtask must be at least 1, got {self.per_subtask}")
+        if not self.conceptnet:
+            raise MMRAError("no ConceptNet file given (--conceptnet): the miners join image entities with its edges")
+        if not (self.coco_instances or self.coco_captions or self.manifests or self.hf_datasets):
+            raise MMRAError("no image corpus given: pass --coco-instances/--coco-captions with --images, "
+                            "--manifest, or --hf-dataset")
+
+    def inputs(self) -> dict[str, list[str]]:
+        return {"conceptnet": list(map(str, self.conceptnet)), "coco_instances": list(map(str, self.coco_instances)),
+                "coco_captions": list(map(str, self.coco_captions)), "images": list(map(str, self.images)),
+                "manifests": list(map(str, self.manifests)), "hf_datasets": list(map(str, self.hf_datasets)),
+                "exclude_release_hashes": list(map(str, self.exclude_release_hashes))}
+
+
+def curate(options: CurationOptions | None = None, /, **fields: Any) -> CurationResult:
+    """Run the whole curation: `curate(CurationOptions(...))` or `curate(out_dir=..., conceptnet=[...], ...)`.
+    Bad inputs become entries of the report (named, with the cause); only a run that has nothing to work with
+    (no ConceptNet edges, no usable image) raises `MMRAError`. The named steps below run in order."""
+    if options is None:
+        if fields.get("qc") is None:
+            fields.pop("qc", None)
+        options = CurationOptions(**fields)
+    elif fields:
+        raise TypeError("give a CurationOptions or keyword fields, not both")
+    opts = options
+    opts.check()
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    out = Path(out_dir)
+    out = Path(opts.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    qc = qc or QCConfig()
-    ranking = ranking or RankingConfig(quota=per_subtask)
-    ranking.quota = per_subtask
-    if per_subtask < 1:
-        raise ValueError(f"--per-subtask must be at least 1, got {per_subtask}")
-    specs = [get_subtask(s) for s in subtasks] if subtasks else all_subtasks()
-    if not conceptnet:
-        raise MMRAError("no ConceptNet file given (--conceptnet): the miners join image entities with its edges")
-    if not (coco_instances or coco_captions or manifests or hf_datasets):
-        raise MMRAError("no image corpus given: pass --coco-instances/--coco-captions with --images, "
-                        "--manifest, or --hf-dataset")
-    alias_table = load_alias_file(aliases) if isinstance(aliases, (str, Path)) else dict(aliases or {})
-    release = load_release_hashes(exclude_release_hashes) if exclude_release_hashes else None
+    ranking = opts.ranking or RankingConfig(quota=opts.per_subtask)
+    ranking.quota = opts.per_subtask
+    specs = [get_subtask(s) for s in opts.subtasks] if opts.subtasks else all_subtasks()
+    alias_table = load_alias_file(opts.aliases) if isinstance(opts.aliases, (str, Path)) else dict(opts.aliases or {})
+    release = load_release_hashes(opts.exclude_release_hashes) if opts.exclude_release_hashes else None
 
-    with progress_bar(disable=not show_progress) as bars:
-        # 1. ConceptNet
+    with progress_bar(disable=not opts.show_progress) as bars:
         t0 = time.perf_counter()
-        stats_list: list[IngestStats] = []
-        for path in map(Path, conceptnet):
-            if not path.is_file():
-                cause = "is a folder, not a file" if path.is_dir() else "does not exist"
-                raise MMRAError(f"ConceptNet file {path} {cause}")
-            task = bars.add_task(f"ConceptNet {path.name}", total=path.stat().st_size)
-            stats = _ingest_cached(path, out / "conceptnet", relations,
-                                   lambda done, total, task=task: bars.update(task, completed=done))
-            bars.update(task, completed=path.stat().st_size)
-            stats_list.append(stats)
-        store = EdgeStore.from_parquet([s.parquet for s in stats_list])  # type: ignore[attr-defined]
-        if len(store) == 0:
-            raise MMRAError("no usable ConceptNet edges in " + ", ".join(map(str, conceptnet)) + "; "
-                            + "; ".join(s.summary() for s in stats_list))
+        store, stats_list = ingest_step(opts, out, bars)
         timings["conceptnet"] = time.perf_counter() - t0
-
-        # 2. image corpora
         t0 = time.perf_counter()
-        corpus = Corpus()
-        if coco_instances or coco_captions:
-            corpus.extend(load_coco(coco_instances, coco_captions, images))
-        for manifest in manifests:
-            corpus.extend(load_manifest(manifest))
-        for name in hf_datasets:
-            corpus.extend(load_hf_dataset(name, cache_dir=out / "cache", split=hf_split, image_column=hf_image_column,
-                                          caption_column=hf_caption_column, entities_column=hf_entities_column))
+        corpus = corpus_step(opts, out)
         ingested = len(corpus.images)
         timings["corpus"] = time.perf_counter() - t0
-
-        # 3. QC: every image must lie in a corpus folder given on the command line (or in `image_roots`);
-        # these roots go into the report, where `mmra annotate push` finds them again
         t0 = time.perf_counter()
-        if qc.roots is None:
-            qc.roots = corpus_roots(images, manifests, out / "cache", image_roots)
-        task = bars.add_task("image QC (decode + hash)", total=len(corpus.images))
-        good, qc_issues = check_images(corpus.images, qc, on_progress=lambda n: bars.advance(task, n))
-        corpus.issues.extend(qc_issues)
-        good, dup_issues, dup_pairs = remove_near_duplicates(good, qc)
-        corpus.issues.extend(dup_issues)
-        if release is not None:
-            good, release_issues = exclude_release(good, release, qc)
-            corpus.issues.extend(release_issues)
-        if not good:
-            problems = "; ".join(str(i) for i in corpus.issues[:5])
-            raise MMRAError(f"no usable image left after ingest and QC ({ingested} ingested). First problems: {problems}")
+        good, dup_pairs = qc_step(opts, out, corpus, release, bars)
         timings["qc"] = time.perf_counter() - t0
-
-        # 4. linking
         t0 = time.perf_counter()
-        linker = Linker(store, alias_table)
-        task = bars.add_task("linking entities to ConceptNet", total=len(good))
-        facts = []
-        for record in good:
-            facts.append(linker.facts(record))
-            bars.advance(task)
-        ctx = MiningContext(images=good, facts=facts, store=store, linker=linker, seed=seed)
+        linker, ctx = linking_step(opts, good, store, alias_table, bars)
         timings["linking"] = time.perf_counter() - t0
-
-        # 5. mining + ranking
         t0 = time.perf_counter()
-        task = bars.add_task("mining candidate pairs", total=len(specs))
-        by_subtask: dict[str, list[Candidate]] = {}
-        ranking_stats: dict[str, Any] = {}
-        for spec in specs:
-            bars.update(task, description=f"mining {spec.name}")
-            candidates, stats = mine_subtask(spec.name, ctx, ranking)
-            by_subtask[spec.name] = candidates
-            ranking_stats[spec.name] = stats
-            bars.advance(task)
+        by_subtask, ranking_stats = mining_step(specs, ctx, ranking, bars)
         timings["mining"] = time.perf_counter() - t0
 
     all_candidates = [c for name in by_subtask for c in by_subtask[name]]
     candidates_path = write_jsonl(out / "candidates.jsonl", all_candidates)
     timings["total"] = time.perf_counter() - started
     report = _report(
-        out=out, specs=[s.name for s in specs], seed=seed, per_subtask=per_subtask, stats_list=stats_list,
+        out=out, specs=[s.name for s in specs], seed=opts.seed, per_subtask=opts.per_subtask, stats_list=stats_list,
         store=store, corpus=corpus, ingested=ingested, good=len(good), by_subtask=by_subtask,
-        ranking_stats=ranking_stats, dup_pairs=dup_pairs, linker=linker, timings=timings, qc=qc, ranking=ranking,
-        inputs={"conceptnet": list(map(str, conceptnet)), "coco_instances": list(map(str, coco_instances)),
-                "coco_captions": list(map(str, coco_captions)), "images": list(map(str, images)),
-                "manifests": list(map(str, manifests)), "hf_datasets": list(map(str, hf_datasets)),
-                "exclude_release_hashes": list(map(str, exclude_release_hashes))},
-        image_roots=[str(r) for r in qc.roots or ()],
+        ranking_stats=ranking_stats, dup_pairs=dup_pairs, linker=linker, timings=timings, qc=opts.qc,
+        ranking=ranking, inputs=opts.inputs(), image_roots=[str(r) for r in opts.qc.roots or ()],
     )
     report_path = out / "curation_report.json"
     write_json(report_path, report)
     return CurationResult(all_candidates, report, candidates_path, report_path, by_subtask)
+
+
+def ingest_step(opts: CurationOptions, out: Path, bars) -> tuple[EdgeStore, list[IngestStats]]:
+    """1. ConceptNet: stream each file once into the parquet edge store (cached for later runs)."""
+    stats_list: list[IngestStats] = []
+    for path in map(Path, opts.conceptnet):
+        if not path.is_file():
+            cause = "is a folder, not a file" if path.is_dir() else "does not exist"
+            raise MMRAError(f"ConceptNet file {path} {cause}")
+        task = bars.add_task(f"ConceptNet {path.name}", total=path.stat().st_size)
+        stats = _ingest_cached(path, out / "conceptnet", opts.relations,
+                               lambda done, total, task=task: bars.update(task, completed=done))
+        bars.update(task, completed=path.stat().st_size)
+        stats_list.append(stats)
+    store = EdgeStore.from_parquet([s.parquet for s in stats_list])  # type: ignore[attr-defined]
+    if len(store) == 0:
+        raise MMRAError("no usable ConceptNet edges in " + ", ".join(map(str, opts.conceptnet)) + "; "
+                        + "; ".join(s.summary() for s in stats_list))
+    return store, stats_list
+
+
+def corpus_step(opts: CurationOptions, out: Path) -> Corpus:
+    """2. Image corpora: COCO files, manifests, HF datasets into one list of image records."""
+    corpus = Corpus()
+    if opts.coco_instances or opts.coco_captions:
+        corpus.extend(load_coco(opts.coco_instances, opts.coco_captions, opts.images))
+    for manifest in opts.manifests:
+        corpus.extend(load_manifest(manifest))
+    for name in opts.hf_datasets:
+        corpus.extend(load_hf_dataset(name, cache_dir=out / "cache", split=opts.hf_split,
+                                      image_column=opts.hf_image_column, caption_column=opts.hf_caption_column,
+                                      entities_column=opts.hf_entities_column))
+    return corpus
+
+
+def qc_step(opts: CurationOptions, out: Path, corpus: Corpus, release, bars) -> tuple[list[ImageRecord], list[dict]]:
+    """3. QC: the one image check on every image (inside a corpus folder given on the command line or in
+    `image_roots`; these roots go into the report, where `mmra annotate push` finds them again), then
+    near-duplicates and images of an earlier release out."""
+    qc = opts.qc
+    if qc.roots is None:
+        qc.roots = corpus_roots(opts.images, opts.manifests, out / "cache", opts.image_roots)
+    task = bars.add_task("image QC (decode + hash)", total=len(corpus.images))
+    ingested = len(corpus.images)
+    good, qc_issues = check_images(corpus.images, qc, on_progress=lambda n: bars.advance(task, n))
+    corpus.issues.extend(qc_issues)
+    good, dup_issues, dup_pairs = remove_near_duplicates(good, qc)
+    corpus.issues.extend(dup_issues)
+    if release is not None:
+        good, release_issues = exclude_release(good, release, qc)
+        corpus.issues.extend(release_issues)
+    if not good:
+        problems = "; ".join(str(i) for i in corpus.issues[:5])
+        raise MMRAError(f"no usable image left after ingest and QC ({ingested} ingested). First problems: {problems}")
+    return good, dup_pairs
+
+
+def linking_step(opts: CurationOptions, good: list[ImageRecord], store: EdgeStore, alias_table, bars
+                 ) -> tuple[Linker, MiningContext]:
+    """4. Linking: image entities (box labels, caption words) to ConceptNet concepts."""
+    linker = Linker(store, alias_table)
+    task = bars.add_task("linking entities to ConceptNet", total=len(good))
+    facts = []
+    for record in good:
+        facts.append(linker.facts(record))
+        bars.advance(task)
+    return linker, MiningContext(images=good, facts=facts, store=store, linker=linker, seed=opts.seed)
+
+
+def mining_step(specs, ctx: MiningContext, ranking: RankingConfig, bars
+                ) -> tuple[dict[str, list[Candidate]], dict[str, Any]]:
+    """5. Mining + ranking: each subtask's own miner, then the seeded, capped ranking to the quota."""
+    task = bars.add_task("mining candidate pairs", total=len(specs))
+    by_subtask: dict[str, list[Candidate]] = {}
+    ranking_stats: dict[str, Any] = {}
+    for spec in specs:
+        bars.update(task, description=f"mining {spec.name}")
+        candidates, stats = mine_subtask(spec.name, ctx, ranking)
+        by_subtask[spec.name] = candidates
+        ranking_stats[spec.name] = stats
+        bars.advance(task)
+    return by_subtask, ranking_stats
 
 
 def corpus_roots(images: Sequence[str | Path], manifests: Sequence[str | Path], hf_cache: Path,
