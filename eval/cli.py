@@ -79,7 +79,7 @@ def eval_cmd(
     from .backends import backend_names
     from .items import check_setting
     from .report import print_tables
-    from .runner import evaluate
+    from .runner import EvalOptions, evaluate
 
     if backend not in backend_names():  # before any data is read
         raise MMRAError(f"unknown backend {backend!r}; choose one of {', '.join(backend_names())}")
@@ -87,13 +87,13 @@ def eval_cmd(
                                tensor_parallel=tensor_parallel, base_url=base_url, api_key_env=api_key_env,
                                concurrency=concurrency, choice_decoding=choice_decoding,
                                max_model_len=max_model_len, trust_remote_code=trust_remote_code)
-    result = evaluate(
+    result = evaluate(EvalOptions(
         dataset, model=model, out=out, backend=backend, setting=check_setting(setting), batch_size=batch_size,
         swap_images=swap_images, circular=circular, max_new_tokens=max_new_tokens, limit=limit, profile=profile,
         descriptions=descriptions, blank_images=blank_images, backend_options=options,
         data_parallel=data_parallel, gpus_per_worker=tensor_parallel if backend == "vllm" else 1,
         revision=revision,
-    )
+    ))
     if result.scores is not None:
         print_tables(result.scores)
     failed = f", {len(result.errors)} failed rows counted wrong (see {out / 'problems.txt'})" if result.errors else ""

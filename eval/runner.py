@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,114 +61,170 @@ class EvalResult:
     problems: list[str] = field(default_factory=list)  # dataset rows that could not be read at all
 
 
-def evaluate(
-    dataset: str | Path,
-    *,
-    model: str,
-    out: str | Path,
-    backend: str | Backend = "hf",
-    setting: str = "IQ",
-    batch_size: int = 8,
-    swap_images: bool = False,
-    circular: bool = False,
-    max_new_tokens: int = 16,
-    limit: int | None = None,
-    profile: str = "default",
-    descriptions: str | Path | None = None,
-    blank_images: bool = False,
-    backend_options: dict[str, Any] | None = None,
-    data_parallel: int = 1,
-    gpus_per_worker: int = 1,
-    shard: tuple[int, int] | None = None,
-    score_after: bool = True,
-    show_progress: bool = True,
-    revision: str | None = None,
-) -> EvalResult:
-    """Evaluate `model` on `dataset` (path or REPO[@REV]); see `mmra eval --help` for the options."""
-    setting = check_setting(setting)
-    if setting == BLANK_SETTING:  # the named setting for the --blank-images run
-        setting, blank_images = "IQ", True
-    if profile not in profile_names():
-        raise ValueError(f"unknown prompt profile {profile!r}; choose one of {', '.join(profile_names())}")
-    if batch_size < 1:
-        raise ValueError(f"--batch-size must be at least 1, got {batch_size}")
-    if blank_images and setting not in ("IQ", "IDQ"):
-        raise ValueError(f"--blank-images needs a setting with both images (IQ or IDQ), not {setting}")
-    out = Path(out)
-    loaded = load_dataset_samples(dataset, limit=limit, revision=revision)
+@dataclass
+class EvalOptions:
+    """Everything one evaluation run reads; `mmra eval` builds it from its flags (see `mmra eval --help`)."""
+
+    dataset: str | Path
+    model: str
+    out: str | Path
+    backend: str | Backend = "hf"
+    setting: str = "IQ"
+    batch_size: int = 8
+    swap_images: bool = False
+    circular: bool = False
+    max_new_tokens: int = 16
+    limit: int | None = None
+    profile: str = "default"
+    descriptions: str | Path | None = None
+    blank_images: bool = False
+    backend_options: dict[str, Any] | None = None
+    data_parallel: int = 1
+    gpus_per_worker: int = 1
+    shard: tuple[int, int] | None = None
+    score_after: bool = True
+    show_progress: bool = True
+    revision: str | None = None
+
+    def checked(self) -> EvalOptions:
+        """The options with the setting normalised; a bad combination raises one clear ValueError."""
+        setting, blank = check_setting(self.setting), self.blank_images
+        if setting == BLANK_SETTING:  # the named setting for the --blank-images run
+            setting, blank = "IQ", True
+        if self.profile not in profile_names():
+            raise ValueError(f"unknown prompt profile {self.profile!r}; choose one of {', '.join(profile_names())}")
+        if self.batch_size < 1:
+            raise ValueError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if blank and setting not in ("IQ", "IDQ"):
+            raise ValueError(f"--blank-images needs a setting with both images (IQ or IDQ), not {setting}")
+        return replace(self, setting=setting, blank_images=blank, out=Path(self.out))
+
+    @property
+    def run_setting(self) -> str:
+        return BLANK_SETTING if self.blank_images else self.setting
+
+
+@dataclass
+class _Plan:
+    """What a run will do: its samples, items, the predictions file and what is still to do."""
+
+    loaded: LoadedSamples
+    external: dict[str, dict[str, str]] | None
+    meta: dict[str, Any]
+    items: list[EvalItem]
+    pred_path: Path
+    todo: list[EvalItem]
+    created_out: bool
+
+
+def evaluate(options: EvalOptions | str | Path | None = None, /, **fields: Any) -> EvalResult:
+    """Evaluate a model: `evaluate(EvalOptions(...))`, or `evaluate(dataset, model=..., out=..., ...)`.
+    The named steps below run in order: load, plan (resume), run, score."""
+    if isinstance(options, EvalOptions):
+        if fields:
+            raise TypeError("give an EvalOptions or keyword fields, not both")
+        opts = options.checked()
+    else:
+        opts = EvalOptions(**({"dataset": options} if options is not None else {}), **fields).checked()
+    loaded, external = load_step(opts)
+    plan = plan_step(opts, loaded, external)
+    errors = run_step(opts, plan)
+    scores = None
+    if opts.shard is None and opts.score_after:
+        scores, errors = score_step(opts, plan)
+    out = Path(opts.out)
+    (out / "problems.txt").write_text("".join(p + "\n" for p in loaded.problems + errors), encoding="utf-8")
+    return EvalResult(out, plan.pred_path, scores, len(plan.items), len(plan.todo), errors, loaded.problems)
+
+
+def load_step(opts: EvalOptions) -> tuple[LoadedSamples, dict[str, dict[str, str]] | None]:
+    """1. The dataset's samples (unreadable rows reported, the rest kept) and any external descriptions."""
+    loaded = load_dataset_samples(opts.dataset, limit=opts.limit, revision=opts.revision)
     for problem in loaded.problems:
         stderr_console.print(f"[yellow]skipped row:[/] {problem}", highlight=False)
     if not loaded.samples:
         raise MMRAError(f"dataset {loaded.source}: no usable samples ({len(loaded.problems)} unreadable rows)")
-    external = load_descriptions(descriptions) if descriptions else None
-    _check_descriptions(loaded, setting, external)
+    external = load_descriptions(opts.descriptions) if opts.descriptions else None
+    _check_descriptions(loaded, opts.setting, external)
+    return loaded, external
 
+
+def plan_step(opts: EvalOptions, loaded: LoadedSamples, external) -> _Plan:
+    """2. The items of this run, the run identity (a resumed run must be the same run) and what is left."""
+    backend, model = opts.backend, opts.model
+    out = Path(opts.out)
     backend_name = backend if isinstance(backend, str) else backend.name
     model_label = model if isinstance(backend, str) else (backend.model_id or model)
-    run_setting = BLANK_SETTING if blank_images else setting
+    descriptions = opts.descriptions
     meta = {
         "dataset": loaded.source, "revision": loaded.revision, "model": model_label, "backend": backend_name,
-        "setting": run_setting, "profile": profile, "max_new_tokens": max_new_tokens,
-        "descriptions": str(Path(descriptions).resolve()) if descriptions else None, "swap_images": swap_images,
-        "circular": circular, "limit": limit, "toolkit_version": __version__,
+        "setting": opts.run_setting, "profile": opts.profile, "max_new_tokens": opts.max_new_tokens,
+        "descriptions": str(Path(descriptions).resolve()) if descriptions else None, "swap_images": opts.swap_images,
+        "circular": opts.circular, "limit": opts.limit, "toolkit_version": __version__,
     }
     samples = loaded.samples
-    if shard is not None:
-        index, count = shard
+    if opts.shard is not None:
+        index, count = opts.shard
         samples = samples[index::count]
-    items = expand_items(samples, swap_images=swap_images, circular=circular)
-    pred_name = PREDICTIONS if shard is None else f"predictions.shard-{shard[0]}.jsonl"
-    pred_path = out / pred_name
+    items = expand_items(samples, swap_images=opts.swap_images, circular=opts.circular)
+    pred_path = out / (PREDICTIONS if opts.shard is None else f"predictions.shard-{opts.shard[0]}.jsonl")
     created_out = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    if shard is None:
+    if opts.shard is None:
         _check_run_identity(out, meta)
         _merge_shards(out)  # a data-parallel run that was killed leaves shard files behind
     done, dropped = read_done(pred_path)
     if dropped:
         stderr_console.print(f"[yellow]resume:[/] dropped {dropped} torn line(s) from {pred_path}", highlight=False)
     todo = [it for it in items if it.key not in done]
-    if shard is None and done:
+    if opts.shard is None and done:
         stderr_console.print(f"resume: {len(items) - len(todo)} of {len(items)} items already in {pred_path}",
                              highlight=False)
+    return _Plan(loaded, external, meta, items, pred_path, todo, created_out)
 
-    errors: list[str] = []
-    if todo:
-        if data_parallel > 1 and shard is None:
-            _write_run_file(out, {**meta, "data_parallel": data_parallel})
-            _run_data_parallel(dataset, out, data_parallel, gpus_per_worker, dict(
-                model=model, backend=backend_name, setting=setting, batch_size=batch_size,
-                swap_images=swap_images, circular=circular, max_new_tokens=max_new_tokens, limit=limit,
-                profile=profile, descriptions=str(descriptions) if descriptions else None,
-                blank_images=blank_images, backend_options=backend_options or {}, revision=revision,
-            ), total=len(todo), show_progress=show_progress)
-        else:
-            try:
-                engine = backend if isinstance(backend, Backend) else make_backend(backend, model, **(backend_options or {}))
-            except BaseException:
-                if created_out and not any(out.iterdir()):
-                    out.rmdir()  # an unknown backend or model leaves no empty run folder behind
-                raise
-            if shard is None:
-                meta["backend_info"] = engine.describe()
-                _write_run_file(out, meta)
-            errors = _run_items(engine, todo, loaded, pred_path, setting=setting, profile=profile,
-                                external=external, batch_size=batch_size, max_new_tokens=max_new_tokens,
-                                blank_images=blank_images, model_label=model_label, run_setting=run_setting,
-                                show_progress=show_progress)
-    elif shard is None and not (out / RUN_FILE).exists():
+
+def run_step(opts: EvalOptions, plan: _Plan) -> list[str]:
+    """3. Generate what is left: in this process, or over data-parallel worker processes. Returns the rows
+    that failed (broken image, backend error), which count wrong."""
+    out, meta, backend, model = Path(opts.out), plan.meta, opts.backend, opts.model
+    if not plan.todo:
+        if opts.shard is None and not (out / RUN_FILE).exists():
+            _write_run_file(out, meta)
+        return []
+    if opts.data_parallel > 1 and opts.shard is None:
+        _write_run_file(out, {**meta, "data_parallel": opts.data_parallel})
+        _run_data_parallel(opts.dataset, out, opts.data_parallel, opts.gpus_per_worker, dict(
+            model=model, backend=meta["backend"], setting=opts.setting, batch_size=opts.batch_size,
+            swap_images=opts.swap_images, circular=opts.circular, max_new_tokens=opts.max_new_tokens,
+            limit=opts.limit, profile=opts.profile,
+            descriptions=str(opts.descriptions) if opts.descriptions else None,
+            blank_images=opts.blank_images, backend_options=opts.backend_options or {}, revision=opts.revision,
+        ), total=len(plan.todo), show_progress=opts.show_progress)
+        return []
+    try:
+        engine = backend if isinstance(backend, Backend) else make_backend(backend, model, **(opts.backend_options or {}))
+    except BaseException:
+        if plan.created_out and not any(out.iterdir()):
+            out.rmdir()  # an unknown backend or model leaves no empty run folder behind
+        raise
+    if opts.shard is None:
+        meta["backend_info"] = engine.describe()
         _write_run_file(out, meta)
+    return _run_items(engine, plan.todo, plan.loaded, plan.pred_path, setting=opts.setting, profile=opts.profile,
+                      external=plan.external, batch_size=opts.batch_size, max_new_tokens=opts.max_new_tokens,
+                      blank_images=opts.blank_images, model_label=meta["model"], run_setting=opts.run_setting,
+                      show_progress=opts.show_progress)
 
-    scores = None
-    if shard is None and score_after:
-        final, _ = read_done(pred_path)
-        keys = {it.key for it in items}
-        records = [r for k, r in final.items() if k in keys]  # only this run's items (a larger earlier --limit)
-        errors = [f"{r['id']}: {r['error']}" for r in records if r.get("error")]
-        scores, scored = score_runs([(str(pred_path), records)])
-        write_report(scores, scored, out)
-    (out / "problems.txt").write_text("".join(p + "\n" for p in loaded.problems + errors), encoding="utf-8")
-    return EvalResult(out, pred_path, scores, len(items), len(todo), errors, loaded.problems)
+
+def score_step(opts: EvalOptions, plan: _Plan) -> tuple[dict[str, Any], list[str]]:
+    """4. Score this run's items (not a larger earlier --limit's) and write the report next to them."""
+    final, _ = read_done(plan.pred_path)
+    keys = {it.key for it in plan.items}
+    records = [r for k, r in final.items() if k in keys]
+    errors = [f"{r['id']}: {r['error']}" for r in records if r.get("error")]
+    scores, scored = score_runs([(str(plan.pred_path), records)])
+    write_report(scores, scored, Path(opts.out))
+    return scores, errors
 
 
 def _check_descriptions(loaded: LoadedSamples, setting: str, external: dict[str, dict[str, str]] | None) -> None:

@@ -42,8 +42,9 @@ class LocalRelease:
         return [self.path / f["path"] for f in self.manifest["data_files"]]
 
     def verify(self) -> None:
-        """Check every data file against the manifest's sha256 (a release must not change in place)."""
-        for f in self.manifest["data_files"]:
+        """Check every data file (the default config's and the `flagged` one's) against the manifest's sha256
+        (a release must not change in place)."""
+        for f in [*self.manifest["data_files"], *self.manifest.get("flagged_files", [])]:
             path = self.path / f["path"]
             if not path.is_file():
                 raise ReleaseNotFoundError(f"{self.path}: data file {f['path']} is missing")

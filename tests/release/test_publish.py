@@ -222,3 +222,21 @@ def test_build_dataset_in_memory_matches_the_release(tmp_path, samples_file):
     assert mem.features == published.features
     assert mem["id"] == published["id"] and mem["options"] == published["options"]
     assert mem[0]["image1"].size == published[0]["image1"].size
+
+
+def test_a_modified_flagged_file_is_detected(tmp_path, samples_file):
+    """The `flagged` config is part of the release: its files are checked against the manifest too."""
+    from mmra.benchmark.release.errors import ReleaseInputError
+    from mmra.benchmark.release.refs import resolve_local
+
+    path, _ = samples_file(22)
+    result = _publish(path, "1.0.0", tmp_path / "store")
+    local = resolve_local(str(result.path))
+    flagged = local.manifest["flagged_files"]
+    assert flagged, "the fixture flags every fifth sample"
+    local.verify()
+    target = result.path / flagged[0]["path"]
+    target.chmod(0o644)
+    target.write_bytes(target.read_bytes() + b"tampered")
+    with pytest.raises(ReleaseInputError, match="does not match its manifest sha256"):
+        local.verify()
