@@ -10,7 +10,7 @@ from rich.table import Table
 
 from mmra.errors import MMRAError, cli_errors
 
-annotate_app = typer.Typer(help="Annotation with a real Label Studio server (serve, push, pull, revise).",
+annotate_app = typer.Typer(help="Annotation with a real Label Studio server (serve, push, check, status, pull, revise).",
                            no_args_is_help=True)
 _out = Console()
 _err = Console(stderr=True)
@@ -46,36 +46,90 @@ def serve_cmd(
                f"`mmra annotate users add EMAIL [--reviewer]`. Stop: `mmra annotate serve --stop`.")
 
 
+def _fmt(value, pattern: str = "{}") -> str:
+    return "-" if value is None else pattern.format(value)
+
+
 @annotate_app.command("status")
 @cli_errors
-def status_cmd(project: str = typer.Option(None, "--project", "-p", help="Also count this project's tasks.")) -> None:
-    """Is the server up, and how far is a project's annotation?"""
+def status_cmd(
+    project: str = typer.Option(None, "--project", "-p", help="Also report this project: per annotator and per subtask."),
+    as_json: bool = typer.Option(False, "--json", help="Print the project's figures as JSON (nothing else)."),
+) -> None:
+    """Is the server up, and how far is a project's annotation (per annotator, per subtask)?"""
+    import json
+
     from .project import Project
     from .server import connection
+    from .status import project_status
 
-    conn = connection(_config())
-    _out.print(f"Label Studio at {conn.url}: up")
-    if project:
-        proj = Project.open(conn, project)
-        try:
-            tasks = proj.tasks()
-        finally:
-            proj.close()
-        done = sum(1 for t in tasks if t.total_annotations > 0)
-        total = sum(t.total_annotations for t in tasks)
-        _out.print(f"project {project!r} (id {proj.id}): {len(tasks)} tasks, {done} with annotations, "
-                   f"{total} annotations")
+    cfg = _config()
+    if as_json and not project:
+        raise MMRAError("--json needs --project")
+    conn = connection(cfg)
+    if not as_json:
+        _out.print(f"Label Studio at {conn.url}: up")
+    if not project:
+        return
+    figures = project_status(conn, project, reviewers=cfg.label_studio.reviewers)
+    if as_json:
+        typer.echo(json.dumps(figures, indent=1))
+        return
+    proj = Project.open(conn, project)
+    try:
+        tasks = proj.tasks()
+    finally:
+        proj.close()
+    done = sum(1 for t in tasks if t.total_annotations > 0)
+    total = sum(t.total_annotations for t in tasks)
+    _out.print(f"project {project!r} (id {proj.id}): {len(tasks)} tasks, {done} with annotations, "
+               f"{total} annotations")
+    people = Table(title=f"annotators in {project!r}")
+    for col in ("annotator", "tasks done", "median s/task", "agreement", "flagged by probes", "rejects"):
+        people.add_column(col)
+    for email, row in figures["annotators"].items():
+        share = f" ({row['flagged_share']:.0%})" if row["flagged_share"] is not None else ""
+        people.add_row(email, str(row["tasks_done"]), _fmt(row["median_seconds"], "{:.1f}"),
+                       _fmt(row["agreement"], "{:.0%}") + (f" of {row['settled']}" if row["settled"] else ""),
+                       f"{row['flagged']} of {row['questions']}{share}", str(row["rejects"]))
+    _out.print(people)
+    subtasks = Table(title=f"subtasks in {project!r} ({figures['annotators_per_task']} annotators per task)")
+    for col in ("subtask", "done / target", "tasks complete", "Yes share", "letters A/B/C/D"):
+        subtasks.add_column(col)
+    for name, row in figures["subtasks"].items():
+        yes = _fmt(row["yes_share"], "{:.0%}") + (f" of {row['yes_no_answers']}" if row["yes_no_answers"] else "")
+        subtasks.add_row(name, f"{row['annotations']} / {row['target']}", f"{row['complete']} of {row['tasks']}",
+                         yes, "/".join(str(v) for v in row["letters"].values()))
+    _out.print(subtasks)
+
+
+def _model_spec(spec: str, llm_url: str | None = None) -> tuple[str, str | None]:
+    """(model name, base URL or None for an embedded local model) from NAME@URL[#ENVVAR] or NAME + --llm-url."""
+    name, sep, url = spec.strip().partition("@http")
+    if sep:
+        if not name:
+            raise ValueError(f"{spec!r}: the model name before '@' is empty")
+        return name, "http" + url
+    if "@" in spec:
+        raise ValueError(f"{spec!r}: expected NAME@BASE_URL with an http(s) URL, e.g. "
+                         "qwen2-vl@http://127.0.0.1:8000/v1")
+    return spec.strip(), llm_url
 
 
 def _drafter(model: str, llm_url: str | None):
+    """A checked ChatClient for `model`: NAME@URL[#ENVVAR], NAME with --llm-url, or an embedded local model."""
     from mmra.llm.client import LOCAL_ENDPOINT, ChatClient
     from mmra.llm.keys import split_key_env
 
     cfg = _config()
+    model, llm_url = _model_spec(model, llm_url)
     key_env = endpoint_id = None
     if llm_url is None:
+        from mmra.llm.models import MODELS
         from mmra.llm.server import LocalServers, ensure_server
 
+        if model not in MODELS:
+            raise ValueError(f"{model!r}: no @BASE_URL given and not an embedded local model ({', '.join(MODELS)})")
         llm_url, endpoint_id = ensure_server(model, servers=LocalServers.from_config(cfg)), LOCAL_ENDPOINT
     else:
         llm_url, key_env = split_key_env(llm_url)  # URL#ENVVAR: the variable holding that endpoint's key
@@ -85,6 +139,22 @@ def _drafter(model: str, llm_url: str | None):
                         max_retries=cfg.llm.max_retries, cache_path=Path(cfg.paths.cache) / "llm.sqlite")
     client.check()
     return client
+
+
+def _probe_options(probe_with: Path | None, embedder: str):
+    """Already-pulled samples (more text for the learned probe) and the blind probes' settings."""
+    from mmra.benchmark.leakage.blind import BlindSettings
+    from mmra.benchmark.schema import Sample, read_jsonl
+
+    reference = []
+    if probe_with is not None:
+        if not probe_with.is_file():
+            raise FileNotFoundError(f"samples file {probe_with} (--probe-with) does not exist")
+        errors: list[str] = []
+        reference = read_jsonl(probe_with, Sample, errors=errors)
+        for problem in errors:
+            _err.print(f"[yellow]skipped:[/] {problem}", highlight=False)
+    return reference, BlindSettings(embedder=None if embedder.lower() == "none" else embedder)
 
 
 def _resolve_roots(folders: list[Path]) -> tuple[Path, ...]:
@@ -121,9 +191,15 @@ def push_cmd(
                                     help="Pre-annotate with this LLM (a local model name, or any model at --llm-url)."),
     llm_url: str = typer.Option(None, "--llm-url", help="OpenAI-compatible base URL for --draft-model (URL#ENVVAR: its key is in $ENVVAR)."),
     image_root: list[Path] = typer.Option([], "--image-root", help="A folder images may lie in (default: the corpus folders recorded in the curation_report.json beside the candidates, [paths].image_roots, else the candidates file's folder); repeat for more."),
+    draft_vision: bool = typer.Option(False, "--draft-vision", help="Send both images to --draft-model (a vision model); an endpoint that refuses images gets the text request instead."),
+    probe_model: str = typer.Option(None, "--probe-model", help="A text-only model for the question-only probe of the drafts (NAME@URL[#ENVVAR] or a local name; default: the draft model when it drafts from text; 'none': no LLM probe)."),
+    probe_with: Path = typer.Option(None, "--probe-with", help="Already-pulled samples JSONL: more text for the learned probe that checks the drafts."),
+    embedder: str = typer.Option("auto", "--embedder", help="Sentence embeddings of the learned probe: auto, a local folder, or none."),
 ) -> None:
     """Create/update a project and push candidates as tasks (idempotent; safe to re-run after a failure).
-    Every image must be a real image file inside the allowed folders; other candidates are refused."""
+    Every image must be a real image file inside the allowed folders; other candidates are refused. Entity
+    boxes are drawn on the images; with --draft-model every task opens on a draft that the blind probes have
+    checked (the task says whether a text-only model answers it without the images)."""
     from mmra.benchmark.schema import Candidate, read_jsonl
 
     from .push import push
@@ -139,17 +215,40 @@ def push_cmd(
     for problem in errors:
         _err.print(f"[yellow]skipped:[/] {problem}", highlight=False)
     conn = connection(cfg)
+    roots = allowed_roots(candidates, image_root, cfg)
     drafts = None
+    if draft_vision and not draft_model:
+        raise MMRAError("--draft-vision needs --draft-model NAME@URL (a vision model)")
     if draft_model:
-        from .preannotate import draft_questions
+        from .check import check_drafts
+        from .preannotate import draft_images, draft_questions
 
-        drafts, failed = draft_questions(cands, _drafter(draft_model, llm_url))
+        reference, blind = _probe_options(probe_with, embedder)
+        client = _drafter(draft_model, llm_url)
+        images = draft_images(cands, base_dir=candidates.resolve().parent, roots=roots)[0] if draft_vision else None
+        notes: list[str] = []
+        drafts, failed = draft_questions(cands, client, images=images, notes=notes)
+        for note in notes:
+            _err.print(f"[yellow]{note}[/]", highlight=False)
         for cid, reason in failed:
             _err.print(f"[yellow]no draft[/] for {cid}: {reason}", highlight=False)
-        _out.print(f"{len(drafts)} of {len(cands)} candidates have an LLM draft ({draft_model})")
+        seen = sum(d.vision for d in drafts.values())
+        _out.print(f"{len(drafts)} of {len(cands)} candidates have an LLM draft ({client.model}"
+                   + (f"; {seen} from both images" if draft_vision else "") + ")", highlight=False)
+        text_models = None
+        if probe_model and probe_model.lower() != "none":
+            probe_client = _drafter(probe_model, None)
+            text_models = {probe_client.model: probe_client}
+        elif probe_model is None and not draft_vision:
+            text_models = {client.model: client}  # the text-only draft model, now asked without the evidence
+        run = check_drafts(cands, drafts, reference, blind=blind, text_models=text_models)
+        leaky = sum(bool(d.check_result and d.check_result["leaky"]) for d in drafts.values())
+        _out.print(f"draft check: {leaky} of {len(drafts)} drafts answered without the images"
+                   + (f" (checked with: {'; '.join(run.checked)})" if run.checked else "")
+                   + (f"; not run: {'; '.join(run.skipped)}" if run.skipped else ""), highlight=False)
     report = push(conn, cands, project, annotators_per_task=annotators or ls_cfg.annotators_per_task,
                   batch_size=batch_size or ls_cfg.import_batch_size, drafts=drafts,
-                  base_dir=candidates.resolve().parent, roots=allowed_roots(candidates, image_root, cfg))
+                  base_dir=candidates.resolve().parent, roots=roots)
     for cid, reason in report.skipped:
         _err.print(f"[yellow]refused[/] candidate {cid}: {reason}", highlight=False)
     for warning in report.warnings:
@@ -159,6 +258,50 @@ def push_cmd(
                f"{report.predictions_added} drafts added; {len(report.skipped) + len(errors)} skipped")
     if report.skipped or errors:
         raise typer.Exit(1)
+
+
+@annotate_app.command("check")
+@cli_errors
+def check_cmd(
+    project: str = typer.Option(..., "--project", "-p", help="Label Studio project name."),
+    probe_with: Path = typer.Option(None, "--probe-with", help="Already-pulled samples JSONL: more text for the learned probe."),
+    probe_model: str = typer.Option(None, "--probe-model", help="A text-only model for the question-only probe (NAME@URL[#ENVVAR] or a local model name)."),
+    embedder: str = typer.Option("auto", "--embedder", help="Sentence embeddings of the learned probe: auto, a local folder, or none."),
+    min_learned: int = typer.Option(None, "--min-learned", min=2, help="Questions the learned probe needs before it runs (default 20)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the check report as JSON (nothing else)."),
+) -> None:
+    """Before pull: probe every submitted question and send the leaky ones back to their authors as
+    revision tasks; reports per annotator."""
+    import json
+
+    from .check import MIN_LEARNED, check_project
+    from .server import connection
+
+    cfg = _config()
+    reference, blind = _probe_options(probe_with, embedder)
+    text_models = None
+    if probe_model:
+        client = _drafter(probe_model, None)
+        text_models = {client.model: client}
+    report = check_project(connection(cfg), project, reference=reference, blind=blind, text_models=text_models,
+                           min_learned=min_learned or MIN_LEARNED, reviewers=cfg.label_studio.reviewers,
+                           batch_size=cfg.label_studio.import_batch_size, show_progress=not as_json)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=1))
+        return
+    table = Table(title=f"check before pull in {project!r}")
+    for col in ("annotator", "questions probed", "flagged", "sent back (new)"):
+        table.add_column(col)
+    for email, row in report.annotators.items():
+        table.add_row(email, str(row["probed"]), str(row["flagged"]), str(row["sent"]))
+    _out.print(table)
+    for item in report.flagged_items:
+        _err.print(f"[yellow]leaky[/] {item['task']} by {item['annotator']}: {'; '.join(item['reasons'])} -> "
+                   f"revision task {item['revision_task']}", highlight=False)
+    _out.print(f"{report.flagged} of {report.probed} submitted questions flagged, {report.sent} new revision tasks "
+               f"({report.waiting} from earlier checks not yet revised); checked with: "
+               f"{'; '.join(report.checked) or 'nothing'}" + (f"; not run: {'; '.join(report.skipped)}"
+                                                              if report.skipped else ""), highlight=False)
 
 
 @annotate_app.command("pull")

@@ -4,19 +4,32 @@ Every piece of text an annotator reads (definition, guidance, evidence, suggeste
 models answered) is task *data* shown through `<Text>` tags, never spliced into the config's markup, so a
 question containing `<script>` or `"` is displayed as text. The config itself is the same for every
 subtask; the subtask registry supplies the per-task definition and guidance.
+
+The entity boxes that motivated a pair (`evidence.boxes`) are drawn on both images when the task opens: they
+are read-only regions of the task's prediction (`entity_regions`), labelled with the entity name through Label
+Studio's dynamic labels (`$entity_labels1`, `$entity_labels2` in the task data), so the config never names an
+entity. They are not part of the answer: `QAContent.from_result` reads only the question controls.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mmra.benchmark.registry import get_subtask
-from mmra.benchmark.schema import LETTERS, YES_NO, Candidate, QAType
+from mmra.benchmark.schema import LETTERS, YES_NO, Box, Candidate, QAType
 
 CONTEXT = "subtask_info"  # every control points at this Text tag
 OPTION_FIELDS = tuple(f"option_{letter.lower()}" for letter in LETTERS)  # option_a .. option_d
-TEXT_FIELDS = ("subtask_info", "guidance", "evidence", "suggested_question", "revision_note")
+TEXT_FIELDS = ("subtask_info", "guidance", "evidence", "suggested_question", "draft_check", "revision_note")
+ENTITY_CONTROLS = {1: "entities1", 2: "entities2"}  # read-only box regions on image1 / image2 (not answers)
+# task data: the dynamic labels of those controls, [{"value": name}, ...] per image
+ENTITY_LABELS = {1: "entity_labels1", 2: "entity_labels2"}
+# task data that only a push with drafts sets (a later push without drafts keeps what is there)
+DRAFT_FIELDS = ("draft_check", "mmra_draft_check")
+NO_DRAFT_CHECK = "(no machine draft for this task)"
 
 _LABEL_CONFIG = """<View>
   <View style="background: #f4f4f4; padding: 8px 12px; border-radius: 4px; margin-bottom: 8px;">
@@ -28,17 +41,21 @@ _LABEL_CONFIG = """<View>
     <Text name="evidence" value="$evidence"/>
     <Header value="Suggested question" size="6"/>
     <Text name="suggested_question" value="$suggested_question"/>
+    <Header value="Draft check: can a text-only model answer the pre-filled draft without the images?" size="6"/>
+    <Text name="draft_check" value="$draft_check"/>
     <Header value="Revision request (empty for a new pair)" size="6"/>
     <Text name="revision_note" value="$revision_note"/>
   </View>
   <View style="display: flex; gap: 12px;">
     <View style="flex: 1 1 50%; width: 50%;">
       <Header value="Image 1" size="5"/>
-      <Image name="image1" value="$image1" width="100%" zoomControl="false" rotateControl="false"/>
+      <Image name="image1" value="$image1" width="100%" zoom="true" zoomControl="true" rotateControl="false"/>
+      <RectangleLabels name="entities1" toName="image1" value="$entity_labels1" showInline="true"/>
     </View>
     <View style="flex: 1 1 50%; width: 50%;">
       <Header value="Image 2" size="5"/>
-      <Image name="image2" value="$image2" width="100%" zoomControl="false" rotateControl="false"/>
+      <Image name="image2" value="$image2" width="100%" zoom="true" zoomControl="true" rotateControl="false"/>
+      <RectangleLabels name="entities2" toName="image2" value="$entity_labels2" showInline="true"/>
     </View>
   </View>
   <Header value="Question type"/>
@@ -140,6 +157,8 @@ class QAContent:
     def from_result(cls, result: list[dict[str, Any]]) -> QAContent:
         values: dict[str, Any] = {}
         for item in result or []:
+            if item.get("from_name") in ENTITY_CONTROLS.values():
+                continue  # the evidence boxes drawn on the images: shown to the annotator, never an answer
             value = item.get("value") or {}
             if "choices" in value:
                 values[item.get("from_name")] = [str(v) for v in value["choices"]]
@@ -174,8 +193,55 @@ def image_url(media_name: str) -> str:
     return f"/data/local-files/?d=images/{media_name}"
 
 
+def _clip(box: Box, width: int, height: int) -> tuple[tuple[float, float, float, float] | None, str | None]:
+    """The box inside a width x height image (COCO x, y, w, h pixels), and a note when it had to change."""
+    x, y, w, h = box.bbox
+    where = f"box {box.label!r} in image {box.image} ({x:g}, {y:g}, {w:g}, {h:g})"
+    if not all(math.isfinite(v) for v in (x, y, w, h)):
+        return None, f"{where}: not a finite box; dropped"
+    if w <= 0 or h <= 0:
+        return None, f"{where}: width and height must be positive; dropped"
+    x0, y0, x1, y1 = max(0.0, x), max(0.0, y), min(float(width), x + w), min(float(height), y + h)
+    if x1 - x0 < 1 or y1 - y0 < 1:
+        return None, f"{where}: lies outside the {width}x{height} image; dropped"
+    if (x0, y0, x1, y1) != (x, y, x + w, y + h):
+        return (x0, y0, x1 - x0, y1 - y0), f"{where}: reaches outside the {width}x{height} image; clipped to it"
+    return (x, y, w, h), None
+
+
+def entity_regions(boxes: Sequence[Box], sizes: Mapping[int, tuple[int, int]]
+                   ) -> tuple[list[dict[str, Any]], dict[int, list[str]], list[str]]:
+    """Read-only rectangle regions (Label Studio percent coordinates) for the evidence boxes, the entity labels
+    they use per image, and one note per box that was clipped or dropped. `sizes`: image number -> (width, height) of
+    the verified image, as displayed."""
+    regions: list[dict[str, Any]] = []
+    labels: dict[int, list[str]] = {1: [], 2: []}
+    notes: list[str] = []
+    for number, box in enumerate(boxes):
+        width, height = sizes[box.image]
+        bbox, note = _clip(box, width, height)
+        if note:
+            notes.append(note)
+        if bbox is None:
+            continue
+        label = " ".join(box.label.split()) or "entity"
+        if label not in labels[box.image]:
+            labels[box.image].append(label)
+        x, y, w, h = bbox
+        regions.append({
+            "id": f"entity{box.image}-{number}", "from_name": ENTITY_CONTROLS[box.image], "to_name": f"image{box.image}",
+            "type": "rectanglelabels", "readonly": True, "original_width": width, "original_height": height,
+            "image_rotation": 0,
+            "value": {"x": 100 * x / width, "y": 100 * y / height, "width": 100 * w / width,
+                      "height": 100 * h / height, "rotation": 0, "rectanglelabels": [label]},
+        })
+    return regions, labels, notes
+
+
 def task_data(candidate: Candidate, image_names: tuple[str, str], *, external_id: str | None = None,
-              revision_note: str = "", extra: dict[str, Any] | None = None) -> dict[str, Any]:
+              revision_note: str = "", extra: dict[str, Any] | None = None,
+              entity_labels: Mapping[int, Sequence[str]] | None = None, draft_check: str = NO_DRAFT_CHECK
+              ) -> dict[str, Any]:
     info, guidance = subtask_info(candidate.subtask)
     data = {
         "external_id": external_id or candidate.id,
@@ -185,7 +251,10 @@ def task_data(candidate: Candidate, image_names: tuple[str, str], *, external_id
         "guidance": guidance,
         "evidence": evidence_text(candidate),
         "suggested_question": candidate.suggested_question or "",
+        "draft_check": draft_check,
         "revision_note": revision_note,
+        **{key: [{"value": label} for label in (entity_labels or {}).get(image, ())]
+           for image, key in ENTITY_LABELS.items()},
         "image1": image_url(image_names[0]),
         "image2": image_url(image_names[1]),
         # not shown: what pull needs to turn an annotation back into a Sample

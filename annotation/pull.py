@@ -310,7 +310,9 @@ def pull(conn: Connection, project_name: str, out: Path, *, min_annotations: int
     trust = Trust(AccountRegistry.of(conn), whoami(conn), frozenset(r.strip().lower() for r in reviewers))
     project = Project.open(conn, project_name)
     try:
-        tasks = project.export()
+        from .check import fold_check_revisions  # a check's revision task counts as its author's new version
+
+        tasks, _ = fold_check_revisions(project.export())
         _restore_image_paths(tasks, conn)
         report = PullReport(project=project_name, output=str(out), tasks=len(tasks))
         outcomes: list[tuple[dict[str, Any], _TaskOutcome]] = []

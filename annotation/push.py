@@ -4,6 +4,11 @@ Every task carries `external_id` (the candidate id, stable across machines). A p
 project already holds, imports only what is missing, updates tasks whose data changed, and removes
 unannotated duplicates, so pushing twice adds nothing and an interrupted push, re-run, completes
 without duplicates or gaps.
+
+What the annotator finds pre-filled when a task opens is the task's one prediction: the machine draft (when
+there is one) plus the candidate's entity boxes as read-only regions on both images. Label Studio pre-fills
+only from predictions of the project's `model_version`, so every prediction of a push carries one version:
+the draft model's name, else the version the project already uses, else `ENTITY_BOXES_MODEL`.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from mmra.benchmark.schema import Candidate
 from mmra.errors import MMRAError
 from mmra.progress import progress_bar
 
-from .labeling import QAContent, task_data
+from .labeling import DRAFT_FIELDS, NO_DRAFT_CHECK, QAContent, entity_regions, task_data
 from .media import ImageRejected, VerifiedImage, check_pair, store_image
 from .origins import MEDIA_PREFIX, origins_path, record_origins
 from .project import Project, api_error
@@ -34,12 +39,21 @@ class Draft:
     content: QAContent
     model: str
     score: float | None = None
+    # what the blind probes said before an annotator sees it (check.draft_check_text); shown in the task
+    check: str = ""
+    check_result: dict[str, Any] | None = None  # {"leaky": bool, "reasons": [...], "checked": [...]}
+    vision: bool = False  # written by a model that saw both images
 
-    def prediction(self) -> dict[str, Any]:
-        pred: dict[str, Any] = {"model_version": self.model, "result": self.content.to_result()}
+    def prediction(self, regions: list[dict[str, Any]] | None = None, model_version: str | None = None
+                   ) -> dict[str, Any]:
+        pred: dict[str, Any] = {"model_version": model_version or self.model,
+                                "result": self.content.to_result() + list(regions or [])}
         if self.score is not None:
             pred["score"] = self.score
         return pred
+
+
+ENTITY_BOXES_MODEL = "entity-boxes"  # the prediction version of tasks pre-filled with boxes only
 
 
 @dataclass
@@ -67,10 +81,13 @@ def stored_candidate(candidate: Candidate, images: Sequence[VerifiedImage], name
 
 def prepare(candidates: Iterable[Candidate], media_dir: Path, *, base_dir: Path | None = None,
             drafts: dict[str, Draft] | None = None, roots: Sequence[Path] | None = None,
-            origins: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+            origins: dict[str, str] | None = None, prefill_model: str | None = None,
+            notes: list[str] | None = None) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     """Check both images of every candidate (the one image check), then store them in the media folder and
     build import payloads. A candidate with any refused image is skipped whole, with the reason.
-    `origins` (sha256 -> original path) is filled for the private origins file."""
+    `origins` (sha256 -> original path) is filled for the private origins file. Entity boxes become read-only
+    regions in the task's prediction (version `prefill_model`); a box outside its image is clipped or dropped,
+    with a line in `notes`."""
     payloads, skipped, seen = [], [], set()
     for cand in candidates:
         if cand.id in seen:
@@ -88,11 +105,31 @@ def prepare(candidates: Iterable[Candidate], media_dir: Path, *, base_dir: Path 
                 if image.path is not None:
                     origins.setdefault(image.sha256, str(image.path))
         stored = stored_candidate(cand, images, names)
-        payload: dict[str, Any] = {"data": task_data(stored, (names[0], names[1]))}
-        if drafts and cand.id in drafts:
-            payload["predictions"] = [drafts[cand.id].prediction()]
+        regions, labels, box_notes = entity_regions(cand.evidence.boxes, {1: (images[0].width, images[0].height),
+                                                                          2: (images[1].width, images[1].height)})
+        if notes is not None:
+            notes += [f"{cand.id}: {note}" for note in box_notes]
+        draft = (drafts or {}).get(cand.id)
+        extra = {"mmra_draft_check": draft.check_result} if draft and draft.check_result else None
+        data = task_data(stored, (names[0], names[1]), entity_labels=labels, extra=extra,
+                         draft_check=(draft.check or "(not checked)") if draft else NO_DRAFT_CHECK)
+        payload: dict[str, Any] = {"data": data}
+        if draft:
+            payload["predictions"] = [draft.prediction(regions, prefill_model)]
+        elif regions:
+            payload["predictions"] = [{"model_version": prefill_model or ENTITY_BOXES_MODEL, "result": regions}]
         payloads.append(payload)
     return payloads, skipped
+
+
+def align_prefill(project: Project, payloads: Sequence[dict[str, Any]]) -> None:
+    """Give every prediction in `payloads` the project's pre-fill version (Label Studio pre-fills only from
+    that one), so tasks added later (revisions, checks) open pre-filled too."""
+    version = project.client.projects.get(id=project.id).model_version
+    if version:
+        for payload in payloads:
+            for prediction in payload.get("predictions") or []:
+                prediction["model_version"] = version
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -124,12 +161,18 @@ def sync_tasks(project: Project, payloads: Sequence[dict[str, Any]], report: Pus
         if not tasks:
             continue
         task = tasks[0]
+        if p["data"].get("draft_check", NO_DRAFT_CHECK) == NO_DRAFT_CHECK:  # no draft this time: keep the last check
+            for name in DRAFT_FIELDS:
+                if name in task.data:
+                    p["data"][name] = task.data[name]
+        fresh = True
         if not _same(task.data, p["data"]):
             changed.append((task.id, p["data"]))
-        elif p.get("predictions") and task.total_predictions == 0:
+            fresh = False
+        if p.get("predictions") and task.total_predictions == 0:
             add_predictions.append((task.id, p["predictions"][0]))
-        else:
-            report.unchanged += 1
+            fresh = False
+        report.unchanged += fresh
 
     batches = [missing[i:i + batch_size] for i in range(0, len(missing), batch_size)]
     with progress_bar(disable=not show_progress) as bar:
@@ -176,15 +219,22 @@ def push(conn: Connection, candidates: Sequence[Candidate], project_name: str, *
     except (httpx.HTTPError, OSError) as exc:
         raise api_error(exc, f"opening project {project_name!r}") from None
     origins: dict[str, str] = {}
+    try:
+        current = project.client.projects.get(id=project.id).model_version or None
+    except Exception as exc:
+        raise api_error(exc, f"reading project {project_name!r}") from None
+    prefill = sorted({d.model for d in drafts.values()})[-1] if drafts else current or ENTITY_BOXES_MODEL
+    notes: list[str] = []
     payloads, skipped = prepare(candidates, conn.media_dir, base_dir=base_dir, drafts=drafts, roots=roots,
-                                origins=origins)
+                                origins=origins, prefill_model=prefill, notes=notes)
     record_origins(origins_path(conn.data_dir, conn.document_root), origins, roots or ())
-    report = PushReport(project=project_name, project_id=project.id, total=len(payloads), skipped=skipped)
+    report = PushReport(project=project_name, project_id=project.id, total=len(payloads), skipped=skipped,
+                        warnings=notes)
     try:
         sync_tasks(project, payloads, report, batch_size=batch_size, show_progress=show_progress)
-        if drafts:  # the labeling UI pre-fills a new annotation from this model version's predictions
-            models = sorted({d.model for d in drafts.values()})
-            project.client.projects.update(id=project.id, model_version=models[-1])
+        if any(p.get("predictions") for p in payloads) and prefill != current:
+            # the labeling UI pre-fills a new annotation only from this model version's predictions
+            project.client.projects.update(id=project.id, model_version=prefill)
         return report
     except MMRAError:
         raise

@@ -20,7 +20,7 @@ from .labeling import QAContent, task_data
 from .media import ImageRejected, check_pair, store_image
 from .origins import load_origins, origins_path, record_origins
 from .project import Project, api_error
-from .push import PushReport, stored_candidate, sync_tasks
+from .push import PushReport, align_prefill, stored_candidate, sync_tasks
 from .server import Connection
 
 PREVIOUS_VERSION_MODEL = "previous-version"
@@ -99,6 +99,7 @@ def revise(conn: Connection, flagged: Sequence[Sample], project_name: str, *, ba
     project = Project.open(conn, project_name)
     try:
         project.ensure_storage()
+        align_prefill(project, payloads)  # the project's pre-fill version, or the previous version would not show
         report.push = sync_tasks(project, payloads, PushReport(project_name, project.id, len(payloads)),
                                  batch_size=batch_size, show_progress=show_progress)
         report.sent = len(payloads)

@@ -61,7 +61,7 @@ def test_task_renders_images_and_text_as_text(ls, project_name, make_candidate, 
         finally:
             browser.close()
 
-    assert loaded == [64, 64]  # both images served through local files and decoded
+    assert loaded == [80, 80]  # both images (80x64) served through local files and decoded
     for label in ("Image 1", "Image 2", "UsageSimilarity", "knife --UsedFor--> cut", "Question type",
                   "Correct answer", "Keep this sample?", "multiple_choice", "yes_no", "keep", "reject"):
         assert label in body, label

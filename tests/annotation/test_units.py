@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from mmra.annotation.agreement import cohen_kappa, fleiss_kappa, keep_reject_kappa
-from mmra.annotation.labeling import TEXT_FIELDS, QAContent, label_config, task_data
+from mmra.annotation.labeling import ENTITY_LABELS, TEXT_FIELDS, QAContent, label_config, task_data
 from mmra.annotation.media import link_image
 from mmra.annotation.preannotate import draft_messages, parse_draft
 from mmra.annotation.server import Credentials, server_env
@@ -51,7 +51,7 @@ def test_label_config_is_xml_and_every_variable_is_in_task_data(make_image):
                      image2=ImageRef(path=str(make_image("b.png", shape_seed=3))), suggested_question='<b>"x"</b>')
     data = task_data(cand, ("a.png", "b.png"))
     variables = set(re.findall(r'value="\$(\w+)"', config))
-    assert variables == {*TEXT_FIELDS, "image1", "image2"} and variables <= data.keys()
+    assert variables == {*TEXT_FIELDS, "image1", "image2", *ENTITY_LABELS.values()} and variables <= data.keys()
     assert '<b>"x"</b>' not in config and data["suggested_question"] == '<b>"x"</b>'  # text is data, not markup
     assert "MadeOf" in data["subtask_info"] and data["external_id"] == cand.id
     assert {el.get("value") for el in root.iter("Header")} >= {"Image 1", "Image 2"}
