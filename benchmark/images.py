@@ -15,12 +15,13 @@ cause in one line.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import stat
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,14 +165,16 @@ def _read_regular_file(path: Path, label: str, roots: Sequence[Path] | None, lim
     return data, real
 
 
-def _decode_checked(data: bytes, label: str, limits: ImageLimits) -> tuple[str, int, int]:
+@contextlib.contextmanager
+def _opened(data: bytes, label: str, limits: ImageLimits) -> Iterator[Image.Image]:
+    """The image opened with its size checked before any pixel is decoded; every decoding error in the
+    block (a truncated file, a bomb, not an image at all) becomes one `ImageRejected`."""
     if not data:
         raise ImageRejected(f"{label} is an empty file (0 bytes)", "corrupt")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as img:
-                fmt = img.format or "PNG"
                 width, height = img.size
                 if width * height > limits.max_pixels:
                     raise ImageRejected(f"{label} is {width}x{height} = {width * height:,} pixels, over the "
@@ -180,8 +183,7 @@ def _decode_checked(data: bytes, label: str, limits: ImageLimits) -> tuple[str, 
                 if min(width, height) < limits.min_side:
                     raise ImageRejected(f"{label} is {width}x{height}, smaller than {limits.min_side} pixels on a "
                                         "side", "too_small")
-                orientation = img.getexif().get(0x0112, 1)
-                img.load()  # every pixel: a truncated or corrupt file fails here, not later in a model
+                yield img
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -192,6 +194,13 @@ def _decode_checked(data: bytes, label: str, limits: ImageLimits) -> tuple[str, 
         text = str(exc)
         reason = "truncated" if "truncated" in text.lower() or "premature end" in text.lower() else "corrupt"
         raise ImageRejected(f"{label} is not a readable image ({type(exc).__name__}: {text})", reason) from None
+
+
+def _decode_checked(data: bytes, label: str, limits: ImageLimits) -> tuple[str, int, int]:
+    with _opened(data, label, limits) as img:
+        fmt, (width, height) = img.format or "PNG", img.size
+        orientation = img.getexif().get(0x0112, 1)
+        img.load()  # every pixel: a truncated or corrupt file fails here, not later in a model
     if orientation in (5, 6, 7, 8):  # rotated by 90 degrees: displayed width and height swap
         width, height = height, width
     return fmt, width, height
@@ -240,30 +249,10 @@ def load_rgb(ref, *, base_dir: str | Path | None, label: str, roots: Sequence[Pa
             raise ImageRejected(f"{label} is over the {limits.max_bytes:,}-byte limit", "too_large")
     else:
         data, _ = _read_regular_file(Path(ref.resolve(base_dir)), label, roots, limits)
-    if not data:
-        raise ImageRejected(f"{label} is an empty file (0 bytes)", "corrupt")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
-                width, height = img.size
-                if width * height > limits.max_pixels:
-                    raise ImageRejected(f"{label} is {width}x{height} = {width * height:,} pixels, over the "
-                                        f"{limits.max_pixels:,}-pixel limit (decompression-bomb guard); not decoded",
-                                        "too_large")
-                if min(width, height) < limits.min_side:
-                    raise ImageRejected(f"{label} is {width}x{height}, smaller than {limits.min_side} pixels on a "
-                                        "side", "too_small")
-                scale = draft_scale(width, height) if draft_scale is not None and img.format == "JPEG" else 1.0
-                if scale <= 0.25:
-                    img.draft("RGB", (int(2 * scale * width) + 1, int(2 * scale * height) + 1))
-                img.load()
-                return to_rgb(img)
-    except ImageRejected:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRejected(f"{label} trips the decompression-bomb guard: {exc}", "too_large") from None
-    except Image.UnidentifiedImageError:
-        raise ImageRejected(f"{label} is not a readable image (unknown or corrupt format)", "corrupt") from None
-    except Exception as exc:  # PIL raises many types for broken data
-        raise ImageRejected(f"{label} is not a readable image ({type(exc).__name__}: {exc})", "corrupt") from None
+    with _opened(data, label, limits) as img:
+        width, height = img.size
+        scale = draft_scale(width, height) if draft_scale is not None and img.format == "JPEG" else 1.0
+        if scale <= 0.25:
+            img.draft("RGB", (int(2 * scale * width) + 1, int(2 * scale * height) + 1))
+        img.load()
+        return to_rgb(img)
