@@ -47,7 +47,7 @@ PROJECT = "mmra-demo"
 RELEASE_NAME = "mmra-demo"
 VERSION = "0.1.0"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MAX_REVISION_ROUNDS = 3
+MAX_REVISION_ROUNDS = 10  # a safety cap: each round only revises samples never revised before
 
 console = Console(stderr=True, highlight=False)
 
@@ -324,7 +324,12 @@ def _drop_stale_tasks(conn, current: set[str]) -> int:
 
     project = Project.open(conn, PROJECT)
     try:
-        stale = [t.id for t in project.tasks() if str(t.data.get("external_id")) not in current]
+        def candidate_of(task) -> str:  # a revision task belongs to the candidate of the sample it revises
+            if task.data.get("revision_of"):
+                return str((task.data.get("mmra_candidate") or {}).get("id"))
+            return str(task.data.get("external_id"))
+
+        stale = [t.id for t in project.tasks() if candidate_of(t) not in current]
         project.delete_tasks(stale)
     finally:
         project.close()
