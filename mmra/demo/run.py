@@ -219,6 +219,19 @@ def _annotator_passwords(data_dir: Path) -> dict[str, str]:
     return passwords
 
 
+def _annotator_view(conn) -> list[str]:
+    """Issue 15, the annotators' side of the demo's project: `mmra annotate check` (a dry run here: nothing is
+    sent back) and `mmra annotate status`. The accounts are SCRIPTED, and the lines say so."""
+    from mmra.annotation.check import check_project
+    from mmra.annotation.status import project_status, summary_lines
+    from mmra.benchmark.leakage.blind import BlindSettings
+
+    probe = check_project(conn, PROJECT, blind=BlindSettings(embedder=None), send=False, show_progress=False)
+    lines = [f"annotate check (dry run, SCRIPTED accounts): {probe.flagged} of {probe.probed} submitted questions "
+             "answered without the images" + (f"; not run: {'; '.join(probe.skipped)}" if probe.skipped else "")]
+    return lines + [f"annotate status (SCRIPTED): {line}" for line in summary_lines(project_status(conn, PROJECT))]
+
+
 def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) -> Path:
     from mmra.annotation import QAContent, create_annotator, pull, push, start_server
     from mmra.annotation.project import Project
@@ -297,6 +310,7 @@ def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) ->
                 reviewed += 1
             if reviewed:
                 report = pull(conn, PROJECT, out, min_annotations=2)
+        rec.notes += _annotator_view(conn)  # per annotator: tasks, time, agreement, probe flags (issue 15)
         export_path = st.path("annotation", "label-studio-export.json")
         export_path.write_text(json.dumps(project.export(), indent=1, ensure_ascii=False), encoding="utf-8")
     finally:
