@@ -242,9 +242,11 @@ def _revision_payload(task: dict[str, Any], ann_id: int, who: dict[str, Any], co
 
 def check_project(conn, project_name: str, *, reference: Sequence[Sample] = (), blind: BlindSettings | None = None,
                   text_models: Mapping[str, Any] | None = None, min_learned: int = MIN_LEARNED,
-                  reviewers: Sequence[str] = (), batch_size: int = 250, show_progress: bool = True) -> CheckReport:
+                  reviewers: Sequence[str] = (), batch_size: int = 250, show_progress: bool = True,
+                  send: bool = True) -> CheckReport:
     """Probe every submitted question (each annotator's latest version per task, from accounts the toolkit
-    created) and send the leaky ones back to their authors as revision tasks. Idempotent."""
+    created) and send the leaky ones back to their authors as revision tasks (`send=False`: report only).
+    Idempotent."""
     from mmra.errors import MMRAError
 
     from .project import Project, api_error
@@ -299,9 +301,10 @@ def check_project(conn, project_name: str, *, reference: Sequence[Sample] = (), 
             report.flagged_items.append({"task": project.task_link(task["id"]), "annotator": j.annotator,
                                          "annotation_id": j.annotation_id, "question": sample.question,
                                          "reasons": finding.reasons, "revision_task": payload["data"]["external_id"]})
-        push_report = sync_tasks(project, payloads, PushReport(project_name, project.id, len(payloads)),
-                                 batch_size=batch_size, show_progress=show_progress)
-        new = {p["data"]["external_id"] for p in payloads} - existing
+        push_report = PushReport(project_name, project.id, len(payloads))
+        if send:
+            sync_tasks(project, payloads, push_report, batch_size=batch_size, show_progress=show_progress)
+        new = {p["data"]["external_id"] for p in payloads} - existing if send else set()
         for item in report.flagged_items:
             if item["revision_task"] in new:
                 counts[item["annotator"]]["sent"] += 1

@@ -109,3 +109,18 @@ def project_status(conn, project_name: str, *, reviewers: Sequence[str] = (),
         }
     return {"project": project_name, "project_id": project.id, "annotators_per_task": per_task,
             "annotators": annotators, "subtasks": by_subtask}
+
+
+def summary_lines(figures: dict[str, Any]) -> list[str]:
+    """One line per annotator and per subtask, for callers without a table (the demo's notes)."""
+    lines = []
+    for email, row in figures["annotators"].items():
+        agree = "-" if row["agreement"] is None else f"{row['agreement']:.0%} of {row['settled']} settled"
+        median = "-" if row["median_seconds"] is None else f"{row['median_seconds']:.0f} s"
+        lines.append(f"{email}: {row['tasks_done']} tasks, median {median} per task, agreement {agree}, "
+                     f"{row['flagged']} of {row['questions']} questions flagged by the probes, {row['rejects']} rejects")
+    for name, row in figures["subtasks"].items():
+        yes = "" if row["yes_share"] is None else f", Yes {row['yes_share']:.0%}"
+        letters = "/".join(str(v) for v in row["letters"].values())
+        lines.append(f"{name}: {row['annotations']}/{row['target']} annotations{yes}, letters A/B/C/D {letters}")
+    return lines

@@ -358,6 +358,11 @@ def test_check_sends_a_leaky_annotation_back_to_its_author(ls, annotators, proje
     annotate(first, project_name, cands[0].id, LEAKY)  # gives the answer away
     annotate(second, project_name, cands[0].id, CLEAN)
     annotate(second, project_name, cands[1].id, CLEAN)
+    dry = check_project(ls, project_name, reference=leaky_reference(), blind=BLIND, send=False)
+    assert dry.flagged == 1 and dry.sent == 0
+    project = Project.open(ls, project_name)
+    assert len(project.tasks()) == 2  # a dry run reports, it sends nothing
+    project.close()
     report = check_project(ls, project_name, reference=leaky_reference(), blind=BLIND, show_progress=False)
     assert report.probed == 3 and report.flagged == 1 and report.sent == 1
     assert report.annotators == {"annotator1@mmra.test": {"probed": 1, "flagged": 1, "sent": 1},
@@ -503,3 +508,22 @@ def test_cli_vision_push_check_and_status_per_annotator(workspace, make_candidat
                           (("check", "-p", "ux project", "--probe-with", "gone.jsonl"), "gone.jsonl (--probe-with) does not exist")):
         result = _run(*args)
         assert result.exit_code != 0 and message in result.text and "Traceback" not in result.output, result.text
+
+
+def test_the_demo_shows_the_annotators_side(ls, annotators, make_candidate):
+    from mmra.annotation import annotate
+    from mmra.demo.run import PROJECT, _annotator_view
+
+    cands = [make_candidate("SimilarMaterial") for _ in range(2)]
+    push(ls, cands, PROJECT, show_progress=False)
+    for who in annotators:
+        for cand in cands:
+            annotate(who, PROJECT, cand.id, CLEAN, lead_time=12)
+    lines = _annotator_view(ls)
+    assert lines[0].startswith("annotate check (dry run, SCRIPTED accounts): 0 of 4 submitted questions")
+    assert "annotate status (SCRIPTED): annotator1@mmra.test: 2 tasks, median 12 s per task, agreement 100% of 2 " \
+           "settled, 0 of 2 questions flagged by the probes, 0 rejects" in lines
+    assert any(line.endswith("SimilarMaterial: 4/4 annotations, letters A/B/C/D 0/0/4/0") for line in lines)
+    project = Project.open(ls, PROJECT)
+    assert len(project.tasks()) == 2  # nothing was sent back
+    project.close()
