@@ -5,7 +5,8 @@ The probes are the leakage filter's own (issue 11): the model-free blind probes 
 flagging by the panel's rule: the learned text-bias probe answers a question right, confidently, in a subtask
 where it beats chance) and, when a text-only model is given, the question-only probe (`run_leakage`, every
 option order). The learned probe is fitted out of fold on the questions being checked plus any already-pulled
-samples; below `min_learned` questions it would be noise, so it does not run and the result says so.
+samples, with no copy of a question in its own training folds (one annotation per task per run; no pulled sample
+of a pair being probed); below `min_learned` questions it would be noise, so it does not run and says so.
 
 A leaky submitted annotation goes back to its author as a revision task (`external_id`
 `check-<task>-a<annotation id>`): the same images and boxes, their version pre-filled, a note naming the
@@ -66,7 +67,9 @@ def probe_questions(items: Sequence[Sample], reference: Sequence[Sample] = (), *
     checked: list[str] = []
     skipped: list[str] = []
     ids = {s.id for s in items}
-    pooled = list(items) + [r for r in reference if r.id not in ids]
+    pairs = {s.candidate_id for s in items if s.candidate_id}
+    # a pulled sample of a pair being probed is the same question again: it would answer it out of fold
+    pooled = list(items) + [r for r in reference if r.id not in ids and r.candidate_id not in pairs]
     if not items:
         return ProbeRun(findings, checked, skipped)
     if len(pooled) >= max(min_learned, 2):
@@ -240,6 +243,24 @@ def _revision_payload(task: dict[str, Any], ann_id: int, who: dict[str, Any], co
     return {"data": data, "predictions": [{"model_version": model_version, "result": content.to_result() + boxes}]}
 
 
+def _probe_by_rounds(items: list[tuple[dict[str, Any], Any, Sample]], reference: Sequence[Sample], **options
+                     ) -> ProbeRun:
+    """Probe the annotators' questions with at most one per task in each run: two annotators of one task
+    mostly write the same question, and a copy in the training folds would give the other copy away."""
+    by_task: dict[Any, list[Sample]] = defaultdict(list)
+    for task, _, sample in items:
+        by_task[task["id"]].append(sample)
+    findings: dict[str, Finding] = {}
+    checked: list[str] = []
+    skipped: list[str] = []
+    for k in range(max((len(group) for group in by_task.values()), default=0)):
+        run = probe_questions([group[k] for group in by_task.values() if len(group) > k], reference, **options)
+        findings.update(run.findings)
+        checked += [c for c in run.checked if c not in checked]
+        skipped += [c for c in run.skipped if c not in skipped]
+    return ProbeRun(findings, checked, skipped)
+
+
 def check_project(conn, project_name: str, *, reference: Sequence[Sample] = (), blind: BlindSettings | None = None,
                   text_models: Mapping[str, Any] | None = None, min_learned: int = MIN_LEARNED,
                   reviewers: Sequence[str] = (), batch_size: int = 250, show_progress: bool = True,
@@ -278,8 +299,7 @@ def check_project(conn, project_name: str, *, reference: Sequence[Sample] = (), 
                     continue  # invalid annotations are pull's to report
                 items.append((task, j, sample.model_copy(update={"id": f"ann-{j.annotation_id}"})))
         report.waiting = sum(1 for t in remote if t.data.get("check_of") and t.total_annotations == 0)
-        run = probe_questions([s for _, _, s in items], reference, blind=blind, text_models=text_models,
-                              min_learned=min_learned)
+        run = _probe_by_rounds(items, reference, blind=blind, text_models=text_models, min_learned=min_learned)
         report.checked, report.skipped, report.probed = run.checked, run.skipped, len(items)
         version = project.client.projects.get(id=project.id).model_version or ENTITY_BOXES_MODEL
         payloads = []

@@ -527,3 +527,24 @@ def test_the_demo_shows_the_annotators_side(ls, annotators, make_candidate):
     project = Project.open(ls, PROJECT)
     assert len(project.tasks()) == 2  # nothing was sent back
     project.close()
+
+
+def test_two_annotators_writing_the_same_question_do_not_flag_each_other():
+    """Annotators of one task mostly agree; probed together, each copy would give the other's answer away (the
+    learned probe's "gold elsewhere" feature). One annotation per task per run keeps the probe honest."""
+    from mmra.annotation.check import _probe_by_rounds, probe_questions
+
+    rng = random.Random(3)
+    items = []
+    for t in range(30):
+        mats, gold = [f"{m} ({t})" for m in rng.sample(MATERIALS, 3)], rng.randrange(3)  # options of this pair
+        question = f"Which material do the objects in pair {t} share?"
+        for who in ("a", "b"):  # the same question from both annotators of the task
+            sample = Sample(id=f"ann-{t}{who}", subtask="SimilarMaterial", qa_type="multiple_choice",
+                            question=question, options=mats, answer=LETTERS[gold], candidate_id=f"pair-{t}",
+                            image1=ImageRef(path=f"missing:{t}a.png"), image2=ImageRef(path=f"missing:{t}b.png"))
+            items.append(({"id": t}, None, sample))
+    together = probe_questions([s for _, _, s in items], blind=BLIND)
+    by_rounds = _probe_by_rounds(items, [], blind=BLIND)
+    assert sum(f.leaky for f in together.findings.values()) >= 20  # the copies answer each other
+    assert sum(f.leaky for f in by_rounds.findings.values()) == 0 and len(by_rounds.findings) == 60
