@@ -245,8 +245,9 @@ def _revision_payload(task: dict[str, Any], ann_id: int, who: dict[str, Any], co
 
 def _probe_by_rounds(items: list[tuple[dict[str, Any], Any, Sample]], reference: Sequence[Sample], **options
                      ) -> ProbeRun:
-    """Probe the annotators' questions with at most one per task in each run: two annotators of one task
-    mostly write the same question, and a copy in the training folds would give the other copy away."""
+    """Probe the annotators' questions with at most one per task in each run, the other tasks' questions as
+    training text: two annotators of one task mostly write the same question, and a copy in the training
+    folds would give the other copy away."""
     by_task: dict[Any, list[Sample]] = defaultdict(list)
     for task, _, sample in items:
         by_task[task["id"]].append(sample)
@@ -254,11 +255,18 @@ def _probe_by_rounds(items: list[tuple[dict[str, Any], Any, Sample]], reference:
     checked: list[str] = []
     skipped: list[str] = []
     for k in range(max((len(group) for group in by_task.values()), default=0)):
-        run = probe_questions([group[k] for group in by_task.values() if len(group) > k], reference, **options)
+        tasks = {tid for tid, group in by_task.items() if len(group) > k}
+        others = [s for tid, group in by_task.items() if tid not in tasks for s in group]
+        run = probe_questions([by_task[tid][k] for tid in tasks], [*reference, *others], **options)
         findings.update(run.findings)
-        checked += [c for c in run.checked if c not in checked]
-        skipped += [c for c in run.skipped if c not in skipped]
-    return ProbeRun(findings, checked, skipped)
+        checked += [c for c in run.checked if not any(c.startswith(_probe_name(x)) for x in checked)]
+        skipped += [x for x in run.skipped if x not in skipped]
+    ran = {_probe_name(c) for c in checked}
+    return ProbeRun(findings, checked, [x for x in skipped if _probe_name(x) not in ran])
+
+
+def _probe_name(line: str) -> str:
+    return next((name for name in ("learned text-bias probe", "question-only probe") if line.startswith(name)), line)
 
 
 def check_project(conn, project_name: str, *, reference: Sequence[Sample] = (), blind: BlindSettings | None = None,
