@@ -53,8 +53,8 @@ def test_demo_runs_every_stage_and_reruns(tmp_path):
     manifest = json.loads((ws / "releases" / "mmra-demo" / "0.1.0" / "manifest.json").read_text())
     assert manifest["version"] == "0.1.0"
     validity = manifest["validity"]
-    assert validity["gate"]["offending"] == [] and not validity["gate"]["allowed"]  # passed, not overridden
-    assert validity["balance"]["applied"]
+    assert validity["gate"]["offending"] == [] and validity["gate"]["status"] == "passed"  # not overridden
+    assert validity["balanced"]
     scores = json.loads((ws / "eval" / "0.1.0" / "scores" / "scores.json").read_text())
     assert {r["setting"] for r in scores["runs"]} == {"QO", "DQ"}
     summary = json.loads((ws / "summary.json").read_text())
