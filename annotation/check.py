@@ -195,7 +195,8 @@ def fold_check_revisions(tasks: list[dict[str, Any]]) -> tuple[list[dict[str, An
             if target is not None and who_id is not None and str(who_id) == str(data.get("author_id")):
                 target.setdefault("annotations", []).append(ann)
             else:
-                ignored.append({"task": task.get("id"), "external_id": data.get("external_id"),
+                annotator = who.get("email") if isinstance(who, dict) else f"user-{who_id}"
+                ignored.append({"task": task.get("id"), "external_id": data.get("external_id"), "annotator": annotator,
                                 "annotation_id": ann.get("id"), "author": data.get("author")})
     return kept, ignored
 

@@ -312,9 +312,13 @@ def pull(conn: Connection, project_name: str, out: Path, *, min_annotations: int
     try:
         from .check import fold_check_revisions  # a check's revision task counts as its author's new version
 
-        tasks, _ = fold_check_revisions(project.export())
+        tasks, ignored = fold_check_revisions(project.export())
         _restore_image_paths(tasks, conn)
         report = PullReport(project=project_name, output=str(out), tasks=len(tasks))
+        report.invalid += [{"task": project.task_link(i["task"]), "external_id": i["external_id"],
+                            "annotator": i["annotator"], "annotation_id": i["annotation_id"],
+                            "reason": f"a revision task for {i['author']} only: another account's annotation is not used"}
+                           for i in ignored]
         outcomes: list[tuple[dict[str, Any], _TaskOutcome]] = []
         for task in sorted(tasks, key=lambda t: t["id"]):
             outcomes.append((task, _adjudicate(task, project, report, min_annotations, trust)))

@@ -390,6 +390,9 @@ def test_check_sends_a_leaky_annotation_back_to_its_author(ls, annotators, proje
     project.close()
     pulled = pull(ls, project_name, ls.data_dir / f"{project_name}.jsonl", min_annotations=2)
     assert pulled.tasks == 2  # the revision task is no task of its own
+    assert [(i["annotator"], i["external_id"]) for i in pulled.invalid] == [
+        ("annotator2@mmra.test", item["revision_task"])]  # someone else's annotation there: reported, not used
+    assert "for annotator1@mmra.test only" in pulled.invalid[0]["reason"]
     assert not [p for p in pulled.pending if p["external_id"].startswith("check-")]
     # the author's new version replaced the leaky one (answer B): both annotators now agree on C
     samples = read_jsonl(ls.data_dir / f"{project_name}.jsonl", Sample)
