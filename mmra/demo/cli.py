@@ -31,7 +31,10 @@ def demo_cmd(
     """Run every stage on the embedded demo data: curate, annotate (Label Studio, scripted annotators), leakage
     probe panel (local LLM + model-free probes), scripted revision of the flagged samples and a re-check, publish
     0.1.0 through the release gate, evaluate QO/DQ (and IQ with --model)."""
+    from mmra.config import cli_config
+
     from .run import DemoOptions, run_demo
 
     run_demo(DemoOptions(workspace=workspace, model=model, fresh=fresh, llm=llm, per_subtask=per_subtask,
-                         eval_limit=eval_limit, keep_serving=keep_serving, port=port, batch_size=batch_size))
+                         eval_limit=eval_limit, keep_serving=keep_serving, port=port, batch_size=batch_size,
+                         config=cli_config()))

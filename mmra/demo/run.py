@@ -36,7 +36,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mmra.benchmark.schema import Candidate, Sample, read_jsonl, write_jsonl
-from mmra.config import LabelStudioConfig, load_config
+from mmra.config import Config, LabelStudioConfig
 from mmra.errors import MMRAError
 from mmra.progress import progress_bar
 
@@ -63,6 +63,7 @@ class DemoOptions:
     keep_serving: bool = False
     port: int | None = None  # Label Studio port (default: config, or a free one when taken)
     batch_size: int = 4  # for the HF backend (IQ)
+    config: Config = field(default_factory=Config)  # the user's config, read by `mmra demo` at the CLI edge
 
 
 @dataclass
@@ -132,24 +133,26 @@ def prepare_workspace(ws: Path, fresh: bool, fixed: dict[str, Any] | None = None
                                   "options": fixed}, indent=1) + "\n")
 
 
-def _ls_venv() -> Path:
-    venv = Path(load_config().label_studio.venv)
+def _ls_venv(venv: Path) -> Path:
+    venv = Path(venv)
     if venv.is_absolute() or (Path.cwd() / venv).exists():
         return venv.resolve()
     return (REPO_ROOT / venv).resolve()  # run from elsewhere: the checkout's .venv-ls
 
 
-def ls_config(ws: Path, port: int | None = None) -> LabelStudioConfig:
-    base = load_config().label_studio
-    return base.model_copy(update={"url": None, "data_dir": (ws / "label-studio").resolve(), "venv": _ls_venv(),
+def ls_config(ws: Path, port: int | None = None, base: LabelStudioConfig | None = None) -> LabelStudioConfig:
+    """The demo's Label Studio: the user's `[label_studio]` settings (`base`) with the workspace's data dir."""
+    base = base or LabelStudioConfig()
+    return base.model_copy(update={"url": None, "data_dir": (ws / "label-studio").resolve(),
+                                   "venv": _ls_venv(base.venv),
                                    "port": port or base.port, "annotators_per_task": 2})
 
 
-def _stop_label_studio_of(ws: Path) -> None:
+def _stop_label_studio_of(ws: Path, base: LabelStudioConfig | None = None) -> None:
     from mmra.annotation import stop
 
     if (ws / "label-studio").exists():
-        stop(ls_config(ws))
+        stop(ls_config(ws, base=base))
 
 
 def write_workspace_config(ws: Path, cfg: LabelStudioConfig) -> Path:
@@ -242,7 +245,7 @@ def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) ->
 
     rec = st.step("Annotate in Label Studio (two SCRIPTED annotator accounts play back bundled answers)")
     t0 = time.monotonic()
-    cfg = ls_config(st.ws, st.opts.port)
+    cfg = ls_config(st.ws, st.opts.port, st.opts.config.label_studio)
     previous = ServerState.load(Path(cfg.data_dir) / STATE_FILE)
     reuse = previous is not None and previous.alive()
     if reuse:
@@ -254,7 +257,7 @@ def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) ->
     console.print("starting Label Studio (the first time ever, its database migrates: ~30-60 s) ..." if not reuse
                   else f"reusing the running Label Studio on port {cfg.port}")
     # the pre-migrated template shared with `mmra annotate serve` and the tests: seconds instead of a migration
-    template = template_dir_for(Path(load_config().paths.cache), Path(cfg.venv))
+    template = template_dir_for(Path(st.opts.config.paths.cache), Path(cfg.venv))
     _, conn = start_server(cfg, timeout=300, template_dir=template)
     st.ls_url, st.conn = conn.url, conn
     if not reuse:
@@ -403,14 +406,15 @@ DEMO_PROBES = ("circular", "eval-default")
 
 def _llm_client(st: DemoState):
     from mmra.llm.client import LOCAL_ENDPOINT, ChatClient
-    from mmra.llm.server import ensure_server, running
+    from mmra.llm.server import LocalServers, ensure_server, running
 
-    cfg = load_config()
+    cfg = st.opts.config
+    servers = LocalServers.from_config(cfg)
     if st.llm_url is None:
-        was_running = running(st.opts.llm) is not None
+        was_running = running(st.opts.llm, servers) is not None
         console.print(f"starting the local model server {st.opts.llm} ..." if not was_running else
                       f"reusing the running {st.opts.llm} server")
-        st.llm_url = ensure_server(st.opts.llm)
+        st.llm_url = ensure_server(st.opts.llm, servers=servers)
         if not was_running:
             st.started_servers.append(f"llm:{st.opts.llm}")
     client = ChatClient(st.llm_url, st.opts.llm, api_key="none", endpoint_id=LOCAL_ENDPOINT,
@@ -710,8 +714,9 @@ def _slug(text: str) -> str:
 
 def stop_started(st: DemoState) -> list[str]:
     from mmra.annotation import stop
-    from mmra.llm.server import stop_server_for
+    from mmra.llm.server import LocalServers, stop_server_for
 
+    servers = LocalServers.from_config(st.opts.config)
     stopped = []
     for name in st.started_servers:
         if name == "label-studio" and st.ls_cfg is not None:
@@ -720,7 +725,7 @@ def stop_started(st: DemoState) -> list[str]:
             stop(st.ls_cfg)
             stopped.append(name)
         elif name.startswith("llm:"):
-            stop_server_for(name[4:])
+            stop_server_for(name[4:], servers)
             stopped.append(name)
     return stopped
 
