@@ -42,15 +42,15 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
                                  help="Show the version and exit."),
     config: str = typer.Option(None, "--config", envvar="MMRA_CONFIG", metavar="FILE",
                                help="mmra.toml to use for every command (default: $MMRA_CONFIG, else ./mmra.toml)."),
 ) -> None:
     """MMRA toolkit."""
-    # read lazily by `mmra.config.cli_config()` (a command that needs no config never parses the file)
-    ctx.meta["mmra.config_path"] = config
+    from .config import begin_command
+
+    begin_command(config)  # read lazily by `cli_config()`: a command that needs no config never parses it
 
 
 @app.command("subtasks")

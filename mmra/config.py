@@ -110,20 +110,26 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"{candidate}: {exc}") from exc
 
 
+class _Invocation:
+    """The config of the running command: the root `mmra` callback names the file (`begin`), the first
+    `cli_config()` reads it, later calls in the same command reuse it."""
+
+    path: str | Path | None = None
+    config: Config | None = None
+
+
+def begin_command(path: str | Path | None) -> None:
+    """Called by the root `mmra` callback at the start of every command (`mmra --config FILE ...`)."""
+    _Invocation.path, _Invocation.config = path, None
+
+
 def cli_config() -> Config:
     """The configuration of the running command: loaded once per invocation, at the command-line edge, from
     the root `mmra --config FILE` (or $MMRA_CONFIG, or ./mmra.toml), and handed to library code as an object.
     Library modules never call this or `load_config`."""
-    import click
-
-    ctx = click.get_current_context(silent=True)
-    root = ctx.find_root() if ctx is not None else None
-    if root is None:
-        return load_config()
-    meta = root.meta
-    if "mmra.config" not in meta:
-        meta["mmra.config"] = load_config(meta.get("mmra.config_path"))
-    return meta["mmra.config"]
+    if _Invocation.config is None:
+        _Invocation.config = load_config(_Invocation.path)
+    return _Invocation.config
 
 
 def _find_secret_keys(data: dict, prefix: str = "") -> list[str]:
