@@ -256,3 +256,14 @@ def load_rgb(ref, *, base_dir: str | Path | None, label: str, roots: Sequence[Pa
             img.draft("RGB", (int(2 * scale * width) + 1, int(2 * scale * height) + 1))
         img.load()
         return to_rgb(img)
+
+
+def file_sha256(path: str | Path, limits: ImageLimits = DEFAULT_LIMITS) -> str | None:
+    """The sha256 of a file a record names, read by the same rules as an image (a regular file, no system
+    tree, within the byte limit); None when it may not be read. A reader records it; the image check that
+    later decodes the file says why it is refused."""
+    try:
+        data, _ = _read_regular_file(Path(path), f"image {str(path)!r}", None, limits)
+    except ImageRejected:
+        return None
+    return hashlib.sha256(data).hexdigest()

@@ -19,6 +19,7 @@ from typing import Any
 
 from mmra.parsing import ParseError, load_literal
 
+from .images import file_sha256
 from .schema import LETTERS, ImageRef, QAType, Sample, SchemaError, parse_record
 
 MMRA_COLUMNS = ("Task", "QA_type", "question", "image1", "image2", "options", "answer")
@@ -90,8 +91,8 @@ def image_ref_from_value(value: Any, base_dir: str | Path | None, item: str, col
     if isinstance(value, str | Path):
         path = Path(value)
         full = path if path.is_absolute() or base_dir is None else Path(base_dir) / path
-        sha = hashlib.sha256(full.read_bytes()).hexdigest() if full.exists() else None
-        return ImageRef(path=str(value), sha256=sha)
+        # a hostile row may name /dev/zero or a FIFO: read only what the image check would read
+        return ImageRef(path=str(value), sha256=file_sha256(full))
     if isinstance(value, dict):
         data, path = value.get("bytes"), value.get("path")
         if data is not None:
