@@ -14,40 +14,27 @@ Python API (the demo and other stages call these; the CLI is `mmra annotate ...`
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from typing import Any
+from typing import TYPE_CHECKING
 
-# public name -> (module, attribute); imported on first use, so `mmra --help` stays fast
+from mmra.faces import lazy_exports
+
+if TYPE_CHECKING:  # the static face: editors and type checkers see these names
+    from .labeling import QAContent, label_config
+    from .pull_samples import PullReport, pull
+    from .push_tasks import Draft, PushReport, push
+    from .revise_tasks import revise
+    from .server import Connection, connection, stop
+    from .server import start as start_server
+    from .users import annotate, annotate_many, create_annotator
+
 _EXPORTS = {
-    "QAContent": ("labeling", "QAContent"), "label_config": ("labeling", "label_config"),
-    "PullReport": ("pull", "PullReport"), "pull": ("pull", "pull"),
-    "Draft": ("push", "Draft"), "PushReport": ("push", "PushReport"), "push": ("push", "push"),
-    "revise": ("revise", "revise"),
-    "Connection": ("server", "Connection"), "connection": ("server", "connection"), "stop": ("server", "stop"),
-    "start_server": ("server", "start"),
-    "annotate": ("users", "annotate"), "annotate_many": ("users", "annotate_many"),
-    "create_annotator": ("users", "create_annotator"),
+    "QAContent": ".labeling", "label_config": ".labeling",
+    "PullReport": ".pull_samples", "pull": ".pull_samples",
+    "Draft": ".push_tasks", "PushReport": ".push_tasks", "push": ".push_tasks",
+    "revise": ".revise_tasks",
+    "Connection": ".server", "connection": ".server", "stop": ".server", "start_server": ".server:start",
+    "annotate": ".users", "annotate_many": ".users", "create_annotator": ".users",
 }
-__all__ = sorted(_EXPORTS)
-
-
-class _Package(types.ModuleType):
-    """Importing the submodule `push` binds it on the package under the name of the exported function
-    `push` (same for pull, revise); keep the function there, whatever was imported first."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _EXPORTS and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        module, attr = _EXPORTS[name]
-        return getattr(importlib.import_module(f".{module}", __name__), attr)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["Connection", "Draft", "PullReport", "PushReport", "QAContent", "annotate", "annotate_many", "connection",
+           "create_annotator", "label_config", "pull", "push", "revise", "start_server", "stop"]
+__getattr__ = lazy_exports(__name__, _EXPORTS)  # imported on first use: `mmra --help` stays fast

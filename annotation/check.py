@@ -11,7 +11,7 @@ of a pair being probed); below `min_learned` questions it would be noise, so it 
 A leaky submitted annotation goes back to its author as a revision task (`external_id`
 `check-<task>-a<annotation id>`): the same images and boxes, their version pre-filled, a note naming the
 author and what the probes saw. Label Studio's Community edition cannot assign a task to one account, so the
-note names the author, and only the author's annotation of it counts: `fold_check_revisions` (used by pull,
+note names the author, and only the author's annotation of it counts: `pull.fold_check_revisions` (used by pull,
 check and status) moves it into the original task, where it replaces their earlier version (latest wins).
 """
 
@@ -173,34 +173,6 @@ def check_drafts(candidates: Sequence[Candidate], drafts: Mapping[str, Any], ref
 # ---------------------------------------------------------------------------------------------- check before pull
 
 
-def fold_check_revisions(tasks: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Move each check-revision task's annotations BY ITS AUTHOR into the task it revises (the latest
-    annotation of an annotator is the one that counts, so the rewrite replaces the leaky version) and drop the
-    revision tasks. Returns (tasks, ignored): annotations on them by anyone else, which do not count."""
-    by_ext: dict[str, dict[str, Any]] = {}
-    for task in sorted(tasks, key=lambda t: t.get("id", 0)):
-        ext = str((task.get("data") or {}).get("external_id", ""))
-        by_ext.setdefault(ext, task)
-    kept, ignored = [], []
-    for task in tasks:
-        data = task.get("data") or {}
-        original = data.get("check_of")
-        if not original:
-            kept.append(task)
-            continue
-        target = by_ext.get(str(original))
-        for ann in task.get("annotations") or []:
-            who = ann.get("completed_by")
-            who_id = who.get("id") if isinstance(who, dict) else who
-            if target is not None and who_id is not None and str(who_id) == str(data.get("author_id")):
-                target.setdefault("annotations", []).append(ann)
-            else:
-                annotator = who.get("email") if isinstance(who, dict) else f"user-{who_id}"
-                ignored.append({"task": task.get("id"), "external_id": data.get("external_id"), "annotator": annotator,
-                                "annotation_id": ann.get("id"), "author": data.get("author")})
-    return kept, ignored
-
-
 @dataclass
 class CheckReport:
     project: str
@@ -280,8 +252,8 @@ def check_project(conn, project_name: str, *, reference: Sequence[Sample] = (), 
     from mmra.errors import MMRAError
 
     from .project import Project, api_error
-    from .pull import PullReport, Trust, _build_sample, _judgements
-    from .push import ENTITY_BOXES_MODEL, PushReport, sync_tasks
+    from .pull_samples import PullReport, Trust, _build_sample, _judgements, fold_check_revisions
+    from .push_tasks import ENTITY_BOXES_MODEL, PushReport, sync_tasks
     from .users import AccountRegistry, whoami
 
     trust = Trust(AccountRegistry.of(conn), whoami(conn), frozenset(r.strip().lower() for r in reviewers))

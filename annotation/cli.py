@@ -202,7 +202,7 @@ def push_cmd(
     checked (the task says whether a text-only model answers it without the images)."""
     from mmra.benchmark.schema import Candidate, read_jsonl
 
-    from .push import push
+    from .push_tasks import push
     from .server import connection
 
     cfg = _config()
@@ -313,7 +313,7 @@ def pull_cmd(
                                         help="Annotations a task needs before it counts (default: config)."),
 ) -> None:
     """Export annotations, validate, adjudicate, compute agreement; write Samples and a report."""
-    from .pull import plot_agreement, pull, report_path
+    from .pull_samples import plot_agreement, pull, report_path
     from .server import connection
 
     cfg = _config()
@@ -354,7 +354,7 @@ def revise_cmd(
     """Send leakage-flagged samples back to annotators, showing what the text-only models answered."""
     from mmra.benchmark.schema import Sample, read_jsonl
 
-    from .revise import revise
+    from .revise_tasks import revise
     from .server import connection
 
     if not flagged.exists():

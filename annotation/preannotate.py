@@ -23,7 +23,7 @@ from mmra.parsing import ParseError, load_json
 
 from .labeling import QAContent, evidence_text
 from .media import ImageRejected, VerifiedImage, check_pair
-from .push import Draft
+from .push_tasks import Draft
 
 SYSTEM = ("You write questions for a benchmark of multi-image relational reasoning. A question must need BOTH "
           "images to be answered and must not give its answer away in its wording or options. "

@@ -29,9 +29,15 @@ def project_status(conn, project_name: str, *, reviewers: Sequence[str] = (),
                    min_annotations: int | None = None) -> dict[str, Any]:
     from mmra.errors import MMRAError
 
-    from .check import fold_check_revisions
     from .project import Project, api_error
-    from .pull import PullReport, Trust, _adjudicate, _judgements, _restore_image_paths
+    from .pull_samples import (
+        PullReport,
+        Trust,
+        _adjudicate,
+        _judgements,
+        _restore_image_paths,
+        fold_check_revisions,
+    )
     from .users import AccountRegistry, whoami
 
     trust = Trust(AccountRegistry.of(conn), whoami(conn), frozenset(r.strip().lower() for r in reviewers))

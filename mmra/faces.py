@@ -17,11 +17,13 @@ from typing import Any
 
 
 def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
-    """A module `__getattr__` for `package`: name -> the (relative) module that defines it."""
+    """A module `__getattr__` for `package`: name -> the (relative) module that defines it, or
+    "module:attribute" when the public name differs from the one in the module."""
 
     def __getattr__(name: str) -> Any:
         if name in exports:
-            return getattr(import_module(exports[name], package), name)
+            module, _, attr = exports[name].partition(":")
+            return getattr(import_module(module, package), attr or name)
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     return __getattr__

@@ -238,7 +238,7 @@ def _annotator_view(conn) -> list[str]:
 def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) -> Path:
     from mmra.annotation import QAContent, create_annotator, pull, push, start_server
     from mmra.annotation.project import Project
-    from mmra.annotation.pull import report_path
+    from mmra.annotation.pull_samples import report_path
     from mmra.annotation.server import STATE_FILE, template_dir_for
     from mmra.annotation.users import annotate_task
     from mmra.procs import ServerState, free_port, port_in_use
@@ -472,7 +472,7 @@ def step_revise(st: DemoState, flagged: list[Sample], manifest: Path) -> Path | 
     the panel flags again stays flagged (it goes to the release's `flagged` config). None: nothing to revise."""
     from mmra.annotation import QAContent, pull, revise
     from mmra.annotation.project import Project
-    from mmra.annotation.pull import report_path
+    from mmra.annotation.pull_samples import report_path
     from mmra.annotation.users import annotate_task
 
     todo = [s for s in flagged if not s.annotation.history]

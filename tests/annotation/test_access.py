@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mmra.annotation import QAContent, annotate, create_annotator, pull, push
-from mmra.annotation.pull import NOT_CREATED, NOT_REVIEWER
+from mmra.annotation.pull_samples import NOT_CREATED, NOT_REVIEWER
 from mmra.annotation.server import ACCOUNTS_FILE, CREDENTIALS_FILE, DB_NAME, MEDIA_DIR, credentials, harden
 from mmra.annotation.users import AccountRegistry, login, server_accounts
 from mmra.benchmark.schema import Sample, read_jsonl

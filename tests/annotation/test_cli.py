@@ -87,7 +87,7 @@ def test_exported_functions_survive_submodule_imports():
     """`from mmra.annotation import push` gives the function even after the `push` submodule was imported."""
     import inspect
 
-    import mmra.annotation.pull  # noqa: F401  (imports .push as a side effect)
+    import mmra.annotation.pull_samples  # noqa: F401  (imports .push as a side effect)
     from mmra.annotation import pull, push, revise
 
     assert all(inspect.isfunction(f) for f in (push, pull, revise))

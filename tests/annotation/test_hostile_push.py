@@ -12,7 +12,7 @@ import pytest
 from mmra.annotation import pull, push
 from mmra.annotation.cli import allowed_roots
 from mmra.annotation.project import Project
-from mmra.annotation.revise import revise
+from mmra.annotation.revise_tasks import revise
 from mmra.benchmark.images import resolve_roots
 from mmra.benchmark.schema import ImageRef, LeakageVerdict, Sample, read_jsonl
 from mmra.config import Config

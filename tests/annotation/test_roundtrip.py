@@ -9,7 +9,7 @@ import pytest
 
 from mmra.annotation import QAContent, annotate, annotate_many, pull, push
 from mmra.annotation.project import Project
-from mmra.annotation.pull import report_path
+from mmra.annotation.pull_samples import report_path
 from mmra.benchmark.schema import Sample, read_jsonl
 
 pytestmark = pytest.mark.labelstudio

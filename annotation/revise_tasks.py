@@ -20,7 +20,7 @@ from .labeling import QAContent, task_data
 from .media import ImageRejected, check_pair, store_image
 from .origins import load_origins, origins_path, record_origins
 from .project import Project, api_error
-from .push import PushReport, align_prefill, stored_candidate, sync_tasks
+from .push_tasks import PushReport, align_prefill, stored_candidate, sync_tasks
 from .server import Connection
 
 PREVIOUS_VERSION_MODEL = "previous-version"

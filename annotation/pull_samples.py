@@ -300,6 +300,35 @@ def _restore_image_paths(tasks: list[dict[str, Any]], conn: Connection) -> None:
                         record[which] = restore_paths(record[which], origins, conn.document_root)
 
 
+def fold_check_revisions(tasks: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Move each check-revision task's annotations BY ITS AUTHOR into the task it revises (the latest
+    annotation of an annotator is the one that counts, so the rewrite replaces the leaky version) and drop the
+    revision tasks. Returns (tasks, ignored): annotations on them by anyone else, which do not count."""
+    by_ext: dict[str, dict[str, Any]] = {}
+    for task in sorted(tasks, key=lambda t: t.get("id", 0)):
+        ext = str((task.get("data") or {}).get("external_id", ""))
+        by_ext.setdefault(ext, task)
+    kept, ignored = [], []
+    for task in tasks:
+        data = task.get("data") or {}
+        original = data.get("check_of")
+        if not original:
+            kept.append(task)
+            continue
+        target = by_ext.get(str(original))
+        for ann in task.get("annotations") or []:
+            who = ann.get("completed_by")
+            who_id = who.get("id") if isinstance(who, dict) else who
+            if target is not None and who_id is not None and str(who_id) == str(data.get("author_id")):
+                target.setdefault("annotations", []).append(ann)
+            else:
+                annotator = who.get("email") if isinstance(who, dict) else f"user-{who_id}"
+                ignored.append({"task": task.get("id"), "external_id": data.get("external_id"), "annotator": annotator,
+                                "annotation_id": ann.get("id"), "author": data.get("author")})
+    return kept, ignored
+
+
+
 def pull(conn: Connection, project_name: str, out: Path, *, min_annotations: int = 2,
          reviewers: Iterable[str] = ()) -> PullReport:
     """Export the project, validate and adjudicate, write Samples to `out` and the report next to it.
@@ -310,7 +339,6 @@ def pull(conn: Connection, project_name: str, out: Path, *, min_annotations: int
     trust = Trust(AccountRegistry.of(conn), whoami(conn), frozenset(r.strip().lower() for r in reviewers))
     project = Project.open(conn, project_name)
     try:
-        from .check import fold_check_revisions  # a check's revision task counts as its author's new version
 
         tasks, ignored = fold_check_revisions(project.export())
         _restore_image_paths(tasks, conn)
