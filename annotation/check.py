@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mmra.benchmark.leakage.blind import BlindSettings
-from mmra.benchmark.schema import LETTERS, Candidate, QAType, Sample, SchemaError, parse_record
+from mmra.benchmark.records import parse_record
+from mmra.benchmark.schema import LETTERS, Candidate, QAType, Sample, SchemaError
 
 from .labeling import QAContent
 
@@ -120,8 +121,8 @@ def probe_questions(items: Sequence[Sample], reference: Sequence[Sample] = (), *
 
 
 def draft_sample(candidate: Candidate, content: QAContent) -> Sample:
-    return Sample(subtask=candidate.subtask, image1=candidate.image1, image2=candidate.image2,
-                  qa_type=content.qa_type, question=content.question,
+    return Sample(subtask=candidate.subtask, granularity=candidate.granularity, image1=candidate.image1,
+                  image2=candidate.image2, qa_type=content.qa_type, question=content.question,
                   options=content.options if content.qa_type == QAType.multiple_choice.value else [],
                   answer=content.answer or "", candidate_id=candidate.id)
 

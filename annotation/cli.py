@@ -144,7 +144,8 @@ def _drafter(model: str, llm_url: str | None):
 def _probe_options(probe_with: Path | None, embedder: str):
     """Already-pulled samples (more text for the learned probe) and the blind probes' settings."""
     from mmra.benchmark.leakage.blind import BlindSettings
-    from mmra.benchmark.schema import Sample, read_jsonl
+    from mmra.benchmark.records import read_jsonl
+    from mmra.benchmark.schema import Sample
 
     reference = []
     if probe_with is not None:
@@ -200,7 +201,8 @@ def push_cmd(
     Every image must be a real image file inside the allowed folders; other candidates are refused. Entity
     boxes are drawn on the images; with --draft-model every task opens on a draft that the blind probes have
     checked (the task says whether a text-only model answers it without the images)."""
-    from mmra.benchmark.schema import Candidate, read_jsonl
+    from mmra.benchmark.records import read_jsonl
+    from mmra.benchmark.schema import Candidate
 
     from .push_tasks import push
     from .server import connection
@@ -352,7 +354,8 @@ def revise_cmd(
     image_root: list[Path] = typer.Option([], "--image-root", help="A folder the samples' images may lie in (besides the folders push allowed, [paths].image_roots and the file's folder); repeat for more."),
 ) -> None:
     """Send leakage-flagged samples back to annotators, showing what the text-only models answered."""
-    from mmra.benchmark.schema import Sample, read_jsonl
+    from mmra.benchmark.records import read_jsonl
+    from mmra.benchmark.schema import Sample
 
     from .revise_tasks import revise
     from .server import connection

@@ -21,15 +21,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmra.benchmark.records import parse_record, write_jsonl
 from mmra.benchmark.registry import get_subtask
-from mmra.benchmark.schema import (
-    AnnotationRecord,
-    Candidate,
-    Sample,
-    SchemaError,
-    parse_record,
-    write_jsonl,
-)
+from mmra.benchmark.schema import AnnotationRecord, Candidate, Sample, SchemaError
 from mmra.fileio import write_json
 
 from .agreement import keep_reject_kappa, subtask_alphas
@@ -203,7 +197,11 @@ def _adjudicate(task: dict[str, Any], project: Project, report: PullReport, min_
         return _TaskOutcome("?", {}, status="invalid")
     previous = None
     if data.get("mmra_previous"):
-        previous = Sample.model_validate(data["mmra_previous"])
+        try:
+            previous = parse_record(Sample, data["mmra_previous"], f"task {task['id']} ({ext_id}): previous version")
+        except SchemaError as exc:
+            report.invalid.append({**base, "annotator": None, "reason": f"task data is not a sample: {exc}"})
+            return _TaskOutcome(candidate.subtask, {}, status="invalid")
     judgements = _judgements(task, trust, report, base)
     votes = {j.annotator: j.verdict for j in judgements if j.verdict in ("keep", "reject")}
     outcome = _TaskOutcome(candidate.subtask, votes)

@@ -62,8 +62,8 @@ def revision_payload(sample: Sample, media_dir: Path, base_dir: Path | None = No
             if image.path is not None:
                 origins.setdefault(image.sha256, str(image.path))
     candidate = stored_candidate(
-        Candidate(id=sample.candidate_id or "", subtask=sample.subtask, image1=sample.image1, image2=sample.image2,
-                  evidence=sample.provenance), images, names)
+        Candidate(id=sample.candidate_id or "", subtask=sample.subtask, granularity=sample.granularity,
+                  image1=sample.image1, image2=sample.image2, evidence=sample.provenance), images, names)
     previous = sample.model_copy(update={"image1": candidate.image1, "image2": candidate.image2})
     rnd = len(sample.annotation.history) + 1
     data = task_data(candidate, (names[0], names[1]), external_id=f"rev-{sample.id}-r{rnd}",

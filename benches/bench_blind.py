@@ -78,7 +78,7 @@ def run_one(n: int, embedder: str, task: str, heap: bool = False) -> dict:
 
 def cli_run(n: int, workdir: Path) -> dict:
     sys.path.insert(0, str(ROOT))
-    from mmra.benchmark.schema import write_jsonl
+    from mmra.benchmark.records import write_jsonl
 
     path = write_jsonl(workdir / f"samples-{n}.jsonl", generated(n))
     started = time.perf_counter()

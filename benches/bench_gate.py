@@ -29,10 +29,10 @@ def main() -> int:
     args = ap.parse_args()
     n = args.n or (1_000 if args.quick else 10_000)
 
+    from mmra.benchmark.records import write_jsonl
     from mmra.benchmark.release import publish
     from mmra.benchmark.release.inputs import read_source
     from mmra.benchmark.release.validity import ValidityOptions, plan_release
-    from mmra.benchmark.schema import write_jsonl
 
     with tempfile.TemporaryDirectory(prefix="bench-gate-") as tmp:
         root = Path(tmp)

@@ -93,7 +93,7 @@ def bench_throughput(model: str, n: int) -> list[dict]:
 
 def bench_cached_rerun(out: Path, n: int) -> dict:
     from mmra.benchmark.leakage import LeakageSettings, run_leakage, write_outputs
-    from mmra.benchmark.schema import write_jsonl
+    from mmra.benchmark.records import write_jsonl
     from mmra.llm.client import ChatClient
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test-only server lives in tests/
     from tests.llm.faultserver import FaultPlan, FaultServer
@@ -137,7 +137,7 @@ def bench_full(out: Path, n: int, models: list[str]) -> dict:
 
     from mmra.benchmark.leakage import LeakageSettings, run_leakage, write_outputs
     from mmra.benchmark.leakage.report import report_table, usage_table
-    from mmra.benchmark.schema import write_jsonl
+    from mmra.benchmark.records import write_jsonl
     from mmra.llm.client import ChatClient
     from mmra.llm.server import ensure_server
 

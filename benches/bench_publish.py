@@ -76,11 +76,11 @@ def main() -> int:
     args = ap.parse_args()
     n = args.n or (1_000 if args.quick else 10_000)
 
+    from mmra.benchmark.records import write_jsonl
     from mmra.benchmark.release import load_release, publish
     from mmra.benchmark.release.diff import diff_indexes
     from mmra.benchmark.release.releases import index_of
     from mmra.benchmark.release.validity import ValidityOptions
-    from mmra.benchmark.schema import write_jsonl
 
     with tempfile.TemporaryDirectory(prefix="bench-publish-") as tmp:
         root = Path(tmp)

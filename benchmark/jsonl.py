@@ -1,7 +1,7 @@
 """Reading JSONL in one place: every JSONL input of the toolkit (candidates, samples, MMRA rows, manifests,
 predictions) goes through `iter_json_lines`, which names each line and turns a bad one (not JSON, not UTF-8,
 nested too deeply, not an object) into an error on that line instead of stopping the read. Writing JSONL is
-`schema.write_jsonl`."""
+`records.write_jsonl`."""
 
 from __future__ import annotations
 

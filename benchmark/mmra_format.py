@@ -20,7 +20,8 @@ from typing import Any
 from mmra.parsing import ParseError, load_literal
 
 from .images import file_sha256
-from .schema import LETTERS, ImageRef, QAType, Sample, SchemaError, parse_record
+from .records import parse_record
+from .schema import LETTERS, ImageRef, QAType, Sample, SchemaError
 
 MMRA_COLUMNS = ("Task", "QA_type", "question", "image1", "image2", "options", "answer")
 IMAGE_COLUMNS = ("image1", "image2")

@@ -1,6 +1,9 @@
 """The one typed contract that every stage reads and writes: `Candidate` (a proposed image pair) and
 `Sample` (an annotated question about a pair). JSONL of these models is the hand-off between stages.
 
+A leaf: it imports only the shared vocabulary. Whether a record's subtask exists is the registry's business,
+checked where records come in from outside (`records.parse_record`, `records.read_jsonl`), not in the model.
+
 Ids are content-derived so the same pair or question always gets the same id, on any machine:
 - `Candidate.id` hashes the subtask and the two images' identities;
 - `Sample.id` hashes the subtask, the two images and the question text as first written (`id_seed`),
@@ -11,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +27,11 @@ from pydantic import (
     model_validator,
 )
 
-from mmra.fileio import write_atomic
-
-from .jsonl import iter_json_lines
 from .vocabulary import LETTERS, YES_NO, Granularity, QAType, SchemaError, stable_hash
 
 __all__ = ["LETTERS", "YES_NO", "AnnotationRecord", "Box", "Candidate", "Edge", "Granularity", "ImageRef",
            "LeakageVerdict", "Provenance", "QAType", "Sample", "SchemaError", "candidate_id", "describe_validation_error",
-           "parse_record", "read_jsonl", "sample_id", "stable_hash", "write_jsonl"]
+           "sample_id", "stable_hash"]
 
 
 class _Model(BaseModel):
@@ -183,23 +182,6 @@ class _PairRecord(_Model):
     image1: ImageRef
     image2: ImageRef
 
-    @model_validator(mode="after")
-    def _known_subtask(self):
-        from .registry import get_subtask  # late import: the registry loads entry points
-
-        try:
-            spec = get_subtask(self.subtask)
-        except KeyError as exc:
-            raise ValueError(str(exc.args[0])) from None
-        if self.granularity is None:
-            object.__setattr__(self, "granularity", spec.granularity)
-        elif self.granularity != spec.granularity:
-            raise ValueError(
-                f"granularity: {self.granularity.value!r} does not match subtask {self.subtask!r} "
-                f"({spec.granularity.value})"
-            )
-        return self
-
 
 class Candidate(_PairRecord):
     """A proposed image pair for one subtask, before annotation."""
@@ -285,41 +267,3 @@ def describe_validation_error(exc: ValidationError, item: str) -> str:
         shown = "" if isinstance(value, dict) else f" (value: {value!r})"
         lines.append(f"{item}: {loc}: {msg}{shown}")
     return "\n".join(lines)
-
-
-def parse_record(model: type[BaseModel], data: dict, item: str):
-    """Validate one record; a `SchemaError` names the item, the field and the value."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise SchemaError(describe_validation_error(exc, item)) from None
-
-
-def read_jsonl(path: str | Path, model: type[BaseModel], *, errors: list[str] | None = None) -> list:
-    """Read Candidates or Samples. With `errors` given, bad lines are collected there (named by file and
-    line number) and the rest is kept; without it the first bad line raises `SchemaError`."""
-    records = []
-    for rec in iter_json_lines(path):
-        try:
-            if rec.record is None:
-                raise SchemaError(f"{rec.item}: {rec.error}")
-            records.append(parse_record(model, rec.record, f"{rec.item} (id {rec.record.get('id') or '?'})"))
-        except SchemaError as exc:
-            if errors is None:
-                raise
-            errors.append(str(exc))
-    return records
-
-
-def write_jsonl(path: str | Path, records, *, append: bool = False) -> Path:
-    """Write records (pydantic models, or plain dicts) atomically (a temp file renamed into place) unless
-    appending."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = "".join((r.model_dump_json(by_alias=True, exclude_none=False) if isinstance(r, BaseModel)
-                     else json.dumps(r, ensure_ascii=False)) + "\n" for r in records)
-    if append:
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(lines)
-        return path
-    return write_atomic(path, lines)

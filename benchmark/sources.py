@@ -28,8 +28,9 @@ from mmra.errors import MMRAError
 
 from .jsonl import SourceRecord, iter_json_lines
 from .mmra_format import IMAGE_COLUMNS, MMRA_REQUIRED, sample_from_mmra
+from .records import parse_record
 from .release.refs import split_ref
-from .schema import Sample, SchemaError, parse_record
+from .schema import Sample, SchemaError
 
 SAMPLES, MMRA = "samples", "mmra"
 MISSING_IMAGE = "missing:"  # placeholder path prefix ("missing:image1") for a row that has no image

@@ -202,7 +202,8 @@ def to_candidate(subtask: str, proposal: Proposal, ctx: MiningContext, miner_nam
     evidence.score = round(proposal.score, 6)
     if relaxed:
         evidence.extra["relaxed_diversity_caps"] = True
-    return Candidate(subtask=subtask, image1=image_ref(ctx.images[proposal.a]),
+    return Candidate(subtask=subtask, granularity=get_subtask(subtask).granularity,
+                     image1=image_ref(ctx.images[proposal.a]),
                      image2=image_ref(ctx.images[proposal.b]), score=round(proposal.score, 6),
                      evidence=evidence, suggested_question=proposal.question)
 

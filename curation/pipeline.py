@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mmra.benchmark.records import write_jsonl
 from mmra.benchmark.registry import all_subtasks, get_subtask
-from mmra.benchmark.schema import Candidate, write_jsonl
+from mmra.benchmark.schema import Candidate
 from mmra.errors import MMRAError
 from mmra.fileio import write_json
 from mmra.progress import progress_bar

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmra.benchmark.schema import write_jsonl
+from mmra.benchmark.records import write_jsonl
 from mmra.progress import progress_bar, stderr_console
 
 from .backends import Backend, make_backend

@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from mmra.benchmark.schema import write_jsonl
+from mmra.benchmark.records import write_jsonl
 from mmra.benchmark.subtasks import ENTITY_LEVEL, IMAGE_LEVEL
 from mmra.fileio import write_json
 

@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmra.benchmark.schema import LeakageVerdict, QAType, Sample, write_jsonl
+from mmra.benchmark.records import write_jsonl
+from mmra.benchmark.schema import LeakageVerdict, QAType, Sample
 from mmra.llm.client import ChatClient, ChatRequest
 
 from .method import (

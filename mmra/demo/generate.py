@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mmra.benchmark.schema import write_jsonl
+from mmra.benchmark.records import write_jsonl
 
 from . import scenes as S
 from .scenes import Canvas, Scene

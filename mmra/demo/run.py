@@ -35,7 +35,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from mmra.benchmark.schema import Candidate, Sample, read_jsonl, write_jsonl
+from mmra.benchmark.records import read_jsonl, write_jsonl
+from mmra.benchmark.schema import Candidate, Sample
 from mmra.config import Config, LabelStudioConfig
 from mmra.errors import MMRAError
 from mmra.progress import progress_bar

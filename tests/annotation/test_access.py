@@ -19,7 +19,8 @@ from mmra.annotation import QAContent, annotate, create_annotator, pull, push
 from mmra.annotation.pull_samples import NOT_CREATED, NOT_REVIEWER
 from mmra.annotation.server import ACCOUNTS_FILE, CREDENTIALS_FILE, DB_NAME, MEDIA_DIR, credentials, harden
 from mmra.annotation.users import AccountRegistry, login, server_accounts
-from mmra.benchmark.schema import Sample, read_jsonl
+from mmra.benchmark.records import read_jsonl
+from mmra.benchmark.schema import Sample
 from mmra.cli import app
 from mmra.config import LabelStudioConfig
 from mmra.errors import MMRAError

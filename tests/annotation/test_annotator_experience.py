@@ -17,7 +17,8 @@ import pytest
 from mmra.annotation import Draft, QAContent, push
 from mmra.annotation.project import Project
 from mmra.benchmark.leakage.blind import BlindSettings
-from mmra.benchmark.schema import LETTERS, Box, ImageRef, Sample, read_jsonl
+from mmra.benchmark.records import read_jsonl
+from mmra.benchmark.schema import LETTERS, Box, ImageRef, Sample
 from tests.llm.servers import local_llm  # noqa: F401  (session fixture: the real local LLM server)
 
 from .conftest import TEST_CREDS
@@ -441,7 +442,7 @@ def _run(*args):
 
 def test_cli_vision_push_check_and_status_per_annotator(workspace, make_candidate):
     from mmra.annotation import annotate, connection, create_annotator
-    from mmra.benchmark.schema import write_jsonl
+    from mmra.benchmark.records import write_jsonl
     from mmra.config import load_config
 
     from .conftest import ANNOTATOR_PASSWORD

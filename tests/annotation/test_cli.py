@@ -6,7 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mmra.annotation import QAContent, annotate, create_annotator
-from mmra.benchmark.schema import Sample, read_jsonl, write_jsonl
+from mmra.benchmark.records import read_jsonl, write_jsonl
+from mmra.benchmark.schema import Sample
 from mmra.cli import app
 from mmra.procs import free_port
 

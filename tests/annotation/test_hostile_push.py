@@ -14,7 +14,8 @@ from mmra.annotation.cli import allowed_roots
 from mmra.annotation.project import Project
 from mmra.annotation.revise_tasks import revise
 from mmra.benchmark.images import resolve_roots
-from mmra.benchmark.schema import ImageRef, LeakageVerdict, Sample, read_jsonl
+from mmra.benchmark.records import read_jsonl
+from mmra.benchmark.schema import ImageRef, LeakageVerdict, Sample
 from mmra.config import Config
 
 pytestmark = pytest.mark.labelstudio

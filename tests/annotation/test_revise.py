@@ -6,7 +6,8 @@ import pytest
 
 from mmra.annotation import QAContent, annotate, pull, push, revise
 from mmra.annotation.project import Project
-from mmra.benchmark.schema import LeakageVerdict, Sample, read_jsonl, write_jsonl
+from mmra.benchmark.records import read_jsonl, write_jsonl
+from mmra.benchmark.schema import LeakageVerdict, Sample
 
 pytestmark = pytest.mark.labelstudio
 

@@ -10,7 +10,8 @@ import pytest
 from mmra.annotation import QAContent, annotate, annotate_many, pull, push
 from mmra.annotation.project import Project
 from mmra.annotation.pull_samples import report_path
-from mmra.benchmark.schema import Sample, read_jsonl
+from mmra.benchmark.records import read_jsonl
+from mmra.benchmark.schema import Sample
 
 pytestmark = pytest.mark.labelstudio
 

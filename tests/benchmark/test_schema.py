@@ -2,16 +2,8 @@ import json
 
 import pytest
 
-from mmra.benchmark.schema import (
-    Candidate,
-    ImageRef,
-    QAType,
-    Sample,
-    SchemaError,
-    parse_record,
-    read_jsonl,
-    write_jsonl,
-)
+from mmra.benchmark.records import parse_record, read_jsonl, write_jsonl
+from mmra.benchmark.schema import Candidate, ImageRef, QAType, Sample, SchemaError
 
 
 def _mc(**over):
@@ -93,7 +85,23 @@ def test_jsonl_round_trip_and_bad_lines_are_collected(tmp_path):
 
 
 def test_candidate_id_depends_on_images():
-    a = Candidate(subtask="Layout", image1={"path": "x.png"}, image2={"path": "y.png"})
-    b = Candidate(subtask="Layout", image1={"path": "x.png"}, image2={"path": "z.png"})
+    # made from outside data: the registry fills the level (records.parse_record), the model stays a leaf
+    a = parse_record(Candidate, {"subtask": "Layout", "image1": {"path": "x.png"}, "image2": {"path": "y.png"}}, "t")
+    b = parse_record(Candidate, {"subtask": "Layout", "image1": {"path": "x.png"}, "image2": {"path": "z.png"}}, "t")
     assert a.id.startswith("c-") and a.id != b.id
     assert a.granularity.value == "image"
+
+
+def test_the_schema_is_a_leaf():
+    """The contract imports nothing else of the benchmark package but its shared vocabulary."""
+    import ast
+    from pathlib import Path
+
+    import mmra.benchmark.schema as schema
+
+    tree = ast.parse(Path(schema.__file__).read_text(encoding="utf-8"))
+    local = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and (n.level or 0) > 0]
+    absolute = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    absolute += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and not n.level]
+    assert local == ["vocabulary"], local
+    assert not [m for m in absolute if m and m.startswith("mmra")], absolute

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from mmra.benchmark.mmra_format import sample_to_mmra
-from mmra.benchmark.schema import ImageRef, Sample, SchemaError, write_jsonl
+from mmra.benchmark.records import write_jsonl
+from mmra.benchmark.schema import ImageRef, Sample, SchemaError
 from mmra.benchmark.sources import (
     MISSING_IMAGE,
     format_problems,

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from mmra.benchmark.records import read_jsonl
 from mmra.benchmark.registry import REGISTRY, Subtask, all_subtasks
-from mmra.benchmark.schema import Candidate, read_jsonl
+from mmra.benchmark.schema import Candidate
 from mmra.cli import app
 
 CONCEPTNET_MINERS = {"SimilarMaterial", "UsageSimilarity", "AppearanceSimilarity", "MentalitySimilarity",

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mmra.benchmark.schema import Candidate, Sample, read_jsonl
+from mmra.benchmark.records import read_jsonl
+from mmra.benchmark.schema import Candidate, Sample
 from mmra.demo.run import DemoOptions, run_demo
 from mmra.procs import free_port
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from mmra.benchmark.schema import ImageRef, Sample, write_jsonl
+from mmra.benchmark.records import write_jsonl
+from mmra.benchmark.schema import ImageRef, Sample
 from mmra.errors import MMRAError
 from mmra.eval.data import load_dataset_samples, load_descriptions
 

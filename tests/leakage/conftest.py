@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mmra.benchmark.schema import ImageRef, Sample, write_jsonl
+from mmra.benchmark.records import write_jsonl
+from mmra.benchmark.schema import ImageRef, Sample
 from tests.llm.servers import local_llm  # noqa: F401
 
 # (subtask, qa_type, question, options, answer)

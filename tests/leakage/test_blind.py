@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mmra.benchmark.leakage.blind import BlindSettings, gate, prune_to_chance, run_blind_probes
-from mmra.benchmark.schema import LETTERS, ImageRef, Sample, write_jsonl
+from mmra.benchmark.records import write_jsonl
+from mmra.benchmark.schema import LETTERS, ImageRef, Sample
 
 NOUNS = ("apple bench bottle bowl bicycle blanket book bridge bucket cabinet camera candle car carpet chair clock "
          "coat cup curtain desk door fence flower fork glass guitar hammer hat helmet jar kettle key knife ladder "

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mmra.benchmark.schema import Sample, read_jsonl
+from mmra.benchmark.records import read_jsonl
+from mmra.benchmark.schema import Sample
 from tests.leakage.conftest import KNOWLEDGE
 from tests.llm.faultserver import FaultPlan, FaultServer
 

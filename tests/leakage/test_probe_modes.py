@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 from mmra.benchmark.leakage.method import answerable_from_one_image, knows
 from mmra.benchmark.leakage.vlm import image_probe_evidence
 from mmra.benchmark.mmra_format import options_to_mmra
-from mmra.benchmark.schema import Sample, read_jsonl
+from mmra.benchmark.records import read_jsonl
+from mmra.benchmark.schema import Sample
 from tests.leakage.conftest import IMAGE_DEPENDENT, TEXT_ANSWERABLE, build_samples
 
 _OPTION = re.compile(r"(?:^|\s)([A-D])[.:]\s+(.+?)(?=\s{2,}[A-D]:|\n|$)", re.MULTILINE)
@@ -113,7 +114,7 @@ def _user_texts(bodies) -> list[str]:
 
 @pytest.fixture()
 def samples_path(tmp_path, make_image) -> tuple[Path, list[Sample]]:
-    from mmra.benchmark.schema import write_jsonl
+    from mmra.benchmark.records import write_jsonl
 
     samples = build_samples(make_image, TEXT_ANSWERABLE + IMAGE_DEPENDENT)
     return write_jsonl(tmp_path / "samples.jsonl", samples), samples

@@ -23,7 +23,7 @@ OPENAI_KEY = "sk-openai-must-stay-home"
 @pytest.fixture()
 def workdir(tmp_path, monkeypatch, make_image):
     """A working folder with default config (so the default shared cache .mmra/cache/llm.sqlite is used)."""
-    from mmra.benchmark.schema import write_jsonl
+    from mmra.benchmark.records import write_jsonl
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MMRA_CONFIG", raising=False)

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
+from mmra.benchmark.records import write_jsonl
 from mmra.benchmark.registry import all_subtasks
-from mmra.benchmark.schema import QAType, Sample, write_jsonl
+from mmra.benchmark.schema import QAType, Sample
 
 
 def draw_image(path: Path, seed: int, size=(96, 72)) -> Path:

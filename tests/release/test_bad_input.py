@@ -13,8 +13,8 @@ import textwrap
 import pytest
 from typer.testing import CliRunner
 
+from mmra.benchmark.records import write_jsonl
 from mmra.benchmark.release import ReleaseInputError, ReleaseStore, load_release, publish
-from mmra.benchmark.schema import write_jsonl
 from mmra.cli import app
 
 

@@ -21,10 +21,11 @@ import datasets
 import pytest
 from typer.testing import CliRunner
 
+from mmra.benchmark.records import write_jsonl
 from mmra.benchmark.release import ReleaseStore, load_release, publish
 from mmra.benchmark.release.balance import balance_samples
 from mmra.benchmark.release.validity import ReleaseGateError, ValidityOptions
-from mmra.benchmark.schema import LETTERS, QAType, Sample, write_jsonl
+from mmra.benchmark.schema import LETTERS, QAType, Sample
 from mmra.cli import app
 
 from .conftest import draw_image

@@ -6,8 +6,8 @@ import json
 
 from typer.testing import CliRunner
 
+from mmra.benchmark.records import write_jsonl
 from mmra.benchmark.release import ReleaseStore
-from mmra.benchmark.schema import write_jsonl
 from mmra.cli import app
 
 from .conftest import make_sample_records

@@ -13,8 +13,9 @@ from PIL import Image
 
 from mmra.benchmark.answers import extract_answer
 from mmra.benchmark.prompts import question_text
+from mmra.benchmark.records import write_jsonl
 from mmra.benchmark.release import publish
-from mmra.benchmark.schema import QAType, write_jsonl
+from mmra.benchmark.schema import QAType
 
 from .conftest import make_sample_records
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import datasets
 import pytest
 
+from mmra.benchmark.records import write_jsonl
 from mmra.benchmark.release import publish
-from mmra.benchmark.schema import write_jsonl
 from mmra.eval import evaluate
 from mmra.eval.tiny import save_tiny
 

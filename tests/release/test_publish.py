@@ -13,9 +13,9 @@ import pytest
 from huggingface_hub import DatasetCard
 from PIL import Image
 
+from mmra.benchmark.records import write_jsonl
 from mmra.benchmark.release import ReleaseConflictError, ReleaseStore, load_release, publish
 from mmra.benchmark.release.validity import ValidityOptions
-from mmra.benchmark.schema import write_jsonl
 from mmra.benchmark.subtasks import BUILTIN_SUBTASKS
 
 MMRA_TASKS = {s.name for s in BUILTIN_SUBTASKS}

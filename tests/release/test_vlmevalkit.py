@@ -12,9 +12,9 @@ import datasets
 import pandas as pd
 from PIL import Image
 
+from mmra.benchmark.records import write_jsonl
 from mmra.benchmark.release import publish
 from mmra.benchmark.release.vlmevalkit import dataset_name
-from mmra.benchmark.schema import write_jsonl
 
 from .conftest import make_sample_records
 

@@ -1,0 +1,79 @@
+"""Records from outside: a Candidate or Sample made from data a stage reads is validated here, against the
+schema (fields, options, answer) and against the subtask registry (the subtask exists, its level is filled in
+and must match). JSONL of records is read and written here too, so there is one way to do each.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from mmra.fileio import write_atomic
+
+from .jsonl import iter_json_lines
+from .registry import get_subtask
+from .schema import SchemaError, describe_validation_error
+
+Record = TypeVar("Record", bound=BaseModel)
+
+__all__ = ["check_subtask", "parse_record", "read_jsonl", "write_jsonl"]
+
+
+def check_subtask(record: Record, item: str) -> Record:
+    """The record's subtask must be registered; its granularity is filled in from the registry, or must match."""
+    subtask = getattr(record, "subtask", None)
+    if subtask is None:
+        return record
+    try:
+        spec = get_subtask(subtask)
+    except KeyError as exc:
+        raise SchemaError(f"{item}: subtask: {exc.args[0]}") from None
+    granularity = getattr(record, "granularity", None)
+    if granularity is None:
+        object.__setattr__(record, "granularity", spec.granularity)
+    elif granularity != spec.granularity:
+        raise SchemaError(f"{item}: granularity: {granularity.value!r} does not match subtask {subtask!r} "
+                          f"({spec.granularity.value})")
+    return record
+
+
+def parse_record(model: type[Record], data: dict, item: str) -> Record:
+    """Validate one record from outside; a `SchemaError` names the item, the field and the value."""
+    try:
+        record = model.model_validate(data)
+    except ValidationError as exc:
+        raise SchemaError(describe_validation_error(exc, item)) from None
+    return check_subtask(record, item)
+
+
+def read_jsonl(path: str | Path, model: type[Record], *, errors: list[str] | None = None) -> list[Record]:
+    """Read Candidates or Samples. With `errors` given, bad lines are collected there (named by file and
+    line number) and the rest is kept; without it the first bad line raises `SchemaError`."""
+    records = []
+    for rec in iter_json_lines(path):
+        try:
+            if rec.record is None:
+                raise SchemaError(f"{rec.item}: {rec.error}")
+            records.append(parse_record(model, rec.record, f"{rec.item} (id {rec.record.get('id') or '?'})"))
+        except SchemaError as exc:
+            if errors is None:
+                raise
+            errors.append(str(exc))
+    return records
+
+
+def write_jsonl(path: str | Path, records, *, append: bool = False) -> Path:
+    """Write records (pydantic models, or plain dicts) atomically (a temp file renamed into place) unless
+    appending."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = "".join((r.model_dump_json(by_alias=True, exclude_none=False) if isinstance(r, BaseModel)
+                     else json.dumps(r, ensure_ascii=False)) + "\n" for r in records)
+    if append:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(lines)
+        return path
+    return write_atomic(path, lines)
