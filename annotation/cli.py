@@ -133,10 +133,8 @@ def _drafter(model: str, llm_url: str | None):
         llm_url, endpoint_id = ensure_server(model, servers=LocalServers.from_config(cfg)), LOCAL_ENDPOINT
     else:
         llm_url, key_env = split_key_env(llm_url)  # URL#ENVVAR: the variable holding that endpoint's key
-    client = ChatClient(base_url=llm_url, model=model, key_env=key_env, endpoint_id=endpoint_id,
-                        send_openai_key=cfg.llm.send_openai_key, allow_insecure_http=cfg.llm.allow_insecure_http,
-                        concurrency=cfg.llm.concurrency, timeout_s=cfg.llm.timeout_s,
-                        max_retries=cfg.llm.max_retries, cache_path=Path(cfg.paths.cache) / "llm.sqlite")
+    client = ChatClient.from_settings(llm_url, model, cfg.llm, key_env=key_env, endpoint_id=endpoint_id,
+                                      cache_path=Path(cfg.paths.cache) / "llm.sqlite")
     client.check()
     return client
 

@@ -92,13 +92,11 @@ def leakage_cmd(
         clients: dict[str, ChatClient] = {}
         for ep in endpoints:
             label = ep.model if names.count(ep.model) == 1 else f"{ep.model}@{ep.base_url or 'local'}"
-            clients[label] = ChatClient(
-                ep.base_url or "http://127.0.0.1:0/v1", ep.model, key_env=ep.key_env,
-                send_openai_key=send_openai_key or cfg.llm.send_openai_key,
-                allow_insecure_http=allow_insecure_http or cfg.llm.allow_insecure_http,
-                endpoint_id=LOCAL_ENDPOINT if ep.local else None, concurrency=concurrency or cfg.llm.concurrency,
-                timeout_s=timeout or cfg.llm.timeout_s,
-                max_retries=cfg.llm.max_retries if max_retries is None else max_retries, cache_path=cache_path,
+            clients[label] = ChatClient.from_settings(
+                ep.base_url or "http://127.0.0.1:0/v1", ep.model, cfg.llm, key_env=ep.key_env,
+                endpoint_id=LOCAL_ENDPOINT if ep.local else None, send_openai_key=send_openai_key,
+                allow_insecure_http=allow_insecure_http, concurrency=concurrency, timeout_s=timeout,
+                max_retries=max_retries, cache_path=cache_path,
             )
         # remote endpoints first (cheap to check), then local servers; a fully cached model needs neither
         for ep, client in sorted(zip(endpoints, clients.values(), strict=True), key=lambda pair: pair[0].local):

@@ -76,14 +76,11 @@ class OpenAIBackend(Backend):
             if model in MODELS:
                 endpoint_id = endpoint_id or LOCAL_ENDPOINT
         concurrency = concurrency or llm_cfg.concurrency
-        self.client = ChatClient(
-            self.base_url, model, key_env=api_key_env or url_key_env, endpoint_id=endpoint_id,
-            send_openai_key=llm_cfg.send_openai_key if send_openai_key is None else send_openai_key,
-            allow_insecure_http=llm_cfg.allow_insecure_http if allow_insecure_http is None else allow_insecure_http,
-            concurrency=concurrency,
-            timeout_s=timeout_s or llm_cfg.timeout_s, max_retries=max_retries if max_retries is not None
-            else llm_cfg.max_retries, cache_path=_cache_path(cache, cache_root),
-            progress=False,
+        self.client = ChatClient.from_settings(
+            self.base_url, model, llm_cfg, key_env=api_key_env or url_key_env, endpoint_id=endpoint_id,
+            send_openai_key=bool(send_openai_key), allow_insecure_http=bool(allow_insecure_http),
+            concurrency=concurrency, timeout_s=timeout_s, max_retries=max_retries,
+            cache_path=_cache_path(cache, cache_root), progress=False,
         )
         # chunks of a few rounds of concurrency: enough in flight, and each chunk is saved as it completes
         self.preferred_chunk = max(8, 4 * concurrency)

@@ -418,9 +418,8 @@ def _llm_client(st: DemoState):
         st.llm_url = ensure_server(st.opts.llm, servers=servers)
         if not was_running:
             st.started_servers.append(f"llm:{st.opts.llm}")
-    client = ChatClient(st.llm_url, st.opts.llm, api_key="none", endpoint_id=LOCAL_ENDPOINT,
-                        concurrency=cfg.llm.concurrency, timeout_s=cfg.llm.timeout_s,
-                        max_retries=cfg.llm.max_retries, cache_path=llm_cache(st.ws))
+    client = ChatClient.from_settings(st.llm_url, st.opts.llm, cfg.llm, api_key="none", endpoint_id=LOCAL_ENDPOINT,
+                                      cache_path=llm_cache(st.ws))
     client.check()
     return client
 

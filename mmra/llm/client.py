@@ -131,6 +131,22 @@ def _describe_status(exc: openai.APIStatusError) -> str:
 
 
 class ChatClient:
+    @classmethod
+    def from_settings(cls, base_url: str, model: str, llm: Any, *, cache_path: Path | str | None,
+                      key_env: str | None = None, endpoint_id: str | None = None, api_key: str | None = None,
+                      send_openai_key: bool = False, allow_insecure_http: bool = False,
+                      concurrency: int | None = None, timeout_s: float | None = None,
+                      max_retries: int | None = None, progress: bool = True) -> ChatClient:
+        """The one way to build a client from the `[llm]` settings (`mmra.config.LLMConfig`, read by the
+        command line): flags given here win over the settings; either opt-in (`send_openai_key`,
+        `allow_insecure_http`) is enough."""
+        return cls(base_url, model, api_key=api_key, key_env=key_env, endpoint_id=endpoint_id,
+                   send_openai_key=send_openai_key or llm.send_openai_key,
+                   allow_insecure_http=allow_insecure_http or llm.allow_insecure_http,
+                   concurrency=concurrency or llm.concurrency, timeout_s=timeout_s or llm.timeout_s,
+                   max_retries=llm.max_retries if max_retries is None else max_retries, cache_path=cache_path,
+                   progress=progress)
+
     def __init__(
         self,
         base_url: str,
