@@ -52,6 +52,20 @@ def store_image(image: VerifiedImage, media_dir: Path) -> str:
     return name
 
 
+def stage_pair(refs: Sequence[ImageRef], media_dir: Path, *, base_dir: Path | None,
+               roots: Sequence[Path] | None, origins: dict[str, str] | None = None
+               ) -> tuple[list[VerifiedImage], list[str]]:
+    """Check every image of one item (`check_pair`, so nothing is written when one is refused), then store
+    them; `origins` (sha256 -> original path, for the private origins file) is filled as they are stored."""
+    images = check_pair(refs, base_dir=base_dir, roots=roots)
+    names = [store_image(image, media_dir) for image in images]
+    if origins is not None:
+        for image in images:
+            if image.path is not None:
+                origins.setdefault(image.sha256, str(image.path))
+    return images, names
+
+
 def link_image(ref: ImageRef, media_dir: Path, base_dir: Path | None = None, *,
                roots: Sequence[Path] | None = None, limits: ImageLimits = DEFAULT_LIMITS) -> tuple[str, str]:
     """Check one image and place it in `media_dir`; returns (file name, sha256). Raises `ImageRejected`
@@ -60,4 +74,5 @@ def link_image(ref: ImageRef, media_dir: Path, base_dir: Path | None = None, *,
     return store_image(image, media_dir), image.sha256
 
 
-__all__ = ["ImageRejected", "VerifiedImage", "check_pair", "image_label", "link_image", "store_image"]
+__all__ = ["ImageRejected", "VerifiedImage", "check_pair", "image_label", "link_image", "stage_pair",
+           "store_image"]

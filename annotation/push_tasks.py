@@ -26,7 +26,7 @@ from mmra.errors import MMRAError
 from mmra.progress import progress_bar
 
 from .labeling import DRAFT_FIELDS, NO_DRAFT_CHECK, QAContent, entity_regions, task_data
-from .media import ImageRejected, VerifiedImage, check_pair, store_image
+from .media import ImageRejected, VerifiedImage, stage_pair
 from .origins import MEDIA_PREFIX, origins_path, record_origins
 from .project import Project, api_error
 from .server import Connection
@@ -95,15 +95,11 @@ def prepare(candidates: Iterable[Candidate], media_dir: Path, *, base_dir: Path 
             continue
         seen.add(cand.id)
         try:
-            images = check_pair((cand.image1, cand.image2), base_dir=base_dir, roots=roots)
+            images, names = stage_pair((cand.image1, cand.image2), media_dir, base_dir=base_dir, roots=roots,
+                                       origins=origins)
         except ImageRejected as exc:
             skipped.append((cand.id, str(exc)))
             continue
-        names = [store_image(image, media_dir) for image in images]
-        if origins is not None:
-            for image in images:
-                if image.path is not None:
-                    origins.setdefault(image.sha256, str(image.path))
         stored = stored_candidate(cand, images, names)
         regions, labels, box_notes = entity_regions(cand.evidence.boxes, {1: (images[0].width, images[0].height),
                                                                           2: (images[1].width, images[1].height)})

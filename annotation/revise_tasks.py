@@ -17,7 +17,7 @@ from mmra.benchmark.schema import LETTERS, Candidate, Sample
 from mmra.errors import MMRAError
 
 from .labeling import QAContent, task_data
-from .media import ImageRejected, check_pair, store_image
+from .media import ImageRejected, stage_pair
 from .origins import load_origins, origins_path, record_origins
 from .project import Project, api_error
 from .push_tasks import PushReport, align_prefill, stored_candidate, sync_tasks
@@ -55,12 +55,8 @@ def revision_payload(sample: Sample, media_dir: Path, base_dir: Path | None = No
                      roots: Sequence[Path] | None = None, origins: dict[str, str] | None = None) -> dict:
     """The revision task of one sample. Both images pass the one image check first (ImageRejected otherwise);
     task data names them only by their media names, as `push` does."""
-    images = check_pair((sample.image1, sample.image2), base_dir=base_dir, roots=roots)
-    names = [store_image(image, media_dir) for image in images]
-    if origins is not None:
-        for image in images:
-            if image.path is not None:
-                origins.setdefault(image.sha256, str(image.path))
+    images, names = stage_pair((sample.image1, sample.image2), media_dir, base_dir=base_dir, roots=roots,
+                               origins=origins)
     candidate = stored_candidate(
         Candidate(id=sample.candidate_id or "", subtask=sample.subtask, granularity=sample.granularity,
                   image1=sample.image1, image2=sample.image2, evidence=sample.provenance), images, names)

@@ -206,19 +206,26 @@ def _decode_checked(data: bytes, label: str, limits: ImageLimits) -> tuple[str, 
     return fmt, width, height
 
 
+def _image_bytes(path: str | Path | None, data: bytes | None, label: str, roots: Sequence[Path] | None,
+                 limits: ImageLimits) -> tuple[bytes, Path | None]:
+    """The image's bytes: the inline `data` (within the byte limit), else the file at `path` read by the
+    rules above. Returns (bytes, real path or None)."""
+    if data is not None:
+        if len(data) > limits.max_bytes:
+            raise ImageRejected(f"{label} is over the {limits.max_bytes:,}-byte limit", "too_large")
+        return data, None
+    if path is None:
+        raise ImageRejected(f"{label} has neither a path nor bytes", "missing_file")
+    return _read_regular_file(Path(path), label, roots, limits)
+
+
 def verify_image(*, path: str | Path | None = None, data: bytes | None = None, label: str,
                  roots: Sequence[Path] | None = None, limits: ImageLimits = DEFAULT_LIMITS,
                  expect_sha256: str | None = None) -> VerifiedImage:
     """Read (from `path`, or the inline `data`) and fully check one image. `roots`: real folders the file
     must lie in (None: no folder restriction, the system trees stay forbidden). `label` names the image in
     every message. Raises `ImageRejected`."""
-    real = None
-    if data is None:
-        if path is None:
-            raise ImageRejected(f"{label} has neither a path nor bytes", "missing_file")
-        data, real = _read_regular_file(Path(path), label, roots, limits)
-    elif len(data) > limits.max_bytes:
-        raise ImageRejected(f"{label} is over the {limits.max_bytes:,}-byte limit", "too_large")
+    data, real = _image_bytes(path, data, label, roots, limits)
     fmt, width, height = _decode_checked(data, label, limits)
     sha = hashlib.sha256(data).hexdigest()
     if expect_sha256 and expect_sha256 != sha:
@@ -243,12 +250,8 @@ def load_rgb(ref, *, base_dir: str | Path | None, label: str, roots: Sequence[Pa
     """Read one `ImageRef` through the same checks as `verify_ref` and decode it ONCE into the pixel
     convention (`to_rgb`): what model inputs use. `draft_scale(width, height)`: the fraction the consumer will
     shrink the image to; at <= 0.25 a JPEG decodes at a reduced DCT scale keeping at least twice that size."""
-    if ref.bytes_ is not None:
-        data = ref.bytes_
-        if len(data) > limits.max_bytes:
-            raise ImageRejected(f"{label} is over the {limits.max_bytes:,}-byte limit", "too_large")
-    else:
-        data, _ = _read_regular_file(Path(ref.resolve(base_dir)), label, roots, limits)
+    path = None if ref.bytes_ is not None else ref.resolve(base_dir)
+    data, _ = _image_bytes(path, ref.bytes_, label, roots, limits)
     with _opened(data, label, limits) as img:
         width, height = img.size
         scale = draft_scale(width, height) if draft_scale is not None and img.format == "JPEG" else 1.0
