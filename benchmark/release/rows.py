@@ -20,7 +20,7 @@ from typing import Any
 import datasets
 import pyarrow as pa
 
-from ..images import DEFAULT_LIMITS, ImageLimits, ImageRejected, verify_ref
+from ..images import DEFAULT_LIMITS, ImageLimits, verify_ref
 from ..mmra_format import IMAGE_COLUMNS, sample_to_mmra
 from ..registry import get_subtask
 from ..schema import ImageRef
@@ -73,10 +73,7 @@ def read_image(ref: ImageRef, source: SourceSample, column: str, *, roots: Seque
     """The image's bytes through the one image check (a regular file, inside `roots` when given, decoding
     fully within the size limits curation uses) and matching a sha256 recorded upstream."""
     label = f"{source.item}: {column}" + (f" {ref.path!r}" if ref.path else "")
-    try:
-        image = verify_ref(ref, base_dir=source.base_dir, label=label, roots=roots, limits=limits)
-    except ImageRejected as exc:
-        raise ValueError(str(exc)) from None
+    image = verify_ref(ref, base_dir=source.base_dir, label=label, roots=roots, limits=limits)  # ImageRejected is a ValueError
     return ImageData(image.data, image.sha256, image.extension.lstrip("."))
 
 
