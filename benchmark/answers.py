@@ -14,7 +14,7 @@ from typing import Literal
 
 from mmra.parsing import ParseError, load_json
 
-from .schema import LETTERS, QAType
+from .vocabulary import CHOICE_LETTERS, QAType
 
 Status = Literal["ok", "refusal", "unparseable", "empty"]
 
@@ -38,15 +38,15 @@ _REFUSAL = re.compile(
 )
 # A lower-case letter counts only when it stands alone ("answer: (d)", "answer is b."), so "the answer is a dog"
 # is left to the option-text rule.
-_LETTER = r"[\(\[\"'*]*\s*(?:([A-D])|([a-d])(?=\s*(?:$|[\.\):,;\]\"'*])))\s*[\)\]\"'*]*(?![A-Za-z])"
+_LETTER = r"[\(\[\"'*]*\s*(?:([A-J])|([a-j])(?=\s*(?:$|[\.\):,;\]\"'*])))\s*[\)\]\"'*]*(?![A-Za-z])"
 # "the (correct) answer is B" outranks a mere mention such as "option A is wrong"
 _ANSWER_STATEMENT = re.compile(
     r"(?i:answer\s*(?:is\s*:?|would\s+be|should\s+be|:|=|-)?\s*(?:option\s*|choice\s*)?)" + _LETTER
 )
 _EXPLICIT = re.compile(r"(?i:(?:answer|option|choice)\s*(?:is|would\s+be|:|=|-)?\s*(?:option\s*)?)" + _LETTER)
-_LEADING = re.compile(r"^\W{0,3}([A-D])(?:\s*$|\s*[\.\):,\]]|\s+(?:is|-)\b)")
-_PAREN = re.compile(r"[\(\[]([A-D])[\)\]]")
-_BARE = re.compile(r"(?<![A-Za-z'’])([A-D])(?![A-Za-z'’])")
+_LEADING = re.compile(r"^\W{0,3}([A-J])(?:\s*$|\s*[\.\):,\]]|\s+(?:is|-)\b)")
+_PAREN = re.compile(r"[\(\[]([A-J])[\)\]]")
+_BARE = re.compile(r"(?<![A-Za-z'’])([A-J])(?![A-Za-z'’])")
 _YES = {"yes", "true", "correct", "yeah", "yep"}
 _NO = {"no", "false", "incorrect", "nope"}
 
@@ -56,7 +56,7 @@ def _letter(match: re.Match) -> str:
 
 
 def _valid(letter: str, n_options: int) -> bool:
-    return letter in LETTERS[:n_options]
+    return letter in CHOICE_LETTERS[:n_options]
 
 
 def _from_json(text: str) -> str | None:
@@ -84,7 +84,7 @@ def _option_text_match(text: str, options: list[str]) -> str | None:
     # an option contained in a longer matched option ("red" in "red and blue") does not count on its own
     hits = [(i, o) for i, o in hits if not any(o != p and o in p for _, p in hits)]
     if len({i for i, _ in hits}) == 1:
-        return LETTERS[hits[0][0]]
+        return CHOICE_LETTERS[hits[0][0]]
     return None
 
 
@@ -95,8 +95,8 @@ def _bare_letters(text: str, n_options: int) -> set[str]:
         if not _valid(letter, n_options):
             continue
         after = text[m.end():m.end() + 2]
-        # "A man ...": an uppercase A followed by a lowercase word is the article, not an option
-        if letter == "A" and re.match(r"\s[a-z]", after):
+        # "A man ...", "I think ...": an uppercase A or I followed by a lowercase word is a word, not an option
+        if letter in ("A", "I") and re.match(r"\s[a-z]", after):
             continue
         found.add(letter)
     return found
@@ -108,7 +108,7 @@ def extract_choice(response: str | None, options: list[str]) -> Extraction:
     if not text:
         return Extraction(None, "empty", "empty")
     js = _from_json(text)
-    if js and js.strip("() .").upper() in LETTERS[:n] and len(js.strip("() .")) == 1:
+    if js and js.strip("() .").upper() in CHOICE_LETTERS[:n] and len(js.strip("() .")) == 1:
         return Extraction(js.strip("() .").upper(), "ok", "json")
     stated = [_letter(m) for m in _ANSWER_STATEMENT.finditer(text) if _valid(_letter(m), n)]
     if stated:  # "Option A is wrong; the answer is B" -> B (the first statement if there are several)

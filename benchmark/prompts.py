@@ -16,20 +16,20 @@ from collections.abc import Callable
 from functools import cache
 from importlib.metadata import entry_points
 
-from .schema import LETTERS, QAType
+from .vocabulary import CHOICE_LETTERS, QAType
 
 PROFILE_ENTRY_POINT_GROUP = "mmra.prompt_profiles"
 PROFILES = ("default", "paper")  # the built-in ones
 
 
 def render_options(options: list[str]) -> str:
-    return "\n".join(f"{LETTERS[i]}. {text}" for i, text in enumerate(options))
+    return "\n".join(f"{CHOICE_LETTERS[i]}. {text}" for i, text in enumerate(options))
 
 
 def answer_instruction(qa_type: QAType, n_options: int) -> str:
     if QAType(qa_type) == QAType.yes_no:
         return "Answer with Yes or No only."
-    letters = ", ".join(LETTERS[:n_options])
+    letters = ", ".join(CHOICE_LETTERS[:n_options])
     return f"Answer with the letter of the correct option ({letters}) only."
 
 
@@ -103,8 +103,8 @@ def _paper_prompt(question: str, options: list[str], qa_type: QAType, *, with_qu
             + _PAPER_YN_GAP + f"questions: {question} "
             + _PAPER_YN_GAP + "Your answer is "
         )
-    letters = "A, B, C or D" if len(options) == 4 else ", ".join(LETTERS[: len(options)])
-    rendered = "  ".join(f"{LETTERS[i]}: {t}" for i, t in enumerate(options))
+    letters = "A, B, C or D" if len(options) == 4 else ", ".join(CHOICE_LETTERS[: len(options)])
+    rendered = "  ".join(f"{CHOICE_LETTERS[i]}: {t}" for i, t in enumerate(options))
     return (
         "You will be giving one question, two images,  and four answers, one of them is correct. "
         "Please choose one of the four answers."

@@ -8,7 +8,10 @@ import json
 from enum import Enum
 from typing import Any
 
-LETTERS = ("A", "B", "C", "D")
+LETTERS = ("A", "B", "C", "D")  # MMRA's option letters (a Sample has 3 or 4 options)
+# Letters of any benchmark's options (2-10 options, A-J): `mmra audit` reads benchmarks that are not MMRA-shaped.
+# LETTERS is their prefix, so code that indexes CHOICE_LETTERS behaves the same on MMRA data.
+CHOICE_LETTERS = tuple("ABCDEFGHIJ")
 YES_NO = ("Yes", "No")
 
 

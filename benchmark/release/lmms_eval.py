@@ -20,13 +20,13 @@ from mmra import parsing
 
 from .. import answers, images, prompts
 from ..registry import all_subtasks
-from ..schema import LETTERS, YES_NO, QAType
+from ..vocabulary import CHOICE_LETTERS, LETTERS, YES_NO, QAType
 from . import lmms_utils_template
 from .semver import hub_tag
 
 _START, _END = "# --- mmra-inline-start ---", "# --- mmra-inline-end ---"
 _RELEASE_START, _RELEASE_END = "# --- mmra-release-start ---", "# --- mmra-release-end ---"
-_SHIM_NAMES = {"LETTERS", "YES_NO", "QAType"}
+_SHIM_NAMES = {"CHOICE_LETTERS", "LETTERS", "YES_NO", "QAType"}
 # modules pasted in, in dependency order; an import of one of them from a later one is dropped
 _INLINED = (parsing, answers, prompts)
 _INLINED_NAMES = {m.__name__ for m in _INLINED}
@@ -41,7 +41,7 @@ def _shim() -> str:
     members = "\n".join(f"    {m.name} = {m.value!r}" for m in QAType)
     return (
         "from enum import Enum\n\n"
-        f"LETTERS = {LETTERS!r}\nYES_NO = {YES_NO!r}\n\n\n"
+        f"LETTERS = {LETTERS!r}\nCHOICE_LETTERS = {CHOICE_LETTERS!r}\nYES_NO = {YES_NO!r}\n\n\n"
         f"class QAType(str, Enum):\n{members}\n"
     )
 
@@ -51,7 +51,7 @@ def _droppable(node: ast.ImportFrom, module) -> bool:
     names = {a.name for a in node.names}
     if node.module == "__future__":
         return True
-    if node.level and node.module == "schema" and names <= _SHIM_NAMES:
+    if node.level and node.module in ("schema", "vocabulary") and names <= _SHIM_NAMES:
         return True
     if not node.level and node.module in _INLINED_NAMES:
         return True
