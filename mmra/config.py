@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,11 +60,19 @@ class LabelStudioConfig(_Section):
 class LLMConfig(_Section):
     host: str = "127.0.0.1"
     port: int = 8765
-    venv: Path = Path(".venv-llm")
+    # the embedded models' server: "xllamacpp" (llama.cpp's C++ server, a prebuilt PyPI wheel in the toolkit's
+    # own venv; `concurrency` parallel slots) or "llama-cpp-python" (compiled into `venv` by `make
+    # setup-llama-cpp-python`; one request at a time). Figures: benches/bench_llm_runtime.py, README.
+    runtime: Literal["xllamacpp", "llama-cpp-python"] = "xllamacpp"
+    venv: Path = Path(".venv-llm")  # llama-cpp-python's venv
     default_model: str = "qwen2.5-1.5b"
-    concurrency: int = 4
-    timeout_s: float = 120.0
+    concurrency: int = 4  # requests in flight per endpoint; the embedded server gets as many slots
+    timeout_s: float = 120.0  # the whole of one request (connect, send, wait, read), not per read
     max_retries: int = 4
+    # hostile or broken endpoints: a larger answer body is an error (a chat answer is a few KB); a server's
+    # Retry-After is honoured up to this many seconds (and the wait is shown)
+    max_response_bytes: int = Field(default=512 * 1024, ge=1024)
+    max_retry_after_s: float = Field(default=30.0, ge=0.0)
     # which key goes where (mmra.llm.keys): $OPENAI_API_KEY only to api.openai.com unless send_openai_key;
     # plain http only to loopback unless allow_insecure_http. A per-endpoint key: NAME@URL#ENVVAR.
     send_openai_key: bool = False

@@ -6,8 +6,15 @@
 
 `run` is synchronous; inside it an asyncio loop sends at most `concurrency` requests at once. 429, 5xx,
 timeouts, dropped connections and malformed bodies are retried with exponential backoff that honours
-`Retry-After`; a request that still fails gets `ChatResult.error` instead of raising, so one bad response never
-stops a batch. Successful responses are cached in SQLite by (endpoint, model, messages, sampling parameters):
+`Retry-After` up to `max_retry_after_s` (a longer wait is shown on stderr); a request that still fails gets
+`ChatResult.error` (one line) instead of raising, so one bad response never stops a batch.
+
+Every endpoint is treated as hostile: one request (connect, send, wait, read) must finish within `timeout_s`
+as a whole, so a server that drips a byte at a time cannot hold a run; a body over `max_response_bytes` is an
+error before it is parsed or cached; JSON is parsed by `mmra.parsing.load_json` (a body nested too deeply is
+one line, not a RecursionError). Requests go over plain httpx with only the headers listed in
+`ChatClient._headers`: no SDK reads OPENAI_ORG_ID / OPENAI_PROJECT_ID or any other variable from the
+environment. Successful responses are cached in SQLite by (endpoint, model, messages, sampling parameters):
 two endpoints that serve a model under the same name never share answers. The endpoint is the base URL, or
 `LOCAL_ENDPOINT` for the embedded local models (pinned GGUFs whose server port changes from run to run).
 
@@ -23,22 +30,27 @@ import email.utils
 import json
 import random
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import openai
+import httpx
+from rich.markup import escape
 
 from mmra.errors import MMRAError
+from mmra.parsing import load_json
 
 from .cache import ResponseCache
 from .keys import check_transport, endpoint_api_key
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
-MAX_RETRY_AFTER_S = 120.0
+DEFAULT_MAX_RETRY_AFTER_S = 30.0  # [llm].max_retry_after_s
+DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024  # [llm].max_response_bytes: a chat answer is a few KB
+ERROR_BODY_BYTES = 16 * 1024  # an error body is read only for its message
 LOCAL_ENDPOINT = "mmra-local"  # cache identity of the embedded local models (the same pinned GGUF on any port)
 _CACHE_KEY_VERSION = 2  # 2: the endpoint is part of the key (version 1 keys, without it, are never read)
-_NO_AUTH = {"Authorization": openai.Omit()}  # the openai client needs a key; this keeps it off the wire
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -92,8 +104,49 @@ class RunStats:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-class _Malformed(Exception):
-    """A 200 response that is not a usable chat completion (bad JSON, no choices)."""
+class _AttemptError(Exception):
+    """One HTTP attempt failed. The message is one line; `retry`: another attempt may help; `wait`: the
+    server's Retry-After in seconds; `status`: the HTTP status (None: no response, or a bad 2xx body)."""
+
+    def __init__(self, message: str, *, retry: bool, wait: float | None = None, status: int | None = None,
+                 unreachable: bool = False) -> None:
+        super().__init__(_one_line(message, 300))
+        self.retry, self.wait, self.status, self.unreachable = retry, wait, status, unreachable
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    """Server-supplied text as one short line (a message never spans lines, whatever the peer sent)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _run_sync(coro: Coroutine[Any, Any, _T]) -> _T:
+    """Run a coroutine to completion from synchronous code, also when called inside an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    # called from inside an event loop (a notebook): run ours in a worker thread
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def _read_capped(resp: httpx.Response, limit: int, *, truncate: bool) -> bytes:
+    """At most `limit` bytes of the (decoded) body; over it, `truncate` keeps the start, else it is an error
+    (the rest is never read: the connection is dropped)."""
+    declared = resp.headers.get("content-length", "")
+    if not truncate and declared.isdigit() and int(declared) > limit:
+        raise _AttemptError(f"response body of {int(declared):,} bytes is over the {limit:,}-byte limit "
+                            "([llm].max_response_bytes)", retry=False)
+    buf = bytearray()
+    async for chunk in resp.aiter_bytes():
+        buf += chunk
+        if len(buf) > limit:
+            if truncate:
+                return bytes(buf[:limit])
+            raise _AttemptError(f"response body is over the {limit:,}-byte limit ([llm].max_response_bytes)",
+                                retry=False)
+    return bytes(buf)
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -120,14 +173,21 @@ def _retry_after(headers: Any) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _describe_status(exc: openai.APIStatusError) -> str:
-    message = ""
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        message = inner.get("message", "") if isinstance(inner, dict) else str(inner)
-    message = message or str(exc.message or "")
-    return f"HTTP {exc.status_code}: {message[:200]}".rstrip(": ")
+def _describe_status(status: int, body: bytes) -> str:
+    """`HTTP 500: <the server's message>` in one line (the message from an OpenAI error body, else its text)."""
+    message = None
+    try:
+        data = load_json(body)
+    except ValueError:  # not JSON (or cut off at ERROR_BODY_BYTES): its text below
+        data = None
+    inner = data.get("error", data) if isinstance(data, dict) else data
+    if isinstance(inner, dict):
+        inner = inner.get("message")
+    if isinstance(inner, str):
+        message = inner
+    else:  # no string message where OpenAI puts one: the body's start, as text (never repr a deep structure)
+        message = body[:400].decode("utf-8", errors="replace")
+    return f"HTTP {status}: {_one_line(message)}".rstrip(": ")
 
 
 class ChatClient:
@@ -145,6 +205,7 @@ class ChatClient:
                    allow_insecure_http=allow_insecure_http or llm.allow_insecure_http,
                    concurrency=concurrency or llm.concurrency, timeout_s=timeout_s or llm.timeout_s,
                    max_retries=llm.max_retries if max_retries is None else max_retries, cache_path=cache_path,
+                   max_response_bytes=llm.max_response_bytes, max_retry_after_s=llm.max_retry_after_s,
                    progress=progress)
 
     def __init__(
@@ -163,10 +224,15 @@ class ChatClient:
         cache_path: Path | str | None = None,
         backoff_base_s: float = 0.5,
         max_backoff_s: float = 30.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_retry_after_s: float = DEFAULT_MAX_RETRY_AFTER_S,
         progress: bool = True,
+        announce: Callable[[str], None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        if not timeout_s > 0:
+            raise ValueError(f"timeout_s must be above 0, got {timeout_s}")
         self.base_url = base_url.rstrip("/")
         self.model = model
         # the endpoint its answers are cached under; None: the base URL (read at use: callers that start a
@@ -187,7 +253,12 @@ class ChatClient:
         self.cache_path = Path(cache_path) if cache_path else None
         self.backoff_base_s = backoff_base_s
         self.max_backoff_s = max_backoff_s
+        self.max_response_bytes = max_response_bytes
+        self.max_retry_after_s = max_retry_after_s
         self.progress = progress
+        # where a long Retry-After wait is announced (one line); default: stderr, above any progress bar
+        self.announce = announce or _announce_stderr
+        self._quiet_until = 0.0  # one announcement per wait, not one per request waiting alongside it
         self.stats = RunStats()  # cumulative over all runs of this client
         self.last_stats = RunStats()
 
@@ -199,43 +270,77 @@ class ChatClient:
         """The endpoint's identity in the response cache."""
         return self.endpoint_id or self.base_url
 
-    def _openai_kwargs(self) -> dict[str, Any]:
-        return {"base_url": self.base_url, "api_key": self._api_key or "no-key"}
+    def _headers(self) -> dict[str, str]:
+        """Every header a request carries: the endpoint's own key (if any) and nothing taken from the
+        environment (no OpenAI-Organization / OpenAI-Project, whatever OPENAI_ORG_ID / OPENAI_PROJECT_ID say)."""
+        headers = {"Accept": "application/json", "Accept-Encoding": "identity"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
 
-    @property
-    def _auth_override(self) -> dict[str, Any] | None:
-        return None if self._api_key else _NO_AUTH
+    def _http(self) -> httpx.AsyncClient:
+        # httpx's own timeout bounds each phase; `_exchange` bounds the whole request
+        return httpx.AsyncClient(timeout=httpx.Timeout(self.timeout_s), follow_redirects=False,
+                                 limits=httpx.Limits(max_connections=self.concurrency + 1))
+
+    async def _exchange(self, http: httpx.AsyncClient, method: str, path: str,
+                        payload: dict[str, Any] | None = None, *, timeout_s: float | None = None) -> Any:
+        """One bounded HTTP exchange; returns the parsed JSON of a 2xx body or raises `_AttemptError`."""
+        timeout_s = timeout_s or self.timeout_s
+        try:
+            async with asyncio.timeout(timeout_s):  # the whole request, however slowly the bytes come
+                async with http.stream(method, f"{self.base_url}{path}", json=payload,
+                                       headers=self._headers()) as resp:
+                    ok = 200 <= resp.status_code < 300
+                    limit = self.max_response_bytes if ok else min(ERROR_BODY_BYTES, self.max_response_bytes)
+                    body = await _read_capped(resp, limit, truncate=not ok)
+        except (TimeoutError, httpx.TimeoutException):
+            raise _AttemptError(f"timed out: no complete response within {timeout_s:g} s", retry=True) from None
+        except httpx.HTTPError as exc:
+            cause = exc.__cause__ or exc
+            raise _AttemptError(f"connection failed: {type(cause).__name__}: {cause}", retry=True,
+                                unreachable=isinstance(exc, httpx.ConnectError)) from None
+        if not ok:
+            raise _AttemptError(_describe_status(resp.status_code, body), retry=resp.status_code in RETRYABLE_STATUS,
+                                wait=_retry_after(resp.headers), status=resp.status_code)
+        try:
+            return load_json(body, unit="response body")
+        except ValueError as exc:  # ParseError: not JSON, not UTF-8, nested too deeply, a huge number
+            raise _AttemptError(f"malformed response: {exc}", retry=True) from None
 
     # ---------------------------------------------------------------- check
     def check(self) -> list[str]:
         """Fail fast with one clear line if the endpoint is unreachable, rejects the key, or lacks the model.
         Returns the model ids the endpoint lists."""
-        client = openai.OpenAI(**self._openai_kwargs(), timeout=min(self.timeout_s, 15.0), max_retries=1)
         where = f"LLM endpoint {self.base_url}"
         try:
-            ids = [m.id for m in client.models.list(extra_headers=self._auth_override)]
-        except openai.AuthenticationError:
-            if self._key_env and self._api_key is None:
-                hint = f"${self._key_env}, named as its key, is not set"
-            elif self._api_key is None:
-                hint = ("no key was sent: name the variable holding its key with NAME@URL#ENVVAR "
-                        "($OPENAI_API_KEY goes only to api.openai.com)")
-            else:
-                hint = f"set a valid key in ${self._key_env or 'OPENAI_API_KEY'}"
-            raise MMRAError(f"{where} rejected the API key (HTTP 401); {hint}") from None
-        except openai.PermissionDeniedError:
-            raise MMRAError(f"{where} refused access with this API key (HTTP 403)") from None
-        except openai.NotFoundError:
-            ids = []  # some servers have no /models; probe the chat route instead
-        except openai.APIConnectionError as exc:
-            cause = exc.__cause__ or exc
-            raise MMRAError(f"cannot reach {where}: {type(cause).__name__}: {cause}") from None
-        except openai.APIStatusError as exc:
-            raise MMRAError(f"{where} failed to list models: {_describe_status(exc)}") from None
-        except Exception as exc:  # noqa: BLE001 - a body that is not the OpenAI format
-            raise MMRAError(f"{where} does not answer like an OpenAI-compatible API ({type(exc).__name__}: {exc})") from None
-        finally:
-            client.close()
+            data = _run_sync(self._list_models())
+        except _AttemptError as exc:
+            if exc.status == 401:
+                if self._key_env and self._api_key is None:
+                    hint = f"${self._key_env}, named as its key, is not set"
+                elif self._api_key is None:
+                    hint = ("no key was sent: name the variable holding its key with NAME@URL#ENVVAR "
+                            "($OPENAI_API_KEY goes only to api.openai.com)")
+                else:
+                    hint = f"set a valid key in ${self._key_env or 'OPENAI_API_KEY'}"
+                raise MMRAError(f"{where} rejected the API key (HTTP 401); {hint}") from None
+            if exc.status == 403:
+                raise MMRAError(f"{where} refused access with this API key (HTTP 403)") from None
+            if exc.status is not None:
+                raise MMRAError(f"{where} failed to list models: {exc}") from None
+            if exc.unreachable or str(exc).startswith(("connection failed", "timed out")):
+                raise MMRAError(f"cannot reach {where}: {exc}") from None
+            raise MMRAError(f"{where} does not answer like an OpenAI-compatible API ({exc})") from None
+        if data is None:
+            ids: list[str] = []  # some servers have no /models; probe the chat route instead
+        else:
+            listed = data.get("data") if isinstance(data, dict) else None
+            if not isinstance(listed, list) or not all(isinstance(m, dict) and isinstance(m.get("id"), str)
+                                                       for m in listed):
+                raise MMRAError(f"{where} does not answer like an OpenAI-compatible API (GET /models is not a "
+                                "list of models)")
+            ids = [m["id"] for m in listed]
         if ids and self.model not in ids:
             shown = ", ".join(ids[:20]) + (" ..." if len(ids) > 20 else "")
             raise MMRAError(f"model {self.model!r} is not served by {where}; it serves: {shown}")
@@ -245,6 +350,20 @@ class ChatClient:
             if result.error:
                 raise MMRAError(f"{where} cannot serve model {self.model!r}: {result.error}")
         return ids
+
+    async def _list_models(self) -> Any:
+        """GET /models (None: the server has no such route); a connection failure is tried twice."""
+        async with self._http() as http:
+            for attempt in range(2):
+                try:
+                    return await self._exchange(http, "GET", "/models", timeout_s=min(self.timeout_s, 15.0))
+                except _AttemptError as exc:
+                    if exc.status == 404:
+                        return None
+                    if attempt or not exc.unreachable:
+                        raise
+                    await asyncio.sleep(0.2)
+        return None
 
     def missing(self, requests: list[ChatRequest]) -> int:
         """How many of these requests the cache cannot answer (all of them without a cache)."""
@@ -259,14 +378,7 @@ class ChatClient:
     def run(self, requests: list[ChatRequest], *, description: str = "LLM requests",
             use_cache: bool = True, progress: bool | None = None) -> list[ChatResult]:
         """Answer every request (order kept). Never raises for a single failed request."""
-        coro = self.arun(requests, description=description, use_cache=use_cache, progress=progress)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(coro)
-        # called from inside an event loop (a notebook): run ours in a worker thread
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return pool.submit(asyncio.run, coro).result()
+        return _run_sync(self.arun(requests, description=description, use_cache=use_cache, progress=progress))
 
     async def arun(self, requests: list[ChatRequest], *, description: str = "LLM requests",
                    use_cache: bool = True, progress: bool | None = None) -> list[ChatResult]:
@@ -290,10 +402,11 @@ class ChatClient:
                     todo.setdefault(key, []).append(i)
             show = self.progress if progress is None else progress
             with progress_bar(disable=not show or not todo, transient=False) as bar:
-                task = bar.add_task(f"{description} [{self.model}]", total=len(requests), completed=stats.cached)
+                task = bar.add_task(escape(f"{description} [{self.model}]"), total=len(requests),
+                                    completed=stats.cached)
                 if todo:
                     sem = asyncio.Semaphore(self.concurrency)
-                    client = openai.AsyncOpenAI(**self._openai_kwargs(), timeout=self.timeout_s, max_retries=0)
+                    client = self._http()
                     try:
                         async def one(key: str, idx: list[int]) -> None:
                             result = await self._send(client, requests[idx[0]], stats, sem)
@@ -306,7 +419,7 @@ class ChatClient:
 
                         await asyncio.gather(*(one(k, idx) for k, idx in todo.items()))
                     finally:
-                        await client.close()
+                        await client.aclose()
         finally:
             if cache is not None:
                 cache.close()
@@ -322,49 +435,71 @@ class ChatClient:
         self.stats.add(stats)
         return results  # type: ignore[return-value]
 
-    async def _send(self, client: openai.AsyncOpenAI, req: ChatRequest, stats: RunStats,
+    async def _send(self, client: httpx.AsyncClient, req: ChatRequest, stats: RunStats,
                     sem: asyncio.Semaphore) -> ChatResult:
-        """One request with retries; the concurrency slot is held per attempt, not while backing off."""
+        """One request with retries; the concurrency slot (and the deadline) is per attempt, not while backing
+        off."""
         stats.sent += 1
         last_error = "no attempt made"
+        body = {**(req.extra or {}), "model": self.model, "messages": req.messages, "max_tokens": req.max_tokens,
+                "temperature": req.temperature}
         for attempt in range(self.max_retries + 1):
             if attempt:
                 stats.retries += 1
-            wait: float | None = None
             try:
                 async with sem:
-                    resp = await client.chat.completions.create(
-                        model=self.model, messages=req.messages, max_tokens=req.max_tokens,
-                        temperature=req.temperature, extra_body=req.extra or None,
-                        extra_headers=self._auth_override,
-                    )
-                return self._parse(resp, attempt + 1)
-            except openai.APIStatusError as exc:
-                last_error = _describe_status(exc)
-                if exc.status_code not in RETRYABLE_STATUS:
+                    data = await self._exchange(client, "POST", "/chat/completions", body)
+                return self._parse(data, attempt + 1)
+            except _AttemptError as exc:
+                last_error = str(exc)
+                if not exc.retry:
                     return ChatResult(error=last_error, attempts=attempt + 1)
-                wait = _retry_after(exc.response.headers if exc.response is not None else None)
-            except openai.APITimeoutError:
-                last_error = f"timed out after {self.timeout_s:g} s"
-            except openai.APIConnectionError as exc:
-                cause = exc.__cause__ or exc
-                last_error = f"connection failed: {type(cause).__name__}: {cause}"
-            except (_Malformed, ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
-                last_error = f"malformed response: {exc}"[:300]
+                wait = exc.wait
             if attempt < self.max_retries:
-                backoff = min(self.max_backoff_s, self.backoff_base_s * 2 ** attempt) * (0.5 + random.random() / 2)
-                await asyncio.sleep(min(MAX_RETRY_AFTER_S, wait) if wait is not None else backoff)
+                if wait is not None:
+                    delay = min(self.max_retry_after_s, wait)
+                    self._announce_wait(wait, delay, last_error, attempt + 2)
+                else:
+                    delay = min(self.max_backoff_s, self.backoff_base_s * 2 ** attempt) * (0.5 + random.random() / 2)
+                await asyncio.sleep(delay)
         return ChatResult(error=f"{last_error} (after {self.max_retries + 1} attempts)", attempts=self.max_retries + 1)
 
+    def _announce_wait(self, asked: float, delay: float, why: str, next_attempt: int) -> None:
+        """One line for a wait a person would notice (a second or more), once per wait however many requests
+        wait alongside."""
+        now = time.monotonic()
+        if delay < 1.0 or now < self._quiet_until:
+            return
+        self._quiet_until = now + delay
+        capped = f" (asked for {asked:,.0f} s; capped by [llm].max_retry_after_s)" if asked > delay else ""
+        self.announce(f"LLM endpoint {self.base_url} ({self.model}) answered {why.split(':')[0]} with "
+                      f"Retry-After: waiting {delay:,.0f} s{capped} before attempt {next_attempt} of "
+                      f"{self.max_retries + 1}")
+
     @staticmethod
-    def _parse(resp: Any, attempts: int) -> ChatResult:
-        if isinstance(resp, str | bytes) or not getattr(resp, "choices", None):
-            raise _Malformed(f"not a chat completion: {str(resp)[:120]!r}")
-        choice = resp.choices[0]
-        content = choice.message.content if choice.message is not None else None
+    def _parse(data: Any, attempts: int) -> ChatResult:
+        """A parsed chat completion body -> ChatResult; anything else is a malformed response."""
+        choices = data.get("choices") if isinstance(data, dict) else None
+        choice = choices[0] if isinstance(choices, list) and choices else None
+        if not isinstance(choice, dict):
+            shown = json.dumps(data)[:120] if isinstance(data, str | int | float | bool) else type(data).__name__
+            raise _AttemptError(f"malformed response: not a chat completion ({shown})", retry=True)
+        message = choice.get("message")
+        content = message.get("content") if isinstance(message, dict) else None
         if content is not None and not isinstance(content, str):
-            raise _Malformed(f"message content is {type(content).__name__}, not text")
-        usage = {}
-        if getattr(resp, "usage", None) is not None:
-            usage = {k: int(v) for k, v in resp.usage.model_dump().items() if isinstance(v, int)}
-        return ChatResult(text=content or "", usage=usage, finish_reason=choice.finish_reason, attempts=attempts)
+            raise _AttemptError(f"malformed response: message content is {type(content).__name__}, not text",
+                                retry=True)
+        finish = choice.get("finish_reason")
+        raw_usage = data.get("usage")
+        usage = {k: v for k, v in raw_usage.items() if isinstance(k, str) and type(v) is int and 0 <= v < 2**53} \
+            if isinstance(raw_usage, dict) else {}
+        return ChatResult(text=content or "", usage=usage, finish_reason=finish if isinstance(finish, str) else None,
+                          attempts=attempts)
+
+
+def _announce_stderr(line: str) -> None:
+    from rich.text import Text
+
+    from mmra.progress import stderr_console
+
+    stderr_console.print(Text(line, style="yellow"))  # Text: the URL and model are shown literally
