@@ -2,7 +2,8 @@
 
 A source `spec` is one of:
 - a JSONL file of `Sample` records (the stages' hand-off format) or of MMRA rows (`Task`, `QA_type`,
-  `question`, `image1`, `image2`, `options`, `answer`); image paths are relative to the file;
+  `question`, `image1`, `image2`, `options`, `answer`); image paths are relative to the file (samples come
+  back with them absolute, so what a stage writes from them works from any folder; ids do not change);
 - a parquet file, or a folder of parquet files (searched recursively, e.g. `data/train-*.parquet`);
 - a `datasets.save_to_disk` folder;
 - a release made by `mmra publish` (`mmra.benchmark.release`): a version folder, or a store folder, optionally
@@ -28,12 +29,11 @@ from mmra.errors import MMRAError
 
 from .jsonl import SourceRecord, iter_json_lines
 from .mmra_format import IMAGE_COLUMNS, MMRA_REQUIRED, sample_from_mmra
-from .records import parse_record
+from .records import MISSING_IMAGE, anchor_image_paths, parse_record
 from .release.refs import split_ref
 from .schema import Sample, SchemaError
 
 SAMPLES, MMRA = "samples", "mmra"
-MISSING_IMAGE = "missing:"  # placeholder path prefix ("missing:image1") for a row that has no image
 MAX_REPORTED = 20
 _JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
 _SAVED_DATASET_MARKERS = ("dataset_info.json", "dataset_dict.json", "state.json")
@@ -238,10 +238,13 @@ def _to_sample(record: dict[str, Any], fmt: str, base_dir: Path | None, item: st
                 path = f"{MISSING_IMAGE}{column}"
                 record[column] = {"path": path} if fmt == SAMPLES else path
     if fmt == MMRA:
-        return sample_from_mmra(record, base_dir=base_dir, item=item)
-    if from_table:  # a table has every column in every row: an absent field is a null cell there
-        record = {k: v for k, v in record.items() if v is not None or k == "leakage"}
-    return parse_record(Sample, record, item)
+        sample = sample_from_mmra(record, base_dir=base_dir, item=item)
+    else:
+        if from_table:  # a table has every column in every row: an absent field is a null cell there
+            record = {k: v for k, v in record.items() if v is not None or k == "leakage"}
+        sample = parse_record(Sample, record, item)
+    # paths relative to the source become absolute (ids already fixed), so a stage's output works from anywhere
+    return anchor_image_paths(sample, base_dir)
 
 
 def load_samples(
