@@ -10,6 +10,13 @@ always gets through; content faults (empty text, gibberish) are the prompt's fin
     with FaultServer(FaultPlan(rate_429=0.2, rate_garbage_body=0.1), models=["m"]) as server:
         ChatClient(server.base_url, "m").run([...])
 
+Hostile modes (`misbehave`, every chat request; with `misbehave_models` also GET /models): "drip" (a valid
+answer sent one byte every `drip_s`), "deep_json" (a 200 whose body is JSON nested `deep_levels` deep),
+"huge_body" (a 200 chat completion of `huge_bytes`, chunked: no length declared), "huge_body_declared" (the
+same with its Content-Length). Always-500 and a long Retry-After are rates: `rate_500=1.0` or `rate_429=1.0`
+with `retry_after="999999"`, and `faulty_attempts` as large as needed. `headers` records every request's
+headers (lower-case names).
+
 Answer rules (`policy`): "always_a" answers "A" (or "Yes" without options); "knower" answers the option
 whose text is the value of the first `knowledge` key found in the prompt (else "A"/"Yes").
 """
@@ -47,6 +54,11 @@ class FaultPlan:
     policy: str = "always_a"
     knowledge: dict[str, str] = field(default_factory=dict)
     answer_style: str = "letter"  # "letter" -> "B", "sentence" -> "The answer is B."
+    misbehave: str = ""  # "", "drip", "deep_json", "huge_body", "huge_body_declared"
+    misbehave_models: bool = False  # GET /models misbehaves the same way
+    drip_s: float = 2.0  # seconds between the bytes of a "drip" answer
+    deep_levels: int = 100_000
+    huge_bytes: int = 60 * 1024 * 1024
 
 
 def _unit(*parts: Any) -> float:
@@ -62,6 +74,8 @@ class FaultServer:
         self.api_key = api_key
         self.counts: Counter[str] = Counter()  # outcome -> number of responses
         self.authorization: Counter[str | None] = Counter()  # Authorization header seen (None: absent) -> requests
+        self.headers: list[dict[str, str]] = []  # every request's headers, names in lower case
+        self.huge_sent = 0  # bytes of "huge" bodies the client accepted before it hung up
         self._attempts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((LOOPBACK, port), self._handler_class())
@@ -153,9 +167,61 @@ class FaultServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
+            def _misbehave(self, answer: dict[str, Any]) -> bool:
+                """Answer in the plan's hostile way (True), or not at all (False: no misbehaviour planned)."""
+                plan = server.plan
+                mode = plan.misbehave
+                if mode not in ("drip", "deep_json", "huge_body", "huge_body_declared"):
+                    return False
+                with server._lock:
+                    server.counts[mode] += 1  # counted as it starts: a drip may never end
+                try:
+                    if mode == "drip":
+                        data = json.dumps(answer).encode().replace(b'"@@TEXT@@"', b'"A"')
+                        self.send_response(200)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(data)))
+                        self.end_headers()
+                        for i in range(len(data)):
+                            self.wfile.write(data[i:i + 1])
+                            self.wfile.flush()
+                            time.sleep(plan.drip_s)
+                    elif mode == "deep_json":
+                        self._send(200, b"[" * plan.deep_levels + b"]" * plan.deep_levels)
+                    else:
+                        self._huge(answer, declared=mode == "huge_body_declared")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client hung up: what a bounded client does
+                return True
+
+            def _huge(self, answer: dict[str, Any], *, declared: bool) -> None:
+                """A chat completion whose text is `huge_bytes` long, written in 64 KiB pieces (never held)."""
+                head, tail = json.dumps(answer).encode().split(b'"@@TEXT@@"', 1)
+                size, piece = server.plan.huge_bytes, b"x" * 65536
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                if declared:
+                    self.send_header("Content-Length", str(len(head) + size + 2 + len(tail)))
+                else:
+                    self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+
+                def write(data: bytes) -> None:
+                    self.wfile.write(data if declared else b"%x\r\n%s\r\n" % (len(data), data))
+                    with server._lock:
+                        server.huge_sent += len(data)
+
+                write(head + b'"')
+                for start in range(0, size, len(piece)):
+                    write(piece[: min(len(piece), size - start)])
+                write(b'"' + tail)
+                if not declared:
+                    self.wfile.write(b"0\r\n\r\n")
+
             def _authorised(self) -> bool:
                 with server._lock:
                     server.authorization[self.headers.get("Authorization")] += 1
+                    server.headers.append({k.lower(): v for k, v in self.headers.items()})
                 if server.api_key is None or self.headers.get("Authorization") == f"Bearer {server.api_key}":
                     return True
                 server.counts["401"] += 1
@@ -167,9 +233,13 @@ class FaultServer:
                 if not self._authorised():
                     return
                 if self.path.rstrip("/") == "/v1/models":
-                    self._send(200, {"object": "list", "data": [
-                        {"id": m, "object": "model", "created": 0, "owned_by": "mmra-faultserver"}
-                        for m in server.models]})
+                    listing = {"object": "list", "data": [
+                        {"id": m, "object": "model", "created": 0, "owned_by": "mmra-faultserver",
+                         "text": "@@TEXT@@"} for m in server.models]}
+                    if server.plan.misbehave_models and self._misbehave(listing):
+                        return
+                    self._send(200, {**listing, "data": [{k: v for k, v in m.items() if k != "text"}
+                                                         for m in listing["data"]]})
                 else:
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
 
@@ -209,6 +279,11 @@ class FaultServer:
                     return
                 if outcome == "garbage_body":
                     self._send(200, b'{"id": "chatcmpl-x", "choices": [{"mess', content_type="application/json")
+                    return
+                if plan.misbehave and self._misbehave(
+                        {"id": "chatcmpl-x", "object": "chat.completion", "created": 0, "model": body["model"],
+                         "choices": [{"index": 0, "message": {"role": "assistant", "content": "@@TEXT@@"},
+                                      "finish_reason": "stop"}]}):
                     return
                 if plan.latency_s:
                     time.sleep(plan.latency_s)
