@@ -28,6 +28,7 @@ STAGE_CLI_MODULES = (
     "mmra.annotation.cli",
     "mmra.llm.cli",
     "mmra.benchmark.leakage.cli",
+    "mmra.benchmark.audit.cli",
     "mmra.benchmark.release.cli",
     "mmra.eval.cli",
     "mmra.demo",

@@ -198,7 +198,7 @@ def run_leakage(samples: list[Sample], clients: dict[str, ChatClient], settings:
         sample_probes = probes[s.id]
         per_model: dict[str, Any] = {}
         model_hits, co_hits, parsed = {}, {}, {}
-        complete = True
+        failed = 0  # probe tries without an answer (request failed): the sample is then not checked
         for label in clients:
             got = answers[label][start:start + count]
             kinds = {}
@@ -213,7 +213,7 @@ def run_leakage(samples: list[Sample], clients: dict[str, ChatClient], settings:
             parsed[label] = [t[0].answer for p, t in zip(sample_probes, got, strict=True) if p.kind == answer_kind]
             tries = [a for t in got for a in t]
             errors = sum(a.status == "error" for a in tries)
-            complete = complete and errors == 0
+            failed += errors
             circular = kinds.get("circular", {"tries_correct": 0, "tries": 0})
             per_model[label] = {
                 "hit": model_hits[label], "choices_only_hit": co_hits.get(label),
@@ -234,16 +234,18 @@ def run_leakage(samples: list[Sample], clients: dict[str, ChatClient], settings:
                            + " and ".join(w for w in ("IQ-image1", "IQ-image2") if image["correct"].get(w))
                            + " alone")
         leaked = bool(reasons)
+        failed += len(image["missing"]) if image else 0
         verdict = LeakageVerdict(
             leaked=leaked, hits=hits, models=list(clients), model_hits=model_hits,
             choices_only_hits=sum(co_hits.values()) if co_hits else None, answers=parsed, run=run_ref,
+            status="failed" if failed else "checked", failed_probes=failed,
         )
         updated.append(s.model_copy(update={"leakage": verdict}))
         line = {
             "id": s.id, "subtask": s.subtask, "qa_type": s.qa_type.value, "gold": s.answer,
             "leaked": leaked, "reasons": reasons, "hits": hits, "max_hits": max_hits, "hit_rule": settings.hit_rule,
             "model_hits": model_hits, "choices_only_hits": verdict.choices_only_hits,
-            "complete": complete and not (image and image["missing"]), "models": per_model,
+            "complete": not failed, "status": verdict.status, "failed_probes": failed, "models": per_model,
         }
         if image_probes is not None:
             line["image_probes"] = image
@@ -317,7 +319,8 @@ def build_report(samples, verdicts, model_stats, settings: LeakageSettings, max_
                              f"any of {', '.join(k for k in settings.kinds if k in settings.flag_kinds) or 'no kind'}"
                              f"{tries}"},
         "totals": {**summarise(samples), "abnormal_hit_rate": round(abnormal / len(samples), 4),
-                   "incomplete": sum(not v["complete"] for v in verdicts)},
+                   "incomplete": sum(not v["complete"] for v in verdicts),
+                   "failed_probes": sum(v["failed_probes"] for v in verdicts)},
         "subtasks": {name: summarise(group) for name, group in sorted(groups.items())},
         "models": model_stats,
     }
@@ -352,9 +355,10 @@ def _plot_or_reuse(report: dict[str, Any], old_report: Path, old_plot: Path, tar
         plot_report(report, target)
 
 
-def write_outputs(result: LeakageResult, out_dir: Path, *, plot: bool = True) -> dict[str, Path]:
+def write_outputs(result: LeakageResult, out_dir: Path, *, plot: bool = True, records: bool = True) -> dict[str, Path]:
     """Write every output to a temporary name first, then rename them all: a failure leaves nothing half
-    written (and a previous complete run in `out_dir` untouched)."""
+    written (and a previous complete run in `out_dir` untouched). `records=False` (`mmra audit`, whose items
+    are not Samples) writes no samples.jsonl / flagged.jsonl."""
     import json
 
     out_dir = Path(out_dir)
@@ -363,8 +367,7 @@ def write_outputs(result: LeakageResult, out_dir: Path, *, plot: bool = True) ->
     final = {
         "verdicts": out_dir / "verdicts.jsonl",
         "report": out_dir / "report.json",
-        "flagged": out_dir / "flagged.jsonl",
-        "samples": out_dir / "samples.jsonl",
+        **({"flagged": out_dir / "flagged.jsonl", "samples": out_dir / "samples.jsonl"} if records else {}),
     }
     if plot:
         final["plot"] = out_dir / "leakage.png"
@@ -375,8 +378,9 @@ def write_outputs(result: LeakageResult, out_dir: Path, *, plot: bool = True) ->
                 fh.write(json.dumps(v, ensure_ascii=False) + "\n")
         result.report["plot_key"] = _plot_key(result.report)
         tmp["report"].write_text(json.dumps(result.report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        write_jsonl(tmp["flagged"], result.flagged)
-        write_jsonl(tmp["samples"], result.samples)
+        if records:
+            write_jsonl(tmp["flagged"], result.flagged)
+            write_jsonl(tmp["samples"], result.samples)
         if plot:
             _plot_or_reuse(result.report, final["report"], final["plot"], tmp["plot"])
         for key, path in tmp.items():
