@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from mmra.errors import cli_errors
 
@@ -57,16 +58,25 @@ def publish_cmd(
              "(and significant, one-sided binomial p < 0.05)."),
     allow_blind_gap: bool = typer.Option(
         False, "--allow-blind-gap", help="Publish even when the release gate fails (the card says so)."),
+    publish_unchecked: bool = typer.Option(
+        False, "--publish-unchecked",
+        help="Publish samples whose leakage check is missing or failed (refused otherwise; the card says so)."),
     eval_runs: list[Path] = typer.Option(
         [], "--eval-run", help="An `mmra eval` run folder (scores.json) for MMStar's MG/ML on the card; repeatable."),
     probe_embedder: str = typer.Option(
         "auto", "--probe-embedder",
         help="Sentence-embedding model for the learned blind probe ('auto', a model name, or 'none')."),
+    image_root: list[Path] = typer.Option(
+        [], "--image-root",
+        help="A folder the samples' images may lie in (default: [paths].image_roots and the folders recorded in "
+             "a curation_report.json beside the samples, else the samples file's folder); repeat for more."),
 ) -> None:
     """Publish a versioned, immutable release (parquet + data card + lmms-eval task).
 
-    Samples the leakage filter flagged go to a separate `flagged` config; the answer key is balanced; the
-    model-free blind probes gate the release."""
+    Samples the leakage filter flagged go to a separate `flagged` config; samples with no or a failed leakage
+    check are refused (unless --publish-unchecked); the answer key is balanced; the model-free blind probes gate
+    the release."""
+    from mmra.benchmark.images import allowed_roots
     from mmra.config import cli_config
 
     from .hub import push_release
@@ -78,13 +88,15 @@ def publish_cmd(
     cfg = cli_config()
     result = publish(
         samples, version, to or cfg.paths.releases,
+        roots=allowed_roots(samples, flags=image_root, configured=cfg.paths.image_roots),
         name=name or (hub.split("/")[-1] if hub else "mmra"),
         repo_id=hub, cards_dir=cards_dir or cfg.paths.data_cards,
         text_licence=text_licence, max_shard_bytes=_parse_size(max_shard_size),
         show_progress=sys.stderr.isatty(),
         validity=ValidityOptions(
             balance=not keep_option_order, allow_blind_gap=allow_blind_gap, max_blind_gap=max_blind_gap,
-            embedder=None if probe_embedder.lower() == "none" else probe_embedder, eval_runs=tuple(eval_runs)),
+            embedder=None if probe_embedder.lower() == "none" else probe_embedder, eval_runs=tuple(eval_runs),
+            publish_unchecked=publish_unchecked),
     )
     for w in result.warnings:
         err.print(f"[yellow]warning:[/] {w}", highlight=False)
@@ -95,6 +107,11 @@ def publish_cmd(
     if gate.get("offending"):
         err.print(f"[bold yellow]warning:[/] published with --allow-blind-gap although {len(gate['offending'])} "
                   "subtask(s) are answerable without the images:\n  " + "\n  ".join(gate["offending"]),
+                  highlight=False)
+    unchecked = (result.validity or {}).get("unchecked") or {}
+    if unchecked.get("n"):
+        err.print(f"[bold yellow]warning:[/] published with --publish-unchecked: {unchecked['n']} sample(s) have no "
+                  f"leakage check ({unchecked['missing']}) or a failed one ({unchecked['failed']}); the card says so",
                   highlight=False)
     flagged = (result.manifest.get("configs") or {}).get("flagged")
     if flagged:
@@ -124,17 +141,21 @@ def diff_cmd(
     if as_json:
         sys.stdout.write(json.dumps(d.to_json(), indent=2) + "\n")
         return
-    table = Table(title=f"{a_label} -> {b_label}")
+    table = Table(title=Text(f"{a_label} -> {b_label}"))  # Text: names and subtasks are data, never markup
     for col in ("subtask", "added", "removed", "changed", "metadata only", "unchanged"):
         table.add_column(col, justify="left" if col == "subtask" else "right")
     for row in d.table_rows():
-        table.add_row(*(str(c) for c in row))
+        table.add_row(*(Text(str(c)) for c in row))
     console.print(table)
-    for sub in d.subtasks.values():
-        for sid, fields in sub.changed.items():
-            console.print(f"changed {sid}: {', '.join(fields)}", highlight=False)
-    for sid, (was, now) in d.moved.items():
-        console.print(f"moved {sid}: {was} -> {now} config", highlight=False)
+    # one line per sample, by id, saying what changed
+    lines = [f"{kind} {sid} ({name})" for name, sub in d.subtasks.items()
+             for kind, ids in (("added", sub.added), ("removed", sub.removed)) for sid in ids]
+    lines += [f"changed {sid}: {', '.join(fields)}" for sub in d.subtasks.values() for sid, fields in sub.changed.items()]
+    lines += [f"moved {sid}: {was} -> {now} config" for sid, (was, now) in d.moved.items()]
+    if d.is_empty:
+        lines.append("no sample added, removed or changed")
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @cli_errors

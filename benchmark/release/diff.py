@@ -1,11 +1,11 @@
-"""What changed between two releases: samples added, removed and changed (same id, other content_hash),
-per subtask; plus samples whose metadata alone changed (provenance, agreement, leakage, ...), and samples that
+"""What changed between two releases: samples added, removed and changed (same id, other content),
+per subtask (a sample's content is compared field by field, not trusted from its stored content_hash);
+plus samples whose metadata alone changed (provenance, agreement, leakage, ...), and samples that
 moved between the default config and the `flagged` one. A balanced answer key shows as `options (reordered)`
 and `answer`; a NaturalBench-style swap as `images (swapped)` and `answer`."""
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 from collections.abc import Iterable
@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+
+from mmra.parsing import ParseError, load_literal
 
 # What a benchmark user sees; a change here changes content_hash. Images compare by sha256.
 CONTENT_FIELDS = ("Task", "QA_type", "question", "options", "answer", "image1_sha256", "image2_sha256")
@@ -36,13 +38,18 @@ def _metadata_digest(row: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def index_rows(rows: Iterable[dict[str, Any]], config: str | None = None) -> dict[str, Entry]:
-    """Entries by id; the config is `config`, else derived from `leakage_flagged` (how publish splits rows)."""
-    return {
-        r["id"]: Entry(r["id"], r["Task"], r["content_hash"], {f: r.get(f) for f in CONTENT_FIELDS},
-                       _metadata_digest(r), config or ("flagged" if r.get("leakage_flagged") else "default"))
-        for r in rows
-    }
+def index_rows(rows: Iterable[dict[str, Any]], config: str | None = None, *, where: str = "these rows"
+               ) -> dict[str, Entry]:
+    """Entries by id; the config is `config`, else derived from `leakage_flagged` (how publish splits rows).
+    An id seen twice is a ValueError naming `where` (a second row must not hide the first)."""
+    entries: dict[str, Entry] = {}
+    for r in rows:
+        if r["id"] in entries:
+            raise ValueError(f"{where}: sample id {r['id']!r} appears more than once")
+        entries[r["id"]] = Entry(
+            r["id"], r["Task"], r["content_hash"], {f: r.get(f) for f in CONTENT_FIELDS}, _metadata_digest(r),
+            config or ("flagged" if r.get("leakage_flagged") else "default"))
+    return entries
 
 
 def index_release(version_dir: str | Path, files: list[str]) -> dict[str, Entry]:
@@ -57,7 +64,11 @@ def index_release(version_dir: str | Path, files: list[str]) -> dict[str, Entry]
     for rel, config in [*((f, "default") for f in files), *((f, "flagged") for f in flagged if f not in files)]:
         pf = pq.ParquetFile(version_dir / rel)
         columns = [c for c in pf.schema_arrow.names if c not in ("image1", "image2")]
-        entries.update(index_rows(pf.read(columns=columns).to_pylist(), config))
+        found = index_rows(pf.read(columns=columns).to_pylist(), config, where=str(version_dir / rel))
+        again = found.keys() & entries.keys()
+        if again:
+            raise ValueError(f"{version_dir / rel}: sample id {min(again)!r} appears in another data file too")
+        entries.update(found)
     return entries
 
 
@@ -65,8 +76,8 @@ def _options_texts(value: Any) -> list[str] | None:
     if not value:
         return None
     try:
-        return sorted(str(v) for v in ast.literal_eval(value).values())
-    except (ValueError, SyntaxError, AttributeError):
+        return sorted(str(v) for v in load_literal(value).values())
+    except (ParseError, AttributeError):
         return None
 
 
@@ -146,7 +157,7 @@ def diff_indexes(old: dict[str, Entry], new: dict[str, Entry], old_label: str, n
         d = bucket(b.task)
         if a.config != b.config:
             moved[sid] = [a.config, b.config]
-        if a.content_hash != b.content_hash:
+        if a.content_hash != b.content_hash or a.fields != b.fields:
             d.changed[sid] = changed_fields(a, b)
         elif a.metadata_digest != b.metadata_digest:
             d.metadata_changed.append(sid)

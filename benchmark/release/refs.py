@@ -41,10 +41,30 @@ class LocalRelease:
     def data_files(self) -> list[Path]:
         return [self.path / f["path"] for f in self.manifest["data_files"]]
 
+    def _listed(self, key: str) -> list[dict[str, str]]:
+        """The manifest's file entries under `key`, each a path inside the version folder and a sha256."""
+        entries = self.manifest.get(key, [])
+        if not isinstance(entries, list) or not all(
+                isinstance(f, dict) and isinstance(f.get("path"), str) and isinstance(f.get("sha256"), str)
+                for f in entries):
+            raise ReleaseInputError(f"{self.path / MANIFEST}: {key} is not a list of {{path, sha256}} entries; "
+                                    "the release was tampered with")
+        root = self.path.resolve()
+        for f in entries:
+            if not (self.path / f["path"]).resolve().is_relative_to(root):
+                raise ReleaseInputError(f"{self.path / MANIFEST}: {key} names {f['path']!r}, outside the release "
+                                        "folder; the release was tampered with")
+        return entries
+
     def verify(self) -> None:
-        """Check every data file (the default config's and the `flagged` one's) against the manifest's sha256
-        (a release must not change in place)."""
-        for f in [*self.manifest["data_files"], *self.manifest.get("flagged_files", [])]:
+        """Check the release against its manifest (a release must not change in place): every data file (the
+        default config's and the `flagged` one's) by its sha256, every image by the sha256 its row records,
+        each row in the config its file stands for, and the manifest's fingerprint by recomputing it from
+        the rows. Any mismatch is a ReleaseInputError naming the file: the release was tampered with."""
+        default, flagged = self._listed("data_files"), self._listed("flagged_files")
+        if not default and not flagged:
+            raise ReleaseInputError(f"{self.path / MANIFEST}: lists no data files; the release was tampered with")
+        for f in [*default, *flagged]:
             path = self.path / f["path"]
             if not path.is_file():
                 raise ReleaseNotFoundError(f"{self.path}: data file {f['path']} is missing")
@@ -53,9 +73,52 @@ class LocalRelease:
                 for block in iter(lambda: fh.read(1 << 20), b""):
                     h.update(block)
             if h.hexdigest() != f["sha256"]:
-                raise ReleaseInputError(
-                    f"{self.path}: {f['path']} does not match its manifest sha256; the release was modified after publishing"
-                )
+                raise ReleaseInputError(f"{path}: does not match its manifest sha256; the release was tampered "
+                                        "with after publishing")
+        rows = [*self._checked_rows(default, flagged=False), *self._checked_rows(flagged, flagged=True)]
+        from .rows import fingerprint, sort_key  # the writer's own digest, so a reader agrees with publish
+
+        rows.sort(key=sort_key)
+        if fingerprint(rows) != self.manifest.get("fingerprint"):
+            raise ReleaseInputError(f"{self.path / MANIFEST}: its fingerprint does not match the release's rows; "
+                                    "the release was tampered with after publishing")
+
+    def _checked_rows(self, files: list[dict[str, str]], *, flagged: bool) -> list[dict[str, Any]]:
+        """The rows of `files` with the image bytes checked against their sha256 and then dropped (the
+        fingerprint covers images by that sha256)."""
+        import pyarrow.parquet as pq
+
+        from .rows import FEATURES
+
+        rows = []
+        for f in files:
+            path = self.path / f["path"]
+            try:
+                pf = pq.ParquetFile(path)
+                if set(pf.schema_arrow.names) != set(FEATURES):
+                    raise ValueError("its columns are not a release's")
+                for batch in pf.iter_batches(batch_size=64):
+                    for row in batch.to_pylist():
+                        for col in ("image1", "image2"):
+                            data = (row[col] or {}).get("bytes")
+                            if data is None or hashlib.sha256(data).hexdigest() != row[f"{col}_sha256"]:
+                                raise ValueError(f"{col} of sample {row['id']} does not match its {col}_sha256")
+                            row[col] = None
+                        if bool(row["leakage_flagged"]) != flagged:
+                            raise ValueError(f"sample {row['id']} is in the wrong config for its leakage_flagged")
+                        rows.append(row)
+            except (OSError, ValueError, TypeError, KeyError) as exc:  # pyarrow's errors are among these
+                cause = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise ReleaseInputError(f"{path}: {cause}; the release was tampered with after publishing") from None
+        return rows
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    manifest = load_json_file(folder / MANIFEST)
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("version"), str):
+        raise ReleaseInputError(f"{folder / MANIFEST}: not a release manifest (no version); the release was "
+                                "tampered with")
+    return manifest
 
 
 def _versions_in(folder: Path) -> list[str]:
@@ -73,7 +136,7 @@ def resolve_local(ref: str, revision: str | None = None) -> LocalRelease | None:
     if not folder.exists():
         return None
     if (folder / MANIFEST).is_file():
-        manifest = load_json_file(folder / MANIFEST)
+        manifest = _read_manifest(folder)
         if wanted and wanted != "latest" and parse_version(wanted) != manifest["version"]:
             raise ReleaseInputError(f"{folder} is version {manifest['version']}, not {wanted}")
         return LocalRelease(folder, manifest)
@@ -92,7 +155,7 @@ def resolve_local(ref: str, revision: str | None = None) -> LocalRelease | None:
     if version not in versions:
         raise ReleaseNotFoundError(f"{folder} has no version {version}; it has {', '.join(versions)}")
     path = folder / version
-    return LocalRelease(path, load_json_file(path / MANIFEST))
+    return LocalRelease(path, _read_manifest(path))
 
 
 def hub_revision(revision: str | None) -> str | None:

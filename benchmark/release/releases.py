@@ -11,7 +11,8 @@ from .refs import resolve_local, split_ref
 def index_of(ref: str) -> tuple[str, dict[str, Entry]]:
     local = resolve_local(ref)
     if local is not None:
-        label = f"{local.manifest['name']} {local.version}"
+        local.verify()  # a tampered release is reported as such, never diffed
+        label = f"{local.manifest.get('name', local.path.parent.name)} {local.version}"
         return label, index_release(local.path, [f["path"] for f in local.manifest["data_files"]])
     ds = load_release(ref)
     ds = ds.remove_columns([c for c in ("image1", "image2") if c in ds.column_names])
