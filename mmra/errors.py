@@ -7,9 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import typer
-from rich.console import Console
 
-_err = Console(stderr=True)
+from .output import labelled, literal_console
+
+_err = literal_console(stderr=True)
 
 
 class MMRAError(Exception):
@@ -17,7 +18,8 @@ class MMRAError(Exception):
 
 
 def cli_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator for CLI commands: expected errors print one line and exit with code 1 (2 for bad input)."""
+    """Decorator for CLI commands: expected errors print one line and exit with code 1 (2 for bad input).
+    The message is printed literally (never as rich markup) and unwrapped."""
     # SchemaError (a bad record) is a ValueError; importing it here would load pydantic at CLI start
 
     @functools.wraps(fn)
@@ -25,10 +27,10 @@ def cli_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
-            _err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            _err.print(labelled("error:", "bold red", exc), highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except MMRAError as exc:
-            _err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            _err.print(labelled("error:", "bold red", exc), highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper
