@@ -476,9 +476,11 @@ class DelimitedSource(_FileSource):
         pending: list[bytes] = []
         blank = True
         bad_utf8 = False
+        quotes = 0  # quote characters in the record: odd in a record that ran to the end means one never closed
+        at_end = False
 
         def decoded() -> Iterator[str]:
-            nonlocal lines_read, blank, bad_utf8
+            nonlocal lines_read, blank, bad_utf8, quotes, at_end
             for line in _read_lines(self.path):
                 lines_read += 1
                 if lines_read == 1 and line.startswith(BOM):
@@ -492,7 +494,9 @@ class DelimitedSource(_FileSource):
                     text = line.decode("utf-8")
                 except UnicodeDecodeError:
                     text, bad_utf8 = line.decode("utf-8", "surrogateescape"), True
+                quotes += text.count('"')
                 yield text
+            at_end = True
 
         reader = csv.reader(decoded(), delimiter=self.delimiter)
         start = 1
@@ -505,10 +509,15 @@ class DelimitedSource(_FileSource):
                 fields, error = None, _first_line(exc)
             if bad_utf8 and fields is not None:
                 fields, error = None, "not UTF-8 text"
+            if at_end and lines_read > start and quotes % 2 and fields is not None:
+                # csv (not strict) ends an unclosed quoted field at the end of the file, swallowing every later
+                # line into one field: say so instead of reading it as one long value
+                fields, error = None, ("a quote opened here is never closed: the record runs to the end of the "
+                                       f"file (line {lines_read})")
             if not blank:
                 yield _CsvRecord(start, lines_read, fields, error, b"".join(pending) if raw else None)
             pending.clear()
-            blank, bad_utf8 = True, False
+            blank, bad_utf8, quotes = True, False, 0
             start = lines_read + 1
 
     def columns(self) -> list[str]:
@@ -531,8 +540,7 @@ class DelimitedSource(_FileSource):
             if record.fields is None:
                 yield RowError(number, where, record.error or "cannot be read")
             elif len(record.fields) != width:
-                spans = (f" (the record runs over lines {record.start}-{record.end}: an unclosed quote?)"
-                         if record.end > record.start else "")
+                spans = f" (the record runs over lines {record.start}-{record.end})" if record.end > record.start else ""
                 yield RowError(number, where, f"{len(record.fields)} field(s), the header has {width}{spans}")
             else:
                 yield RawRow(number, where, {c: record.fields[i] or None for c, i in wanted})
@@ -698,11 +706,17 @@ class DatasetSource(BenchmarkSource):
 
         target = Path(out_dir) / stem
         subset = self._ds.select([i for i in range(len(self._ds)) if i in keep])
-        with _atomic_dir(target) as tmp:
-            if self._as_dict:
-                datasets.DatasetDict({self.split: subset}).save_to_disk(str(tmp))
-            else:
-                subset.save_to_disk(str(tmp))
+        bars_were_off = datasets.is_progress_bar_enabled() is False
+        datasets.disable_progress_bars()  # a library call prints nothing; the CLI reports what was written
+        try:
+            with _atomic_dir(target) as tmp:
+                if self._as_dict:
+                    datasets.DatasetDict({self.split: subset}).save_to_disk(str(tmp))
+                else:
+                    subset.save_to_disk(str(tmp))
+        finally:
+            if not bars_were_off:
+                datasets.enable_progress_bars()
         return target
 
 
