@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -13,14 +12,16 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-stderr_console = Console(stderr=True)
+from .output import literal_console
+
+stderr_console = literal_console(stderr=True)
 
 
 def progress_bar(*, transient: bool = False, disable: bool = False) -> Progress:
     """Usage: `with progress_bar() as p: task = p.add_task("mining", total=n); p.advance(task)`."""
     return Progress(
         SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),  # descriptions name models and files
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

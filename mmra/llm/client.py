@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from rich.markup import escape
 
 from mmra.errors import MMRAError
 from mmra.parsing import load_json
@@ -402,7 +401,7 @@ class ChatClient:
                     todo.setdefault(key, []).append(i)
             show = self.progress if progress is None else progress
             with progress_bar(disable=not show or not todo, transient=False) as bar:
-                task = bar.add_task(escape(f"{description} [{self.model}]"), total=len(requests),
+                task = bar.add_task(f"{description} [{self.model}]", total=len(requests),
                                     completed=stats.cached)
                 if todo:
                     sem = asyncio.Semaphore(self.concurrency)
