@@ -8,14 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from mmra.errors import cli_errors
+from mmra.output import labelled, literal_console
 
-console = Console()
-err = Console(stderr=True)
+console = literal_console()
+err = literal_console(stderr=True)
 
 
 def _store_default() -> Path:
@@ -99,20 +98,20 @@ def publish_cmd(
             publish_unchecked=publish_unchecked),
     )
     for w in result.warnings:
-        err.print(f"[yellow]warning:[/] {w}", highlight=False)
+        err.print(labelled("warning:", "yellow", w), highlight=False)
     verb = "published" if result.status == "published" else "already published with identical content (no-op):"
     console.print(f"{result.name} {result.version} {verb} {result.path} ({result.num_samples} samples, "
                   f"{result.fingerprint[:23]}...)", highlight=False)
     gate = (result.manifest.get("validity") or {}).get("gate") or {}
     if gate.get("offending"):
-        err.print(f"[bold yellow]warning:[/] published with --allow-blind-gap although {len(gate['offending'])} "
-                  "subtask(s) are answerable without the images:\n  " + "\n  ".join(gate["offending"]),
-                  highlight=False)
+        err.print(labelled("warning:", "bold yellow", f"published with --allow-blind-gap although "
+                           f"{len(gate['offending'])} subtask(s) are answerable without the images:\n  "
+                           + "\n  ".join(gate["offending"])), highlight=False)
     unchecked = (result.validity or {}).get("unchecked") or {}
     if unchecked.get("n"):
-        err.print(f"[bold yellow]warning:[/] published with --publish-unchecked: {unchecked['n']} sample(s) have no "
-                  f"leakage check ({unchecked['missing']}) or a failed one ({unchecked['failed']}); the card says so",
-                  highlight=False)
+        err.print(labelled("warning:", "bold yellow", f"published with --publish-unchecked: {unchecked['n']} "
+                           f"sample(s) have no leakage check ({unchecked['missing']}) or a failed one "
+                           f"({unchecked['failed']}); the card says so"), highlight=False)
     flagged = (result.manifest.get("configs") or {}).get("flagged")
     if flagged:
         console.print(f"{flagged} leakage-flagged sample(s) published in the separate `flagged` config",
@@ -141,11 +140,11 @@ def diff_cmd(
     if as_json:
         sys.stdout.write(json.dumps(d.to_json(), indent=2) + "\n")
         return
-    table = Table(title=Text(f"{a_label} -> {b_label}"))  # Text: names and subtasks are data, never markup
+    table = Table(title=f"{a_label} -> {b_label}")
     for col in ("subtask", "added", "removed", "changed", "metadata only", "unchanged"):
         table.add_column(col, justify="left" if col == "subtask" else "right")
     for row in d.table_rows():
-        table.add_row(*(Text(str(c)) for c in row))
+        table.add_row(*(str(c) for c in row))
     console.print(table)
     # one line per sample, by id, saying what changed
     lines = [f"{kind} {sid} ({name})" for name, sub in d.subtasks.items()
@@ -155,7 +154,7 @@ def diff_cmd(
     if d.is_empty:
         lines.append("no sample added, removed or changed")
     for line in lines:
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 @cli_errors
