@@ -7,10 +7,10 @@ import json
 import sys
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from . import __version__
+from .output import labelled, literal_console
 
 app = typer.Typer(
     name="mmra",
@@ -19,8 +19,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,  # locals may hold tokens
 )
-console = Console()
-err_console = Console(stderr=True)
+console = literal_console()
+err_console = literal_console(stderr=True)
 
 # Stage command modules, in pipeline order. Each defines `register(app: typer.Typer)`.
 STAGE_CLI_MODULES = (
@@ -76,7 +76,7 @@ def subtasks_cmd(as_json: bool = typer.Option(False, "--json", help="Print a JSO
             )
         console.print(table)
     for problem in load_errors():
-        err_console.print(f"[yellow]warning:[/] {problem}")
+        err_console.print(labelled("warning:", "yellow", problem))
 
 
 def _register_stages() -> None:

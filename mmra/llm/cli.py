@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from mmra.errors import cli_errors
+from mmra.output import literal_console
 
 llm_app = typer.Typer(help="Local text LLMs (GGUF models from PyPI) behind an OpenAI-compatible server.",
                       no_args_is_help=True)
-_console = Console()
+_console = literal_console()
 
 
 @llm_app.command("serve")
@@ -33,8 +34,8 @@ def serve_cmd(
         _console.print(f"{name}: {'stopped' if was else 'was not running'}")
         return
     url = ensure_server(name, servers=servers, port=port)
-    _console.print(f"{name} serves at [bold]{url}[/] (OpenAI API; model name {name!r}); stop with "
-                   f"`mmra llm serve --model {name} --stop`")
+    _console.print(Text.assemble(f"{name} serves at ", (url, "bold"), f" (OpenAI API; model name {name!r}); stop "
+                                 f"with `mmra llm serve --model {name} --stop`"))
 
 
 @llm_app.command("models")
