@@ -156,27 +156,13 @@ def _probe_options(probe_with: Path | None, embedder: str):
     return reference, BlindSettings(embedder=None if embedder.lower() == "none" else embedder)
 
 
-def _resolve_roots(folders: list[Path]) -> tuple[Path, ...]:
-    from mmra.benchmark.images import resolve_roots
+def allowed_roots(source: Path, flags: list[Path], cfg) -> tuple[Path, ...]:
+    """Folders push and revise may take images from: `--image-root`, `[paths].image_roots` and the corpus
+    folders `mmra curate` recorded in the report beside the file; the file's own folder only when none of
+    these names a folder (`mmra.benchmark.images.allowed_roots`, the rule publish and eval use too)."""
+    from mmra.benchmark.images import allowed_roots as rule
 
-    return resolve_roots(folders)
-
-
-def allowed_roots(candidates: Path, flags: list[Path], cfg) -> tuple[Path, ...]:
-    """Folders push may take images from: flags and config, plus the corpus folders `mmra curate` recorded in
-    the report beside the candidates; the candidates file's own folder when nothing else is known."""
-    import json
-
-    recorded: list[str] = []
-    report = candidates.resolve().parent / "curation_report.json"
-    if report.is_file():
-        try:
-            value = json.loads(report.read_text(encoding="utf-8")).get("image_roots") or []
-            recorded = [r for r in value if isinstance(r, str)]
-        except (OSError, ValueError, AttributeError, RecursionError):
-            recorded = []
-    given = [*flags, *cfg.paths.image_roots, *recorded]
-    return _resolve_roots(given or [candidates.resolve().parent])
+    return rule(source, flags=flags, configured=cfg.paths.image_roots)
 
 
 @annotate_app.command("push")
@@ -349,7 +335,7 @@ def pull_cmd(
 def revise_cmd(
     flagged: Path = typer.Option(..., "--flagged", "-f", help="Samples JSONL with `leakage` set (leakage filter output)."),
     project: str = typer.Option(..., "--project", "-p", help="Label Studio project to send revision tasks to."),
-    image_root: list[Path] = typer.Option([], "--image-root", help="A folder the samples' images may lie in (besides the folders push allowed, [paths].image_roots and the file's folder); repeat for more."),
+    image_root: list[Path] = typer.Option([], "--image-root", help="A folder the samples' images may lie in (besides [paths].image_roots, the folders push allowed and the media folder; the file's folder only when no folder is configured); repeat for more."),
 ) -> None:
     """Send leakage-flagged samples back to annotators, showing what the text-only models answered."""
     from mmra.benchmark.records import read_jsonl
@@ -362,14 +348,19 @@ def revise_cmd(
         raise FileNotFoundError(f"flagged samples file {flagged} does not exist")
     cfg = _config()
     samples = read_jsonl(flagged, Sample)
+    # the same folders push allows (never the flagged file's folder when folders are configured); revise adds
+    # the folders push recorded and the media folder
     report = revise(connection(cfg), samples, project, batch_size=cfg.label_studio.import_batch_size,
-                    base_dir=flagged.resolve().parent,
-                    roots=_resolve_roots([*image_root, *cfg.paths.image_roots, flagged.resolve().parent]))
-    for sid, reason in report.skipped:
+                    base_dir=flagged.resolve().parent, roots=allowed_roots(flagged, image_root, cfg))
+    for sid, reason in report.refused:
         _err.print(f"[yellow]refused[/] {sid}: {reason}", highlight=False)
     created = report.push.created if report.push else 0
-    _out.print(f"{report.sent} revision tasks in {project!r} ({created} new); annotate them, then "
-               f"`mmra annotate pull` brings back the rewritten versions")
+    unflagged = f"; {report.not_flagged} sample(s) not flagged, left as they are" if report.not_flagged else ""
+    _out.print(f"{report.sent} revision tasks in {project!r} ({created} new){unflagged}; annotate them, then "
+               f"`mmra annotate pull` brings back the rewritten versions", highlight=False)
+    if report.refused:
+        raise MMRAError(f"{len(report.refused)} flagged sample(s) refused (listed above): their images may not "
+                        "be used, so no revision task was sent for them")
     if report.sent == 0 and samples:
         raise MMRAError("none of the samples in the file is flagged by the leakage filter")
 

@@ -24,6 +24,7 @@ from .push_tasks import PushReport, align_prefill, stored_candidate, sync_tasks
 from .server import Connection
 
 PREVIOUS_VERSION_MODEL = "previous-version"
+NOT_FLAGGED = "not flagged by the leakage filter (leakage.leaked is not true)"
 
 
 @dataclass
@@ -31,7 +32,16 @@ class ReviseReport:
     project: str
     sent: int = 0
     push: PushReport | None = None
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (sample id, why): not flagged, or refused
+
+    @property
+    def refused(self) -> list[tuple[str, str]]:
+        """Flagged samples that were not sent because an image may not be used (the reason names it)."""
+        return [(sid, why) for sid, why in self.skipped if why != NOT_FLAGGED]
+
+    @property
+    def not_flagged(self) -> int:
+        return len(self.skipped) - len(self.refused)
 
 
 def revision_note(sample: Sample) -> str:
@@ -85,7 +95,7 @@ def revise(conn: Connection, flagged: Sequence[Sample], project_name: str, *, ba
     payloads = []
     for sample in flagged:
         if sample.leakage is None or not sample.leakage.leaked:
-            report.skipped.append((sample.id, "not flagged by the leakage filter (leakage.leaked is not true)"))
+            report.skipped.append((sample.id, NOT_FLAGGED))
             continue
         try:
             payloads.append(revision_payload(sample, conn.media_dir, base_dir, roots=roots, origins=origins))

@@ -128,7 +128,41 @@ def resolve_roots(roots: Iterable[str | Path]) -> tuple[Path, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _read_regular_file(path: Path, label: str, roots: Sequence[Path] | None, limits: ImageLimits) -> tuple[bytes, Path]:
+REPORT_NAME = "curation_report.json"  # `mmra curate` records the corpus folders it allowed here (`image_roots`)
+
+
+def recorded_roots(folder: str | Path) -> list[str]:
+    """The allowed folders `mmra curate` recorded in the report in `folder` (none when there is no report, or
+    it cannot be read: a hostile report widens nothing and stops nothing)."""
+    from mmra.parsing import load_json_file
+
+    report = Path(folder) / REPORT_NAME
+    if not report.is_file():
+        return []
+    try:
+        value = load_json_file(report).get("image_roots") or []
+    except (OSError, ValueError, AttributeError):  # ParseError is a ValueError; not an object: AttributeError
+        return []
+    return [r for r in value if isinstance(r, str)] if isinstance(value, list) else []
+
+
+def allowed_roots(source: str | Path | None, *, flags: Iterable[str | Path] = (),
+                  configured: Iterable[str | Path] = ()) -> tuple[Path, ...]:
+    """The one rule for the folders a stage may read the images named in `source` (a candidates, samples or
+    dataset file, or a dataset folder) from, as real paths: the folders given on the command line (`flags`,
+    `--image-root`) and in `[paths].image_roots` (`configured`), plus those `mmra curate` recorded in the
+    report beside `source`; only when none of these names a folder, the source's own folder (None, e.g. a Hub
+    dataset: no folder at all, so only inline images are used)."""
+    folder = None
+    if source is not None:
+        path = Path(source).resolve()
+        folder = path if path.is_dir() else path.parent
+    given = [*flags, *configured, *(recorded_roots(folder) if folder is not None else [])]
+    return resolve_roots(given or ([folder] if folder is not None else []))
+
+
+def _resolved(path: Path, label: str, roots: Sequence[Path] | None) -> Path:
+    """The real path of `path`, refused when it is missing, a system file, or outside `roots`."""
     try:
         real = path.resolve(strict=True)
     except FileNotFoundError:
@@ -144,6 +178,28 @@ def _read_regular_file(path: Path, label: str, roots: Sequence[Path] | None, lim
         via = f" (via a symlink to {real})" if real != path.absolute() else ""
         raise ImageRejected(f"{label} lies outside the allowed image folders{via}; allowed: {shown}",
                             "outside_roots")
+    return real
+
+
+LOCATION_REASONS = ("not_allowed", "outside_roots")  # refusals that depend on where a file is, not what it holds
+
+
+def check_location(ref, *, base_dir: str | Path | None, label: str, roots: Sequence[Path] | None) -> None:
+    """Refuse an `ImageRef` whose file lies outside `roots` (symlinks resolved) or in a system tree, without
+    reading it: a stage checks every location before it writes anything. Inline bytes have no location; a
+    file that is missing or unreadable is left to the read that would use it (`verify_ref`, `load_rgb`), which
+    applies the same check again."""
+    if ref.bytes_ is not None or not ref.path:
+        return
+    try:
+        _resolved(Path(ref.resolve(base_dir)), label, roots)
+    except ImageRejected as exc:
+        if exc.reason in LOCATION_REASONS:
+            raise
+
+
+def _read_regular_file(path: Path, label: str, roots: Sequence[Path] | None, limits: ImageLimits) -> tuple[bytes, Path]:
+    real = _resolved(path, label, roots)
     try:
         # O_NOFOLLOW: the resolved path must not have become a symlink meanwhile; O_NONBLOCK: a FIFO that
         # slipped in cannot hang the open. The descriptor is checked again below.

@@ -1,6 +1,7 @@
 """Reading JSONL in one place: every JSONL input of the toolkit (candidates, samples, MMRA rows, manifests,
 predictions) goes through `iter_json_lines`, which names each line and turns a bad one (not JSON, not UTF-8,
-nested too deeply, not an object) into an error on that line instead of stopping the read. Writing JSONL is
+nested too deeply, a number over 4,300 digits, NaN or Infinity anywhere, not an object) into an error on that
+line, naming the field where there is one, instead of stopping the read. Writing JSONL is
 `records.write_jsonl`."""
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ def iter_json_lines(path: str | Path) -> Iterator[SourceRecord]:
                 continue
             item = f"{path.name}:{lineno}"
             try:
-                data = load_json(line, unit="line")
-            except ParseError as exc:  # bad JSON, not UTF-8, or nested too deeply: one bad line
+                # finite: NaN/Infinity are not JSON; accepted, they would be written back as null
+                data = load_json(line, unit="line", finite=True)
+            except ParseError as exc:  # bad JSON, not UTF-8, nested too deeply, NaN: one bad line
                 yield SourceRecord(item, None, str(exc))
                 continue
             if isinstance(data, dict):

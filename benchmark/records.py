@@ -16,6 +16,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from mmra.fileio import write_atomic
+from mmra.parsing import non_finite_field
 
 from .jsonl import iter_json_lines
 from .registry import get_subtask
@@ -46,7 +47,12 @@ def check_subtask(record: Record, item: str) -> Record:
 
 
 def parse_record(model: type[Record], data: dict, item: str) -> Record:
-    """Validate one record from outside; a `SchemaError` names the item, the field and the value."""
+    """Validate one record from outside; a `SchemaError` names the item, the field and the value. NaN and
+    Infinity are refused in any field (JSONL refuses them as it reads; a table row is checked here), since
+    writing them back would turn them into null."""
+    bad = non_finite_field(data)
+    if bad is not None:
+        raise SchemaError(f"{item}: {bad[0]}: {bad[1]} is not a finite number (NaN and Infinity are refused)")
     try:
         record = model.model_validate(data)
     except ValidationError as exc:

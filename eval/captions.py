@@ -7,6 +7,7 @@ killed run resumes; the final file is written atomically at the end.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from mmra.benchmark.records import write_jsonl
 from mmra.progress import progress_bar, stderr_console
 
 from .backends import Backend, make_backend
-from .data import ImageLoadError, load_dataset_samples, load_image
+from .data import ImageLoadError, check_image_locations, load_dataset_samples, load_image
 from .items import Prompt
 from .predictions import PredictionWriter, read_done
 
@@ -36,11 +37,15 @@ class DescribeResult:
 def describe(dataset: str | Path, *, model: str, out: str | Path, backend: str | Backend = "hf",
              batch_size: int = 8, max_new_tokens: int = 64, limit: int | None = None,
              prompt: str = DEFAULT_CAPTION_PROMPT, backend_options: dict[str, Any] | None = None,
-             show_progress: bool = True) -> DescribeResult:
+             show_progress: bool = True, roots: Sequence[Path] | None = None) -> DescribeResult:
+    """Caption both images of every sample. `roots`: the real folders image files may lie in
+    (`mmra.benchmark.images.allowed_roots`, as `mmra describe` computes them; None: anywhere but the system
+    trees); a sample whose image lies outside stops the command before anything is written."""
     out = Path(out)
     loaded = load_dataset_samples(dataset, limit=limit)
     for problem in loaded.problems:
         stderr_console.print(f"[yellow]skipped row:[/] {problem}", highlight=False)
+    check_image_locations(loaded, ("image1", "image2"), roots, what="nothing was described")
     parts_path = out.with_name(out.name + ".parts.jsonl")
     done, _ = read_done(parts_path)
     jobs = [(s, which) for s in loaded.samples for which in ("image1", "image2")
@@ -58,7 +63,7 @@ def describe(dataset: str | Path, *, model: str, out: str | Path, backend: str |
                 for sample, which in batch:
                     key = f"{sample.id}/{which}"
                     try:
-                        image = load_image(sample, which, loaded.base_dir)
+                        image = load_image(sample, which, loaded.base_dir, roots=roots)
                     except ImageLoadError as exc:
                         bad.append({"id": key, "text": None, "error": str(exc)})
                         continue

@@ -31,6 +31,23 @@ def _backend_options(backend: str, *, device, dtype, device_map, tensor_parallel
     return {}
 
 
+_IMAGE_ROOT_HELP = ("A folder the dataset's image files may lie in (default: [paths].image_roots and the folders "
+                    "recorded in a curation_report.json beside the dataset, else the dataset's own folder); "
+                    "repeat for more. Images embedded in the dataset need none.")
+
+
+def _image_roots(dataset: str, flags: list[Path]) -> tuple[Path, ...]:
+    """The folders image files named by `dataset` may lie in: the rule curate, push, revise and publish use
+    (`mmra.benchmark.images.allowed_roots`); a Hub dataset has no folder of its own."""
+    from mmra.benchmark.images import allowed_roots
+    from mmra.benchmark.release.refs import split_ref
+    from mmra.config import cli_config
+
+    local = Path(split_ref(dataset)[0]).expanduser()
+    return allowed_roots(local if local.exists() else None, flags=flags,
+                         configured=cli_config().paths.image_roots)
+
+
 @cli_errors
 def eval_cmd(
     dataset: str = typer.Option(..., "--dataset", help="Release folder, parquet/JSONL file, or Hub repo REPO[@REV]."),
@@ -74,6 +91,7 @@ def eval_cmd(
     concurrency: int | None = typer.Option(None, "--concurrency", help="openai: requests in flight."),
     trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="hf/vllm: allow model code from "
                                                                               "the checkpoint."),
+    image_root: list[Path] = typer.Option([], "--image-root", help=_IMAGE_ROOT_HELP),
 ) -> None:
     """Run a VLM over a dataset (batched, resumable), then score it."""
     from .backends import backend_names
@@ -92,7 +110,7 @@ def eval_cmd(
         swap_images=swap_images, circular=circular, max_new_tokens=max_new_tokens, limit=limit, profile=profile,
         descriptions=descriptions, blank_images=blank_images, backend_options=options,
         data_parallel=data_parallel, gpus_per_worker=tensor_parallel if backend == "vllm" else 1,
-        revision=revision,
+        revision=revision, image_roots=_image_roots(dataset, image_root),
     ))
     if result.scores is not None:
         print_tables(result.scores)
@@ -141,6 +159,7 @@ def describe_cmd(
     dtype: str | None = typer.Option(None, "--dtype"),
     base_url: str | None = typer.Option(None, "--base-url"),
     api_key_env: str | None = typer.Option(None, "--api-key-env"),
+    image_root: list[Path] = typer.Option([], "--image-root", help=_IMAGE_ROOT_HELP),
 ) -> None:
     """Caption every image (for the DQ / IDQ settings); resumable."""
     from .captions import describe
@@ -149,7 +168,8 @@ def describe_cmd(
                                base_url=base_url, api_key_env=api_key_env, concurrency=None,
                                choice_decoding=False, max_model_len=None, trust_remote_code=False)
     result = describe(dataset, model=model, out=out, backend=backend, batch_size=batch_size,
-                      max_new_tokens=max_new_tokens, limit=limit, backend_options=options)
+                      max_new_tokens=max_new_tokens, limit=limit, backend_options=options,
+                      roots=_image_roots(dataset, image_root))
     _err.print(f"described {result.n_described} of {result.n_samples} samples -> {result.path}"
                + (f" ({len(result.errors)} not described)" if result.errors else ""), highlight=False)
 

@@ -16,9 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmra.benchmark.images import ImageLimits, ImageRejected, load_rgb
+from mmra.benchmark.images import ImageLimits, ImageRejected, check_location, load_rgb
 from mmra.benchmark.schema import Sample, SchemaError
-from mmra.benchmark.sources import IMAGE_COLUMNS, MISSING_IMAGE, LoadedSamples, iter_json_lines, load_samples
+from mmra.benchmark.sources import (
+    IMAGE_COLUMNS,
+    MISSING_IMAGE,
+    LoadedSamples,
+    format_problems,
+    iter_json_lines,
+    load_samples,
+)
 from mmra.errors import MMRAError
 
 
@@ -42,6 +49,27 @@ def load_dataset_samples(dataset: str | Path, *, limit: int | None = None, revis
 
 
 # ---------------------------------------------------------------------------------------------- images
+
+
+def check_image_locations(loaded: LoadedSamples, keys: Sequence[str], roots: Sequence[Path] | None, *,
+                          what: str) -> None:
+    """Every image file the run will read (`keys` of each sample) must lie inside `roots` (symlinks
+    resolved) and outside the system trees; checked up front, without reading a file, so a refused image
+    stops the command before it writes anything. Raises `MMRAError` naming each refused sample and why
+    (`what`: what did not happen). Missing or broken files stay the row's own failure, counted wrong."""
+    problems = []
+    for sample in loaded.samples:
+        for key in keys:
+            try:
+                ref = getattr(sample, key)
+                check_location(ref, base_dir=loaded.base_dir, label=f"sample {sample.id}: {key} {ref.path!r}",
+                               roots=roots)
+            except ImageRejected as exc:
+                problems.append(str(exc))
+    if problems:
+        raise MMRAError(format_problems(f"dataset {loaded.source}: {len(problems)} image(s) may not be read, "
+                                        f"{what}", problems))
+
 
 
 class ImageLoadError(Exception):

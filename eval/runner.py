@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from mmra.parsing import ParseError, load_json
 from mmra.progress import progress_bar, stderr_console
 
 from .backends import Backend, make_backend
-from .data import ImageLoadError, load_dataset_samples, load_descriptions, load_image
+from .data import ImageLoadError, check_image_locations, load_dataset_samples, load_descriptions, load_image
 from .items import (
     BLANK_SETTING,
     EvalItem,
@@ -85,6 +86,9 @@ class EvalOptions:
     score_after: bool = True
     show_progress: bool = True
     revision: str | None = None
+    # the real folders image files may lie in (`mmra.benchmark.images.allowed_roots`, as `mmra eval` computes
+    # them); None: anywhere but the system trees. A sample whose image lies outside stops the run before it starts.
+    image_roots: Sequence[str | Path] | None = None
 
     def checked(self) -> EvalOptions:
         """The options with the setting normalised; a bad combination raises one clear ValueError."""
@@ -97,7 +101,8 @@ class EvalOptions:
             raise ValueError(f"--batch-size must be at least 1, got {self.batch_size}")
         if blank and setting not in ("IQ", "IDQ"):
             raise ValueError(f"--blank-images needs a setting with both images (IQ or IDQ), not {setting}")
-        return replace(self, setting=setting, blank_images=blank, out=Path(self.out))
+        roots = None if self.image_roots is None else tuple(Path(r) for r in self.image_roots)
+        return replace(self, setting=setting, blank_images=blank, out=Path(self.out), image_roots=roots)
 
     @property
     def run_setting(self) -> str:
@@ -146,6 +151,8 @@ def load_step(opts: EvalOptions) -> tuple[LoadedSamples, dict[str, dict[str, str
         raise MMRAError(f"dataset {loaded.source}: no usable samples ({len(loaded.problems)} unreadable rows)")
     external = load_descriptions(opts.descriptions) if opts.descriptions else None
     _check_descriptions(loaded, opts.setting, external)
+    if not opts.blank_images:  # before the run folder exists: a refused image leaves nothing behind
+        check_image_locations(loaded, image_keys(opts.setting), opts.image_roots, what="nothing was evaluated")
     return loaded, external
 
 
@@ -199,6 +206,7 @@ def run_step(opts: EvalOptions, plan: _Plan) -> list[str]:
             limit=opts.limit, profile=opts.profile,
             descriptions=str(opts.descriptions) if opts.descriptions else None,
             blank_images=opts.blank_images, backend_options=opts.backend_options or {}, revision=opts.revision,
+            image_roots=None if opts.image_roots is None else [str(r) for r in opts.image_roots],
         ), total=len(plan.todo), show_progress=opts.show_progress)
         return []
     try:
@@ -213,7 +221,7 @@ def run_step(opts: EvalOptions, plan: _Plan) -> list[str]:
     return _run_items(engine, plan.todo, plan.loaded, plan.pred_path, setting=opts.setting, profile=opts.profile,
                       external=plan.external, batch_size=opts.batch_size, max_new_tokens=opts.max_new_tokens,
                       blank_images=opts.blank_images, model_label=meta["model"], run_setting=opts.run_setting,
-                      show_progress=opts.show_progress)
+                      show_progress=opts.show_progress, roots=opts.image_roots)
 
 
 def score_step(opts: EvalOptions, plan: _Plan) -> tuple[dict[str, Any], list[str]]:
@@ -273,7 +281,8 @@ def _record(item: EvalItem, *, response: str | None, error: str | None, prompt_t
 
 def _run_items(engine: Backend, todo: list[EvalItem], loaded: LoadedSamples, pred_path: Path, *, setting: str,
                profile: str, external, batch_size: int, max_new_tokens: int, blank_images: bool,
-               model_label: str, run_setting: str, show_progress: bool) -> list[str]:
+               model_label: str, run_setting: str, show_progress: bool,
+               roots: Sequence[Path] | None = None) -> list[str]:
     desc = {it.key: item_descriptions(it, external) for it in todo}
     # longest prompts first: similar lengths share a batch (less padding), and an out-of-memory shows at once
     order = sorted(todo, key=lambda it: -prompt_length_hint(it, setting, profile, desc[it.key]))
@@ -291,8 +300,8 @@ def _run_items(engine: Backend, todo: list[EvalItem], loaded: LoadedSamples, pre
                     if blank_images:
                         images = [blank_image() for _ in shown]
                     else:
-                        images = [load_image(it.sample, key, loaded.base_dir, budget=engine.image_budget)
-                                  for key in shown]
+                        images = [load_image(it.sample, key, loaded.base_dir, budget=engine.image_budget,
+                                             roots=roots) for key in shown]
                     ready.append((it, build_prompt(it, setting, profile, desc[it.key], images)))
                 except ImageLoadError as exc:
                     failed.append((it, str(exc)))

@@ -6,6 +6,7 @@ stops with all of them listed, before anything is written."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,9 @@ class SourceSample:
     sample: Sample
     item: str  # "file.jsonl:12 (id s-...)": how errors name this sample
     base_dir: Path  # relative image paths resolve here
+    # the real folders its image files may lie in (`mmra.benchmark.images.allowed_roots`); None: anywhere but
+    # the system trees. `publish` sets them on every sample it builds rows from.
+    roots: Sequence[Path] | None = None
 
 
 def read_source(path: str | Path) -> tuple[list[SourceSample], str]:

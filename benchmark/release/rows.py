@@ -70,9 +70,11 @@ class ImageData:
 
 def read_image(ref: ImageRef, source: SourceSample, column: str, *, roots: Sequence[Path] | None = None,
                limits: ImageLimits = DEFAULT_LIMITS) -> ImageData:
-    """The image's bytes through the one image check (a regular file, inside `roots` when given, decoding
-    fully within the size limits curation uses) and matching a sha256 recorded upstream."""
+    """The image's bytes through the one image check (a regular file, inside `roots`, else the source's own
+    `roots`, when given; decoding fully within the size limits curation uses) and matching a sha256 recorded
+    upstream."""
     label = f"{source.item}: {column}" + (f" {ref.path!r}" if ref.path else "")
+    roots = source.roots if roots is None else roots
     image = verify_ref(ref, base_dir=source.base_dir, label=label, roots=roots, limits=limits)  # ImageRejected is a ValueError
     return ImageData(image.data, image.sha256, image.extension.lstrip("."))
 
@@ -100,7 +102,7 @@ def sample_to_row(source: SourceSample, images: tuple[ImageData, ImageData], ver
         "alpha_answers": s.annotation.alpha.get("answers"),
         "alpha_keep_reject": s.annotation.alpha.get("keep_reject"),
         "adjudication": s.annotation.adjudication,
-        "leakage_checked": leak is not None,
+        "leakage_checked": leak is not None and (leak.checked or leak.leaked),  # a failed check is no check
         "leakage_flagged": None if leak is None else leak.leaked,
         "leakage_hits": None if leak is None else leak.hits,
         "leakage_models": [] if leak is None else list(leak.models),

@@ -16,8 +16,8 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +25,20 @@ from .build import BuildOptions, prepare_rows, write_release
 from .card import order_of
 from .diff import diff_indexes, index_release, index_rows
 from .errors import ReleaseConflictError, ReleaseInputError, ReleaseNotFoundError
-from .inputs import read_source
+from .inputs import SourceSample, read_source
 from .refs import MANIFEST
 from .rows import check_content_duplicates, fingerprint, to_dataset
 from .semver import is_version, latest, parse_version, version_key
 from .validity import ValidityOptions, apply_gate, is_flagged, plan_release
 
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+MAX_NAME_CHARS = 96  # the Hub's limit for a repo name; far below a file name's 255 bytes
 
 
 def check_name(name: str) -> str:
+    if len(name) > MAX_NAME_CHARS:
+        raise ReleaseInputError(f"release name {name[:40]!r}... is {len(name)} characters; use at most "
+                                f"{MAX_NAME_CHARS}")
     if not name or name.startswith(".") or not set(name) <= _NAME_OK:
         raise ReleaseInputError(f"release name {name!r}: use letters, digits, '-', '_' or '.' (not leading)")
     return name
@@ -124,16 +128,19 @@ def publish(
     max_shard_bytes: int | None = None,
     show_progress: bool = True,
     validity: ValidityOptions | None = None,
+    roots: Sequence[Path] | None = None,
 ) -> PublishResult:
     """Publish `samples` (Samples or MMRA-format JSONL) as STORE/<name>/<version>. Everything is
-    validated before anything is written; see the module docstring for the guarantees."""
+    validated before anything is written; see the module docstring for the guarantees. `roots`: the real
+    folders image files may lie in (`mmra.benchmark.images.allowed_roots`, as `mmra publish` computes them;
+    None: anywhere but the system trees); an image outside them refuses the release."""
     version = parse_version(version)
     name = check_name(name)
     samples = Path(samples)
     sources, fmt = read_source(samples)
     validity = validity or ValidityOptions()
     plan = plan_release(sources, validity)  # flagged samples to their own config, answer-key balance
-    rows = prepare_rows(plan.sources, version, show_progress=show_progress)
+    rows = prepare_rows(_within(plan.sources, roots), version, show_progress=show_progress)
     fp = fingerprint(rows)
     warnings = check_content_duplicates(rows)
     st = ReleaseStore(store)
@@ -188,15 +195,21 @@ def publish(
     return result
 
 
+def _within(sources: list[SourceSample], roots: Sequence[Path] | None) -> list[SourceSample]:
+    """The samples whose images are read with `roots` (set here, just before the read, so no step of the
+    plan can lose them)."""
+    return sources if roots is None else [replace(s, roots=tuple(roots)) for s in sources]
+
+
 def build_dataset(samples: str | Path, version: str = "0.0.0-dev", *, show_progress: bool = False,
-                  keep_option_order: bool = False):
+                  keep_option_order: bool = False, roots: Sequence[Path] | None = None):
     """The default config's rows of `samples` as an in-memory `datasets.Dataset` (same columns, order,
     balance and checks as a published release; no release gate), without writing anything."""
     version = parse_version(version)
     sources, _ = read_source(samples)
     plan = plan_release(sources, ValidityOptions(balance=not keep_option_order, gate=False))
     default = [s for s in plan.sources if not is_flagged(s.sample)]
-    return to_dataset(prepare_rows(default, version, show_progress=show_progress))
+    return to_dataset(prepare_rows(_within(default, roots), version, show_progress=show_progress))
 
 
 def _fsync_dir(path: Path) -> None:

@@ -1,0 +1,138 @@
+"""`mmra publish` applies the allowed image folders push and revise use (`benchmark/images.py: allowed_roots`):
+an image outside `[paths].image_roots`, or reached through a symlink out of them, refuses the release with one
+line naming the sample and the cause, and nothing is published."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from mmra.benchmark.images import allowed_roots
+from mmra.benchmark.records import write_jsonl
+from mmra.benchmark.release import ReleaseInputError, publish
+from mmra.benchmark.schema import ImageRef, LeakageVerdict
+from mmra.cli import app
+
+from .conftest import make_sample_records
+
+CHECKED = LeakageVerdict(leaked=False, hits=0, models=["m"])
+
+
+def _secret(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "secret.png"
+    Image.new("RGB", (90, 90), (1, 2, 3)).save(path)
+    return path
+
+
+@pytest.fixture()
+def setup(tmp_path):
+    """corpus/ holds the images (the configured root), work/ the samples file, outside/ a private image;
+    returns (config file, samples with absolute paths into the corpus, tmp_path)."""
+    corpus = tmp_path / "corpus"
+    samples = [s.model_copy(update={
+        "leakage": CHECKED,
+        "image1": s.image1.model_copy(update={"path": str(corpus / s.image1.path)}),
+        "image2": s.image2.model_copy(update={"path": str(corpus / s.image2.path)}),
+    }) for s in make_sample_records(corpus, 6, flag_every=0)]
+    (tmp_path / "work").mkdir()
+    config = tmp_path / "mmra.toml"
+    config.write_text(f'[paths]\nimage_roots = ["{corpus}"]\n')
+    return config, samples, tmp_path
+
+
+def _publish_cli(config: Path, samples_path: Path, store: Path, *extra: str):
+    result = CliRunner().invoke(app, ["--config", str(config), "publish", "--samples", str(samples_path),
+                                      "--version", "1.0.0", "--to", str(store), "--name", "roots",
+                                      "--cards-dir", str(store.parent / "cards"), *extra])
+    return result, " ".join(result.output.split())
+
+
+def _with_image2(samples, index: int, path: Path):
+    bad = samples[index].model_copy(update={"image2": ImageRef(path=str(path), source="attacker")})
+    return [*samples[:index], bad, *samples[index + 1:]], bad
+
+
+def test_image_outside_the_configured_roots_is_refused_and_nothing_published(setup):
+    config, samples, tmp = setup
+    secret = _secret(tmp / "outside")
+    samples, bad = _with_image2(samples, 2, secret)
+    path = write_jsonl(tmp / "work" / "samples.jsonl", samples)
+    result, text = _publish_cli(config, path, tmp / "store")
+    assert result.exit_code == 2, text
+    assert f"(id {bad.id}): image2 '{secret}' lies outside the allowed image folders" in text
+    assert f"allowed: {(tmp / 'corpus').resolve()}" in text and "nothing was published" in text
+    assert "Traceback" not in result.output
+    assert not (tmp / "store").exists() and not (tmp / "cards").exists()  # refused before anything is written
+
+
+def test_symlink_out_of_the_roots_is_refused(setup):
+    config, samples, tmp = setup
+    secret = _secret(tmp / "outside")
+    link = tmp / "corpus" / "escape.png"
+    link.symlink_to(secret)
+    samples, bad = _with_image2(samples, 3, link)
+    path = write_jsonl(tmp / "work" / "samples.jsonl", samples)
+    result, text = _publish_cli(config, path, tmp / "store")
+    assert result.exit_code == 2, text
+    assert f"(id {bad.id}): image2 '{link}' lies outside the allowed image folders (via a symlink to " \
+           f"{secret.resolve()})" in text
+    assert not (tmp / "store").exists() and "Traceback" not in result.output
+
+
+def test_configured_roots_do_not_admit_the_samples_folder(setup):
+    """With image_roots set, the samples file's own folder is not allowed as well (it is only the default)."""
+    config, samples, tmp = setup
+    beside = _secret(tmp / "work")
+    samples, bad = _with_image2(samples, 0, beside)
+    path = write_jsonl(tmp / "work" / "samples.jsonl", samples)
+    result, text = _publish_cli(config, path, tmp / "store")
+    assert result.exit_code == 2 and f"(id {bad.id}): image2 '{beside}' lies outside" in text
+
+
+def test_images_inside_the_roots_publish_and_an_image_root_flag_widens_them(setup):
+    config, samples, tmp = setup
+    path = write_jsonl(tmp / "work" / "samples.jsonl", samples)
+    result, text = _publish_cli(config, path, tmp / "store", "--allow-blind-gap")
+    assert result.exit_code == 0, text
+    assert (tmp / "store" / "roots" / "1.0.0" / "manifest.json").is_file()
+
+    extra = _secret(tmp / "extra")
+    samples, _ = _with_image2(samples, 1, extra)
+    path = write_jsonl(tmp / "work" / "more.jsonl", samples)
+    result, text = _publish_cli(config, path, tmp / "store2", "--allow-blind-gap", "--image-root",
+                                str(tmp / "extra"))
+    assert result.exit_code == 0, text
+
+
+def test_library_publish_takes_the_roots_as_values(setup):
+    _, samples, tmp = setup
+    secret = _secret(tmp / "outside")
+    samples, bad = _with_image2(samples, 4, secret)
+    path = write_jsonl(tmp / "work" / "samples.jsonl", samples)
+    roots = allowed_roots(path, configured=[tmp / "corpus"])
+    with pytest.raises(ReleaseInputError) as info:
+        publish(path, "1.0.0", tmp / "store", name="lib", roots=roots, show_progress=False)
+    assert f"(id {bad.id}): image2 '{secret}' lies outside the allowed image folders" in str(info.value)
+    assert not (tmp / "store" / "lib" / "1.0.0").exists()
+
+
+def test_default_roots_are_the_samples_folder_when_none_are_configured(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    assert allowed_roots(work / "samples.jsonl") == (work.resolve(),)
+    assert allowed_roots(work / "samples.jsonl", configured=[tmp_path]) == (tmp_path.resolve(),)
+    assert allowed_roots(None) == ()  # a Hub dataset: no folder of its own
+
+
+def test_overlong_release_name_is_one_line(setup):
+    config, samples, tmp = setup
+    path = write_jsonl(tmp / "work" / "samples.jsonl", samples)
+    result, text = _publish_cli(config, path, tmp / "store", "--name", "n" * 300)
+    assert result.exit_code == 2, text
+    assert "is 300 characters; use at most 96" in text and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp / "store").exists()
