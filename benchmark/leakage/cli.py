@@ -6,12 +6,13 @@ import contextlib
 from pathlib import Path
 
 import typer
-from rich.console import Console
+from rich.text import Text
 
 from mmra.errors import MMRAError, cli_errors
+from mmra.output import labelled, literal_console
 
-_console = Console()
-_err = Console(stderr=True)
+_console = literal_console()
+_err = literal_console(stderr=True)
 
 
 @cli_errors
@@ -123,10 +124,10 @@ def leakage_cmd(
     if "image_probes" in result.report:
         _console.print(image_table(result.report["image_probes"]))
     totals = result.report["totals"]
-    _console.print(
-        f"{totals['flagged']} of {totals['n']} samples flagged; "
-        + (f"[yellow]{totals['incomplete']} with failed requests (see verdicts)[/]; " if totals["incomplete"] else "")
-        + f"outputs in {out} ({', '.join(p.name for p in paths.values())})",
+    _console.print(Text.assemble(
+        f"{totals['flagged']} of {totals['n']} samples flagged; ",
+        (f"{totals['incomplete']} with failed requests (see verdicts); " if totals["incomplete"] else "", "yellow"),
+        f"outputs in {out} ({', '.join(p.name for p in paths.values())})"),
         highlight=False,
     )
 
@@ -138,7 +139,7 @@ def _with_blind_probes(data, llm_result, out: Path, blind_settings, panel_settin
 
     panel = run_panel(data, llm_result, blind_settings, panel_settings, run_ref=str(out / "verdicts.jsonl"))
     for line in panel.result.report["blind"]["warnings"]:
-        _err.print(f"[yellow]warning:[/] {line}", highlight=False)
+        _err.print(labelled("warning:", "yellow", line), highlight=False)
     _console.print(blind_table(panel.result.report))
     return panel.result
 

@@ -6,15 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
+
+# Cells and titles that hold data (subtask and model names) are Text, shown literally on any console.
+
+
+def _name(name: str, suffix: str = "") -> Text:
+    return Text(name, style="bold") if name == "ALL" else Text(name + suffix)
 
 
 def report_table(report: dict[str, Any]) -> Table:
     labels = report["settings"]["models"]
     rows = dict(report["subtasks"])
     rows["ALL"] = report["totals"]
-    table = Table(title=f"question-only leakage ({report['settings']['rule']})")
+    table = Table(title=Text(f"question-only leakage ({report['settings']['rule']})"))
     table.add_column("subtask")
     table.add_column("n", justify="right")
     table.add_column("flagged", justify="right")
@@ -22,7 +28,7 @@ def report_table(report: dict[str, Any]) -> Table:
     kinds = report["settings"].get("kinds", ["circular"])
     for label in labels:  # one column per model and probe kind: accuracy per probe / share of samples hit
         for kind in kinds:
-            table.add_column(f"{escape(label)}\n{kind}\nacc / hit", justify="right")
+            table.add_column(Text(f"{label}\n{kind}\nacc / hit"), justify="right")
     for name, row in rows.items():
         cells = [f"{row['flagged']} ({row['flag_rate']:.0%})", f"{row['chance_accuracy']:.2f}"]
         for label in labels:
@@ -30,7 +36,7 @@ def report_table(report: dict[str, Any]) -> Table:
             for kind in kinds:
                 k = per_kind.get(kind)
                 cells.append("-" if not k or k["accuracy"] is None else f"{k['accuracy']:.2f} / {k['hit_rate']:.2f}")
-        table.add_row(f"[bold]{name}[/]" if name == "ALL" else escape(name), str(row["n"]), *cells)
+        table.add_row(_name(name), str(row["n"]), *cells)
     return table
 
 
@@ -39,12 +45,12 @@ def image_table(image_report: dict[str, Any]) -> Table:
     rows = dict(image_report["subtasks"])
     rows["ALL"] = image_report["totals"]
     settings = list(image_report["totals"]["settings"])
-    table = Table(title=f"image probes: {image_report['model']} (one-image rule: {image_report['rule']})")
+    table = Table(title=Text(f"image probes: {image_report['model']} (one-image rule: {image_report['rule']})"))
     for col in ("subtask", "n", "chance", *settings, "one image"):
         table.add_column(col, justify="left" if col == "subtask" else "right")
     for name, row in rows.items():
         accs = [f"{row['settings'][s]['accuracy']:.2f}" for s in settings]
-        table.add_row(f"[bold]{name}[/]" if name == "ALL" else escape(name), str(row["n"]), f"{row['chance_accuracy']:.2f}",
+        table.add_row(_name(name), str(row["n"]), f"{row['chance_accuracy']:.2f}",
                       *accs, f"{row['one_image']} ({row['one_image_rate']:.0%})")
     return table
 
@@ -55,7 +61,7 @@ def usage_table(report: dict[str, Any]) -> Table:
                 "prompt tok (run)", "completion tok (run)", "time s"):
         table.add_column(col, justify="right" if col != "model" else "left")
     for label, m in report["models"].items():
-        table.add_row(escape(label), str(m["requests"]), str(m["cached"]), str(m["sent"]), str(m["retries"]),
+        table.add_row(Text(label), str(m["requests"]), str(m["cached"]), str(m["sent"]), str(m["retries"]),
                       str(m["errors"]), str(m["parse_failures"]), str(m["usage_this_run"]["prompt_tokens"]),
                       str(m["usage_this_run"]["completion_tokens"]), f"{m['elapsed_s']:.1f}")
     return table
@@ -83,9 +89,8 @@ def blind_table(report: dict[str, Any]) -> Table:
                 continue
             hot = st["p_value"] < 0.05 and st["gap_points"] > 5 and not row.get("too_small")
             text = f"{st['accuracy']:.2f} [{st['ci'][0]:.2f}, {st['ci'][1]:.2f}] p={st['p_value']:.2g}"
-            cells.append(f"[red]{text}[/]" if hot else text)
-        label = f"[bold]{name}[/]" if name == "ALL" else escape(name) + (" (too small)" if row.get("too_small") else "")
-        table.add_row(label, str(row["n"]), f"{row['chance']:.2f}", *cells, str(row["flagged"]))
+            cells.append(Text(text, style="red" if hot else ""))
+        table.add_row(_name(name, " (too small)" if row.get("too_small") else ""), str(row["n"]), f"{row['chance']:.2f}", *cells, str(row["flagged"]))
     return table
 
 
