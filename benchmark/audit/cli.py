@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-from mmra.errors import MMRAError, cli_errors, labelled
+from mmra.errors import MMRAError, cli_errors
+from mmra.output import labelled, literal_console
 
-_console = Console()
-_err = Console(stderr=True)
+_console = literal_console()
+_err = literal_console(stderr=True)
 
 
 def _list(text: str | None) -> tuple[str, ...]:
