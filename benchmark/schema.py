@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -152,6 +152,15 @@ class LeakageVerdict(_Model):
     run: str | None = None  # where the full evidence lives (verdicts.jsonl)
     # the probe panel's evidence in short: {"answer_prior": {...}, "learned": {...}, "flagged_by": [...]}
     probes: dict[str, Any] = Field(default_factory=dict)
+    # "failed": `failed_probes` probe requests (or image probes) got no answer, so `leaked: false` is not a
+    # clean bill; publish refuses such samples unless told to publish unchecked ones. Verdicts written before
+    # this field existed read as "checked".
+    status: Literal["checked", "failed"] = "checked"
+    failed_probes: int = Field(default=0, ge=0)
+
+    @property
+    def checked(self) -> bool:
+        return self.status == "checked"
 
 
 def _check_options(qa_type: QAType, options: list[str], answer: str) -> str:

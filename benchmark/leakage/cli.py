@@ -130,6 +130,12 @@ def leakage_cmd(
         f"outputs in {out} ({', '.join(p.name for p in paths.values())})"),
         highlight=False,
     )
+    if totals["incomplete"]:  # a failed check is not a pass: say so, and fail the command
+        raise MMRAError(
+            f"{totals['incomplete']} of {totals['n']} samples could not be checked ({totals.get('failed_probes', 0)} "
+            "probe requests got no answer): their verdicts say status \"failed\", not clean, and publish refuses "
+            "them unless given --publish-unchecked; re-run to retry"
+            + (" (answers already received are cached)" if cache_path else ""))
 
 
 def _with_blind_probes(data, llm_result, out: Path, blind_settings, panel_settings):

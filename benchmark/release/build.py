@@ -236,13 +236,17 @@ def _validity_summary(validity: dict[str, Any] | None) -> dict[str, Any] | None:
     if validity is None:
         return None
     gate = validity.get("gate")
-    return {
+    summary = {
         "flagged": validity["flagged"]["n"],
         "balanced": validity["balance"]["applied"],
         "gate": None if gate is None else {
             "max_gap": gate["max_gap"], "alpha": gate["alpha"], "offending": gate["offending"],
             "status": "overridden (--allow-blind-gap)" if gate["allowed"] else "passed"},
     }
+    unchecked = validity.get("unchecked")
+    if unchecked and unchecked["n"]:  # published with --publish-unchecked (no or a failed leakage check)
+        summary["unchecked"] = {k: unchecked[k] for k in ("n", "missing", "failed")}
+    return summary
 
 
 def _fsync_tree(root: Path) -> None:

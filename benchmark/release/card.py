@@ -232,6 +232,17 @@ def _gate_banner(validity: dict[str, Any] | None) -> str:
             f"them do not measure multi-image association:\n>\n{lines}\n")
 
 
+def _unchecked_banner(validity: dict[str, Any] | None) -> str:
+    unchecked = (validity or {}).get("unchecked")
+    if not unchecked or not unchecked["n"]:
+        return ""
+    per = ", ".join(f"{k} ({n})" for k, n in sorted(unchecked["subtasks"].items()))
+    return (f"> **Warning: published with `--publish-unchecked`.** {unchecked['n']} sample(s) of this release were "
+            f"not checked for text-only leakage: {unchecked['missing']} have no leakage check and "
+            f"{unchecked['failed']} a failed one (probe requests got no answer), so nothing shows that they need the "
+            f"images (`leakage_checked = false`). Per subtask: {per}.\n")
+
+
 def validity_section(ci: CardInputs) -> str:
     v = ci.validity
     if v is None:
@@ -367,7 +378,7 @@ def _body(ci: CardInputs) -> str:
     plots = "\n".join(f"![{k}]({v})" for k, v in PLOT_FILES.items())
     return f"""# {ci.name} {ci.version}
 
-{_gate_banner(ci.validity)}
+{_gate_banner(ci.validity)}{_unchecked_banner(ci.validity)}
 A multi-image relational-association benchmark in the format of MMRA (arXiv 2407.17379): {total} questions about
 image pairs across {len(ci.stats)} subtasks. Built and published with the MMRA toolkit.
 

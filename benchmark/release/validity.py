@@ -1,6 +1,7 @@
-"""What publish does for validity before any row is built: flagged samples leave the default config,
-the answer key is balanced (`plan_release`), and the release gate (`apply_gate`) runs the model-free blind
-probes on the default config.
+"""What publish does for validity before any row is built: samples whose leakage check is missing or failed
+are refused (`unchecked_samples`; `--publish-unchecked` publishes them, and the card says so), flagged samples
+leave the default config, the answer key is balanced (`plan_release`), and the release gate (`apply_gate`) runs
+the model-free blind probes on the default config.
 
 The result is a JSON-able report (`ReleasePlan.report`) that the card, its validity plot and the manifest
 show. A release the gate refuses raises `ReleaseGateError` before anything is written."""
@@ -27,10 +28,15 @@ class ReleaseGateError(MMRAError):
     """The default config can be answered without the images beyond the allowed gap."""
 
 
+class UncheckedSamplesError(MMRAError):
+    """Samples whose leakage check is missing or failed, and no --publish-unchecked."""
+
+
 @dataclass(frozen=True)
 class ValidityOptions:
     balance: bool = True  # False: --keep-option-order (no option reshuffle, no yes/no swaps)
-    gate: bool = True  # run the blind probes and the release gate
+    gate: bool = True  # run the blind probes and the release gate, and refuse unchecked samples
+    publish_unchecked: bool = False  # --publish-unchecked: publish samples with no or a failed leakage check
     allow_blind_gap: bool = False
     max_blind_gap: float = 5.0  # points above chance
     alpha: float = 0.05  # one-sided binomial test
@@ -48,6 +54,38 @@ class ReleasePlan:
 
 def is_flagged(sample: Sample) -> bool:
     return bool(sample.leakage is not None and sample.leakage.leaked)
+
+
+def unchecked_state(sample: Sample) -> str | None:
+    """"missing" (no leakage verdict), "failed" (probe requests got no answer, so `leaked: false` says
+    nothing), or None (checked). A sample flagged despite failed probes stays flagged: it is not published as
+    clean."""
+    if sample.leakage is None:
+        return "missing"
+    if not sample.leakage.checked and not sample.leakage.leaked:
+        return "failed"
+    return None
+
+
+def unchecked_samples(sources: list[SourceSample], opts: ValidityOptions) -> dict[str, Any]:
+    """The release's unchecked samples in short (for the card and manifest); raises `UncheckedSamplesError`
+    (before anything is written) when there are any and `publish_unchecked` is off."""
+    states = [(src, state) for src in sources if (state := unchecked_state(src.sample))]
+    missing = sum(state == "missing" for _, state in states)
+    failed = len(states) - missing
+    summary = {"n": len(states), "missing": missing, "failed": failed, "published": bool(states),
+               "subtasks": dict(Counter(src.sample.subtask for src, _ in states))}
+    if states and not opts.publish_unchecked:
+        shown = ", ".join(f"{src.item} ({state}"
+                          + (f": {src.sample.leakage.failed_probes} probe(s) without an answer" if state == "failed"
+                             else "") + ")" for src, state in states[:5])
+        more = f" and {len(states) - 5} more" if len(states) > 5 else ""
+        raise UncheckedSamplesError(
+            f"release refused: {len(states)} sample(s) have no leakage check ({missing}) or a failed one ({failed}), "
+            f"so nothing says they need the images; nothing was written. Run `mmra leakage` on them (a failed "
+            f"check: re-run it), or publish them anyway with --publish-unchecked (the card says so). "
+            f"{shown}{more}")
+    return summary
 
 
 def _flag_reasons(sample: Sample) -> list[str]:
@@ -121,10 +159,12 @@ def _jsonable(value: Any) -> Any:
 def plan_release(sources: list[SourceSample], opts: ValidityOptions) -> ReleasePlan:
     """Split off flagged samples and balance the default config (cheap; the gate is `apply_gate`)."""
     evaluation = read_eval_runs(tuple(opts.eval_runs))  # a bad folder fails before any work
+    unchecked = unchecked_samples(sources, opts) if opts.gate else None
     default = [src for src in sources if not is_flagged(src.sample)]
     flagged = [src for src in sources if is_flagged(src.sample)]
     report: dict[str, Any] = {"flagged": flagged_summary([s.sample for s in flagged]),
-                              "balance": {"applied": opts.balance, "subtasks": {}}, "eval": evaluation}
+                              "balance": {"applied": opts.balance, "subtasks": {}}, "eval": evaluation,
+                              "unchecked": unchecked}
     if opts.balance and default:
         balanced, per_subtask = balance_samples([s.sample for s in default])
         default = [SourceSample(b, src.item, src.base_dir) for b, src in zip(balanced, default, strict=True)]
