@@ -35,7 +35,7 @@ from typing import Any
 
 from mmra.procs import LOOPBACK
 
-_OPTION_LINE = re.compile(r"^([A-D])\.\s+(.*)$", re.MULTILINE)
+_OPTION_LINE = re.compile(r"^([A-J])\.\s+(.*)$", re.MULTILINE)
 
 
 @dataclass
