@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mmra.benchmark.records import write_jsonl
+from mmra.output import labelled
 from mmra.progress import progress_bar, stderr_console
 
 from .backends import Backend, make_backend
@@ -44,7 +45,7 @@ def describe(dataset: str | Path, *, model: str, out: str | Path, backend: str |
     out = Path(out)
     loaded = load_dataset_samples(dataset, limit=limit)
     for problem in loaded.problems:
-        stderr_console.print(f"[yellow]skipped row:[/] {problem}", highlight=False)
+        stderr_console.print(labelled("skipped row:", "yellow", problem), highlight=False)
     check_image_locations(loaded, ("image1", "image2"), roots, what="nothing was described")
     parts_path = out.with_name(out.name + ".parts.jsonl")
     done, _ = read_done(parts_path)
@@ -90,6 +91,6 @@ def describe(dataset: str | Path, *, model: str, out: str | Path, backend: str |
             errors.append(f"{s.id}: " + "; ".join(d.get("error") or "empty caption" for d in (d1, d2)
                                                   if not d.get("text")))
     for message in errors:
-        stderr_console.print(f"[yellow]not described:[/] {message}", highlight=False)
+        stderr_console.print(labelled("not described:", "yellow", message), highlight=False)
     write_jsonl(out, lines)
     return DescribeResult(out, len(loaded.samples), len(lines), errors)

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from mmra.errors import MMRAError, cli_errors
+from mmra.output import literal_console
 
-_console = Console()
-_err = Console(stderr=True)
+_console = literal_console()
+_err = literal_console(stderr=True)
 
 
 def _backend_options(backend: str, *, device, dtype, device_map, tensor_parallel, base_url, api_key_env,

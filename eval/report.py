@@ -12,6 +12,7 @@ from rich.table import Table
 from mmra.benchmark.records import write_jsonl
 from mmra.benchmark.subtasks import ENTITY_LEVEL, IMAGE_LEVEL
 from mmra.fileio import write_json
+from mmra.output import literal_console
 
 from .scoring import Run, scored_lines, subtask_order
 
@@ -85,8 +86,8 @@ def mmstar_table(result: dict[str, Any]) -> Table | None:
 
 def print_tables(result: dict[str, Any], console: Console | None = None) -> None:
     if console is None:  # the paper-like table has 16 columns: do not let an 80-column default wrap it
-        probe = Console()
-        console = Console(width=max(probe.width, 150)) if not probe.is_terminal else probe
+        probe = literal_console()  # model names and subtasks are data: shown literally
+        console = literal_console(width=max(probe.width, 150)) if not probe.is_terminal else probe
     console.print(accuracy_table(result))
     console.print(diagnostics_table(result))
     table = mmstar_table(result)
@@ -135,4 +136,4 @@ def write_report(result: dict[str, Any], runs: list[Run], out: Path, *, plot: bo
     write_json(out / "scores.json", result)
     write_jsonl(out / "scored.jsonl", scored_lines(runs))
     with (out / "scores.txt").open("w", encoding="utf-8") as fh:  # the tables as plain text, for reports
-        print_tables(result, Console(file=fh, width=160, force_terminal=False, color_system=None))
+        print_tables(result, literal_console(file=fh, width=160, force_terminal=False, color_system=None))

@@ -25,6 +25,7 @@ from mmra.benchmark.prompts import profile_names
 from mmra.benchmark.sources import LoadedSamples
 from mmra.errors import MMRAError
 from mmra.fileio import write_json
+from mmra.output import labelled
 from mmra.parsing import ParseError, load_json
 from mmra.progress import progress_bar, stderr_console
 
@@ -146,7 +147,7 @@ def load_step(opts: EvalOptions) -> tuple[LoadedSamples, dict[str, dict[str, str
     """1. The dataset's samples (unreadable rows reported, the rest kept) and any external descriptions."""
     loaded = load_dataset_samples(opts.dataset, limit=opts.limit, revision=opts.revision)
     for problem in loaded.problems:
-        stderr_console.print(f"[yellow]skipped row:[/] {problem}", highlight=False)
+        stderr_console.print(labelled("skipped row:", "yellow", problem), highlight=False)
     if not loaded.samples:
         raise MMRAError(f"dataset {loaded.source}: no usable samples ({len(loaded.problems)} unreadable rows)")
     external = load_descriptions(opts.descriptions) if opts.descriptions else None
@@ -182,7 +183,8 @@ def plan_step(opts: EvalOptions, loaded: LoadedSamples, external) -> _Plan:
         _merge_shards(out)  # a data-parallel run that was killed leaves shard files behind
     done, dropped = read_done(pred_path)
     if dropped:
-        stderr_console.print(f"[yellow]resume:[/] dropped {dropped} torn line(s) from {pred_path}", highlight=False)
+        stderr_console.print(labelled("resume:", "yellow", f"dropped {dropped} torn line(s) from {pred_path}"),
+                             highlight=False)
     todo = [it for it in items if it.key not in done]
     if opts.shard is None and done:
         stderr_console.print(f"resume: {len(items) - len(todo)} of {len(items)} items already in {pred_path}",
@@ -319,7 +321,7 @@ def _run_items(engine: Backend, todo: list[EvalItem], loaded: LoadedSamples, pre
                                        model_label=model_label, run_setting=run_setting, profile=profile))
             for it, message in failed_by_batch.pop(index, []):
                 errors.append(message)
-                stderr_console.print(f"[yellow]row failed, counted wrong:[/] {message}", highlight=False)
+                stderr_console.print(labelled("row failed, counted wrong:", "yellow", message), highlight=False)
                 records.append(_record(it, response=None, error=message, prompt_text="", model_label=model_label,
                                        run_setting=run_setting, profile=profile))
             writer.write(records)
