@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from mmra.errors import cli_errors
+from mmra.output import labelled, literal_console
 
-console = Console()
-err = Console(stderr=True)
+console = literal_console()
+err = literal_console(stderr=True)
 MAX_LISTED_PROBLEMS = 40
 
 
@@ -69,7 +69,8 @@ def print_summary(report: dict) -> None:
         console.print(f"ConceptNet {Path(stats['path']).name}: {stats['lines']:,} lines, {stats['kept']:,} edges kept, "
                       f"{stats['malformed']:,} malformed, {stats['not_english']:,} not English")
         for bad in stats["malformed_lines"][:10]:
-            err.print(f"[yellow]malformed[/] {Path(stats['path']).name}:{bad['line']}: {bad['reason']}", highlight=False)
+            err.print(labelled("malformed", "yellow", f"{Path(stats['path']).name}:{bad['line']}: {bad['reason']}"),
+                      highlight=False)
         if stats["malformed"] > 10:
             err.print(f"  ... {stats['malformed'] - 10:,} more malformed lines listed in the report", highlight=False)
 
@@ -101,7 +102,7 @@ def print_summary(report: dict) -> None:
         console.print(problems)
     listed = report["rejects"] + report["input_problems"]
     for issue in listed[:MAX_LISTED_PROBLEMS]:
-        err.print(f"[yellow]{issue['reason']}[/] {issue['item']}: {issue['detail']}", highlight=False)
+        err.print(labelled(issue["reason"], "yellow", f"{issue['item']}: {issue['detail']}"), highlight=False)
     if len(listed) > MAX_LISTED_PROBLEMS:
         err.print(f"... {len(listed) - MAX_LISTED_PROBLEMS} more in curation_report.json", highlight=False)
 
