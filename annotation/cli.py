@@ -320,6 +320,12 @@ def pull_cmd(
     for item in report.invalid:
         _err.print(f"[yellow]invalid[/] {item['task']} ({item.get('annotator') or 'task'}): {item['reason']}",
                    highlight=False)
+    from rich.markup import escape
+
+    for item in report.authorship:  # account names and links are data: shown literally
+        what = (f"{item['task']} (annotation {item['annotation_id']} credited to {item['account']}, written by "
+                f"{item['written_by'] or 'no recorded account'}): {item['reason']}")
+        _err.print(f"[red]not used[/] {escape(what)}", highlight=False)
     for item in report.unknown_accounts:
         _err.print(f"[red]not used[/] {item['task']} ({item['account']}): {item['reason']}", highlight=False)
     for item in report.ground_truth_ignored:

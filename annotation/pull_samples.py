@@ -7,6 +7,12 @@ adjudicated: a ground-truth annotation (a reviewer's) wins; otherwise the majori
 Nothing disappears silently: invalid annotations, rejected pairs, tasks needing review and tasks still
 waiting for annotators are listed in `<out>.report.json` with the task link and the reason.
 
+Who wrote it is what the server recorded, not what the client claimed: Label Studio stores `completed_by` as
+the client sends it, but sets `updated_by` itself to the account of every request that saves the annotation.
+An annotation counts only when the two agree; one claimed for another account, changed by someone other than
+its author, or with no recorded writer (imported, bulk-created) is listed under `authorship` (task, both
+accounts, what happened) and not used. (The server `serve` starts also refuses such writes: ls_guard.py.)
+
 Who counts (see users.AccountRegistry): only annotations by accounts the toolkit created, or by the account
 pulling; others are listed under `unknown_accounts` and not used. A ground-truth mark counts only from a
 reviewer (the pulling admin, accounts added with `--reviewer`, `[label_studio].reviewers`); anyone else's
@@ -35,6 +41,10 @@ from .users import Account, AccountRegistry, whoami
 
 NOT_CREATED = "account not created by the toolkit"
 NOT_REVIEWER = "ground-truth mark by an account that is not a reviewer: counted as an ordinary annotation"
+NOT_BY_AUTHOR = ("credited to one account but last written by another (the server's updated_by): a forged or "
+                 "altered annotation, not used; its author can submit it again")
+NO_WRITER = ("the server recorded no account writing it (imported or bulk-created): its author is only claimed, "
+             "not used")
 
 
 @dataclass
@@ -71,6 +81,7 @@ class PullReport:
     pending: list[dict[str, Any]] = field(default_factory=list)
     revised: list[dict[str, Any]] = field(default_factory=list)
     unknown_accounts: list[dict[str, Any]] = field(default_factory=list)
+    authorship: list[dict[str, Any]] = field(default_factory=list)  # written by another account than credited
     ground_truth_ignored: list[dict[str, Any]] = field(default_factory=list)
     agreement: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -95,6 +106,16 @@ class Trust:
             return True
         return self.registry.knows(who.get("id"), who.get("email"))
 
+    def name(self, user_id: Any) -> str:
+        """An account id as the report shows it: its e-mail when the toolkit knows it."""
+        if user_id is not None and str(user_id).isdigit():
+            if int(user_id) == self.owner.id:
+                return self.owner.email
+            for account in self.registry.accounts.values():
+                if account.id == int(user_id):
+                    return account.email
+        return f"user-{user_id}"
+
     def reviewer(self, who: dict[str, Any]) -> bool:
         if not self.known(who):
             return False
@@ -114,6 +135,19 @@ def _annotator(annotation: dict[str, Any]) -> str:
     return who.get("email") or f"user-{who.get('id')}"
 
 
+def _writer_id(annotation: dict[str, Any]) -> Any:
+    writer = annotation.get("updated_by")
+    return writer.get("id") if isinstance(writer, dict) else writer
+
+
+def _authorship_problem(annotation: dict[str, Any]) -> str | None:
+    """Why the server's record does not show the credited account writing this annotation, or None."""
+    writer, author = _writer_id(annotation), _who(annotation).get("id")
+    if writer is None or author is None:
+        return NO_WRITER
+    return None if str(writer) == str(author) else NOT_BY_AUTHOR
+
+
 def _judgements(task: dict[str, Any], trust: Trust, report: PullReport, base: dict[str, Any]) -> list[Judgement]:
     """One judgement per annotator (their latest, non-cancelled annotation), from the toolkit's accounts."""
     latest: dict[str, Judgement] = {}
@@ -122,6 +156,12 @@ def _judgements(task: dict[str, Any], trust: Trust, report: PullReport, base: di
             continue
         who = _who(ann)
         entry = {**base, "account": _annotator(ann), "annotation_id": ann.get("id")}
+        forged = _authorship_problem(ann)
+        if forged:
+            writer = _writer_id(ann)
+            report.authorship.append({**entry, "written_by": None if writer is None else trust.name(writer),
+                                      "ground_truth": bool(ann.get("ground_truth")), "reason": forged})
+            continue
         if not trust.known(who):
             report.unknown_accounts.append({**entry, "reason": NOT_CREATED})
             continue

@@ -7,9 +7,10 @@ A pre-migrated, account-less template database (`<cache>/ls-template-<version>/`
 migrations of every new data dir into one build, then a few seconds per start.
 
 Access (README "Security notes"): signup is closed (annotators are created by `mmra annotate users add`,
-through a one-time invite link), Django's ALLOWED_HOSTS is pinned to the loopback names so a foreign Host
-header (DNS rebinding) is refused, and the server runs with umask 077 in a 0700 data dir: its database,
-SECRET_KEY, exports and logs are readable by the operator's account only.
+through a one-time invite link that only the admin can read), a gate inside the server (ls_guard.py) lets
+every account but the admin write only as itself and only annotate, Django's ALLOWED_HOSTS is pinned to the
+loopback names so a foreign Host header (DNS rebinding) is refused, and the server runs with umask 077 in a
+0700 data dir: its database, SECRET_KEY, exports and logs are readable by the operator's account only.
 """
 
 from __future__ import annotations
@@ -154,11 +155,19 @@ def harden(data_dir: Path) -> None:
                 os.chmod(path, stat.S_IMODE(st.st_mode) & ~private)
 
 
+# The gate (ls_guard.py: authorship fixed by the server, annotator accounts limited to annotating, the invite
+# token for the admin only), loaded into Label Studio's own Python by file path: that venv has no mmra
+GUARD_FILE = Path(__file__).with_name("ls_guard.py")
+GUARD_MODULE = "mmra_ls_guard"
 # Django chmods every file it stores (exports, uploads) to FILE_UPLOAD_PERMISSIONS, 0644 by default, whatever
 # the umask; Label Studio has no setting for it, so the server starts through this preamble, which sets the
-# default before Label Studio's settings load, then runs `label-studio` itself (its console script's body)
-_BOOT = ("import sys, django.conf.global_settings as g; g.FILE_UPLOAD_PERMISSIONS = 0o600; "
-         "g.FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700; sys.argv[0] = 'label-studio'; "
+# default before Label Studio's settings load, installs the gate, then runs `label-studio` itself (its console
+# script's body)
+_BOOT = ("import sys, importlib.util, django.conf.global_settings as g; g.FILE_UPLOAD_PERMISSIONS = 0o600; "
+         "g.FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700; "
+         f"spec = importlib.util.spec_from_file_location({GUARD_MODULE!r}, {str(GUARD_FILE)!r}); "
+         f"guard = importlib.util.module_from_spec(spec); sys.modules[{GUARD_MODULE!r}] = guard; "
+         "spec.loader.exec_module(guard); guard.install(); sys.argv[0] = 'label-studio'; "
          "from label_studio.server import main; sys.exit(main())")
 
 
@@ -214,6 +223,10 @@ def _launch(data_dir: Path, venv: Path, creds: Credentials | None, port: int, ti
         raise MMRAError(f"the Label Studio running for {data_dir} (pid {state.pid}) was started by an older mmra, "
                         "with open signup and any Host header accepted: stop it with `mmra annotate serve --stop` "
                         "and start it again")
+    if not any(GUARD_MODULE in part for part in state.command):  # reused, started before issue 18
+        raise MMRAError(f"the Label Studio running for {data_dir} (pid {state.pid}) was started by an older mmra, "
+                        "without the gate that fixes who wrote an annotation and keeps the invite token from "
+                        "annotators: stop it with `mmra annotate serve --stop` and start it again")
     harden(data_dir)  # the state file and what the server created on its first start
     return state, document_root
 
