@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from mmra.errors import MMRAError, cli_errors
+from mmra.output import labelled, literal_console
 
 annotate_app = typer.Typer(help="Annotation with a real Label Studio server (serve, push, check, status, pull, revise).",
                            no_args_is_help=True)
-_out = Console()
-_err = Console(stderr=True)
+_out = literal_console()
+_err = literal_console(stderr=True)
 
 
 def _config():
@@ -40,10 +41,10 @@ def serve_cmd(
         return
     template = server.template_dir_for(Path(config.paths.cache), Path(cfg.venv))
     state, conn = server.start(cfg, port=port, timeout=timeout, template_dir=template)
-    _out.print(f"Label Studio serves at [bold]{conn.url}[/] (pid {state.pid}, data in {conn.data_dir}); "
+    _out.print(Text.assemble("Label Studio serves at ", (conn.url, "bold"), f" (pid {state.pid}, data in {conn.data_dir}); "
                f"sign in as {cfg.username}. Token and password: $LABEL_STUDIO_API_KEY / $LABEL_STUDIO_PASSWORD, "
                f"else {conn.data_dir / server.CREDENTIALS_FILE} (private). Signup is closed: add annotators with "
-               f"`mmra annotate users add EMAIL [--reviewer]`. Stop: `mmra annotate serve --stop`.")
+               f"`mmra annotate users add EMAIL [--reviewer]`. Stop: `mmra annotate serve --stop`."))
 
 
 def _fmt(value, pattern: str = "{}") -> str:
@@ -152,7 +153,7 @@ def _probe_options(probe_with: Path | None, embedder: str):
         errors: list[str] = []
         reference = read_jsonl(probe_with, Sample, errors=errors)
         for problem in errors:
-            _err.print(f"[yellow]skipped:[/] {problem}", highlight=False)
+            _err.print(labelled("skipped:", "yellow", problem), highlight=False)
     return reference, BlindSettings(embedder=None if embedder.lower() == "none" else embedder)
 
 
@@ -199,7 +200,7 @@ def push_cmd(
     errors: list[str] = []
     cands = read_jsonl(candidates, Candidate, errors=errors)
     for problem in errors:
-        _err.print(f"[yellow]skipped:[/] {problem}", highlight=False)
+        _err.print(labelled("skipped:", "yellow", problem), highlight=False)
     conn = connection(cfg)
     roots = allowed_roots(candidates, image_root, cfg)
     drafts = None
@@ -215,9 +216,9 @@ def push_cmd(
         notes: list[str] = []
         drafts, failed = draft_questions(cands, client, images=images, notes=notes)
         for note in notes:
-            _err.print(f"[yellow]{note}[/]", highlight=False)
+            _err.print(Text(note, style="yellow"), highlight=False)
         for cid, reason in failed:
-            _err.print(f"[yellow]no draft[/] for {cid}: {reason}", highlight=False)
+            _err.print(labelled("no draft", "yellow", f"for {cid}: {reason}"), highlight=False)
         seen = sum(d.vision for d in drafts.values())
         _out.print(f"{len(drafts)} of {len(cands)} candidates have an LLM draft ({client.model}"
                    + (f"; {seen} from both images" if draft_vision else "") + ")", highlight=False)
@@ -236,9 +237,9 @@ def push_cmd(
                   batch_size=batch_size or ls_cfg.import_batch_size, drafts=drafts,
                   base_dir=candidates.resolve().parent, roots=roots)
     for cid, reason in report.skipped:
-        _err.print(f"[yellow]refused[/] candidate {cid}: {reason}", highlight=False)
+        _err.print(labelled("refused", "yellow", f"candidate {cid}: {reason}"), highlight=False)
     for warning in report.warnings:
-        _err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        _err.print(labelled("warning:", "yellow", warning), highlight=False)
     _out.print(f"project {project!r} (id {report.project_id}): {report.created} new, {report.updated} updated, "
                f"{report.unchanged} unchanged, {report.duplicates_removed} duplicates removed, "
                f"{report.predictions_added} drafts added; {len(report.skipped) + len(errors)} skipped")
@@ -282,8 +283,8 @@ def check_cmd(
         table.add_row(email, str(row["probed"]), str(row["flagged"]), str(row["sent"]))
     _out.print(table)
     for item in report.flagged_items:
-        _err.print(f"[yellow]leaky[/] {item['task']} by {item['annotator']}: {'; '.join(item['reasons'])} -> "
-                   f"revision task {item['revision_task']}", highlight=False)
+        _err.print(labelled("leaky", "yellow", f"{item['task']} by {item['annotator']}: {'; '.join(item['reasons'])}"
+                                               f" -> revision task {item['revision_task']}"), highlight=False)
     _out.print(f"{report.flagged} of {report.probed} submitted questions flagged, {report.sent} new revision tasks "
                f"({report.waiting} from earlier checks not yet revised); checked with: "
                f"{'; '.join(report.checked) or 'nothing'}" + (f"; not run: {'; '.join(report.skipped)}"
@@ -318,18 +319,16 @@ def pull_cmd(
     if plot:
         _out.print(f"agreement plot: {plot}")
     for item in report.invalid:
-        _err.print(f"[yellow]invalid[/] {item['task']} ({item.get('annotator') or 'task'}): {item['reason']}",
+        _err.print(labelled("invalid", "yellow", f"{item['task']} ({item.get('annotator') or 'task'}): {item['reason']}"),
                    highlight=False)
-    from rich.markup import escape
-
     for item in report.authorship:  # account names and links are data: shown literally
         what = (f"{item['task']} (annotation {item['annotation_id']} credited to {item['account']}, written by "
                 f"{item['written_by'] or 'no recorded account'}): {item['reason']}")
-        _err.print(f"[red]not used[/] {escape(what)}", highlight=False)
+        _err.print(labelled("not used", "red", what), highlight=False)
     for item in report.unknown_accounts:
-        _err.print(f"[red]not used[/] {item['task']} ({item['account']}): {item['reason']}", highlight=False)
+        _err.print(labelled("not used", "red", f"{item['task']} ({item['account']}): {item['reason']}"), highlight=False)
     for item in report.ground_truth_ignored:
-        _err.print(f"[yellow]ground truth ignored[/] {item['task']} ({item['account']}): {item['reason']}",
+        _err.print(labelled("ground truth ignored", "yellow", f"{item['task']} ({item['account']}): {item['reason']}"),
                    highlight=False)
     _out.print(f"{report.samples} samples -> {out}; {len(report.invalid)} invalid annotations, "
                f"{len(report.rejected)} rejected, {len(report.needs_review)} need review, {len(report.pending)} "
@@ -359,7 +358,7 @@ def revise_cmd(
     report = revise(connection(cfg), samples, project, batch_size=cfg.label_studio.import_batch_size,
                     base_dir=flagged.resolve().parent, roots=allowed_roots(flagged, image_root, cfg))
     for sid, reason in report.refused:
-        _err.print(f"[yellow]refused[/] {sid}: {reason}", highlight=False)
+        _err.print(labelled("refused", "yellow", f"{sid}: {reason}"), highlight=False)
     created = report.push.created if report.push else 0
     unflagged = f"; {report.not_flagged} sample(s) not flagged, left as they are" if report.not_flagged else ""
     _out.print(f"{report.sent} revision tasks in {project!r} ({created} new){unflagged}; annotate them, then "
@@ -445,13 +444,13 @@ def users_list_cmd() -> None:
             role = "reviewer" if (mine and mine.reviewer) or account.email.lower() in extra else "annotator"
             made = f"yes ({mine.created})" if mine and mine.created else "yes"
         else:
-            role, made = "-", "[red]NO: its annotations are not used[/]"
+            role, made = "-", Text("NO: its annotations are not used", style="red")
             strangers.append(account)
         table.add_row(account.email, str(account.id), role, made)
     _out.print(table)
     for account in strangers:
-        _err.print(f"[red]account not created by the toolkit:[/] {account.email} (id {account.id}); its "
-                   "annotations are not used; delete it in Label Studio unless you trust it", highlight=False)
+        _err.print(labelled("account not created by the toolkit:", "red", f"{account.email} (id {account.id}); its "
+                            "annotations are not used; delete it in Label Studio unless you trust it"), highlight=False)
 
 
 def register(app: typer.Typer) -> None:
