@@ -32,13 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from mmra.benchmark.records import read_jsonl, write_jsonl
 from mmra.benchmark.schema import Candidate, Sample
 from mmra.config import Config, LabelStudioConfig
 from mmra.errors import MMRAError
+from mmra.output import literal_console
 from mmra.progress import progress_bar
 
 from .annotators import ANNOTATORS, RELATIONS_FILE, Draft, ScriptedItem, script_annotations, scripted_revision
@@ -50,7 +51,7 @@ VERSION = "0.1.0"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MAX_REVISION_ROUNDS = 10  # a safety cap: each round only revises samples never revised before
 
-console = Console(stderr=True, highlight=False)
+console = literal_console(stderr=True, highlight=False)
 
 
 @dataclass
@@ -92,7 +93,7 @@ class DemoState:
     started_at: float = field(default_factory=time.monotonic)
 
     def step(self, name: str) -> StepRecord:
-        console.rule(f"[bold]{len(self.steps) + 1}. {name}")
+        console.rule(Text(f"{len(self.steps) + 1}. {name}", style="bold"))
         record = StepRecord(name)
         self.steps.append(record)
         return record
@@ -272,9 +273,9 @@ def step_annotate(st: DemoState, candidates: list[Candidate], manifest: Path) ->
 
     items = script_annotations(candidates, manifest)
     st.items = {i.candidate_id: i for i in items}
-    console.print("[bold yellow]The annotations below are SCRIPTED[/]: two demo accounts submit answers that the "
-                  "demo writes from its own scene graphs (templates + hand-written distractors). "
-                  "No person annotated anything.")
+    console.print(Text.assemble(("The annotations below are SCRIPTED", "bold yellow"), ": two demo accounts submit "
+                                "answers that the demo writes from its own scene graphs (templates + hand-written "
+                                "distractors). No person annotated anything."))
     passwords = _annotator_passwords(Path(cfg.data_dir))
     accounts = {email: create_annotator(conn, email, passwords[email]) for email in ANNOTATORS}
     project = Project.open(conn, PROJECT)
@@ -481,8 +482,9 @@ def step_revise(st: DemoState, flagged: list[Sample], manifest: Path) -> Path | 
     rec = st.step("Revise the flagged samples in Label Studio (a SCRIPTED reviser rewrites them)")
     t0 = time.monotonic()
     report = revise(st.conn, todo, PROJECT, show_progress=False)
-    console.print("[bold yellow]The revisions below are SCRIPTED[/]: for each flagged question the demo asks the "
-                  "same pair another way (or rejects it), submitted by the two demo accounts. No person wrote them.")
+    console.print(Text.assemble(("The revisions below are SCRIPTED", "bold yellow"), ": for each flagged question the "
+                                "demo asks the same pair another way (or rejects it), submitted by the two demo "
+                                "accounts. No person wrote them."))
     passwords = _annotator_passwords(Path(st.ls_cfg.data_dir))
     from mmra.annotation import create_annotator
 
@@ -731,7 +733,7 @@ def stop_started(st: DemoState) -> list[str]:
 
 
 def print_summary(st: DemoState, stopped: list[str]) -> None:
-    out = Console()
+    out = literal_console()
     table = Table(title=f"mmra demo: done in {time.monotonic() - st.started_at:.0f} s")
     table.add_column("step", ratio=2)
     table.add_column("s", justify="right")
@@ -748,7 +750,7 @@ def print_summary(st: DemoState, stopped: list[str]) -> None:
         out.print("Before: the annotated samples as the scripted annotators wrote them; after: the release's default "
                   "config (flagged samples out, answer key balanced). Blind probes are k-fold, out of fold; QO is "
                   "the local LLM's question-only evaluation of the release.")
-    out.print(f"[bold]Artefacts[/] (workspace {st.ws}):")
+    out.print(Text.assemble(("Artefacts", "bold"), f" (workspace {st.ws}):"))
     for i, rec in enumerate(st.steps, 1):
         for name, path in rec.artefacts.items():
             out.print(f"  {i}. {name}: {path}", soft_wrap=True)
@@ -762,11 +764,11 @@ def print_summary(st: DemoState, stopped: list[str]) -> None:
         else:
             how = (f"Label Studio was stopped. To look at the tasks: `MMRA_CONFIG={st.ws / 'mmra.toml'} mmra annotate "
                    f"serve`, then open http://127.0.0.1:{cfg.port}")
-        out.print(f"{how} and sign in as [bold]{cfg.username}[/] with the password in {creds} "
+        out.print(Text.assemble(f"{how} and sign in as ", (cfg.username, "bold"), f" with the password in {creds} "
                   f"(or $LABEL_STUDIO_PASSWORD if you set it). Project: {PROJECT!r}. The two annotator accounts "
                   f"({', '.join(ANNOTATORS)}) are scripted; their passwords are in "
                   f"{Path(cfg.data_dir) / '.mmra-demo-annotators.json'}. Stop it with "
-                  f"`MMRA_CONFIG={st.ws / 'mmra.toml'} mmra annotate serve --stop`.")
+                  f"`MMRA_CONFIG={st.ws / 'mmra.toml'} mmra annotate serve --stop`."))
     if stopped:
         out.print(f"Stopped the servers this run started: {', '.join(stopped)}.")
     summary = {"workspace": str(st.ws), "seconds": round(time.monotonic() - st.started_at, 1),
