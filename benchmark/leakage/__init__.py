@@ -10,16 +10,18 @@ from mmra.faces import lazy_exports
 if TYPE_CHECKING:  # the static face: editors and type checkers see these names
     from .load import load_samples
     from .method import default_max_hits, probes_for
-    from .run import Endpoint, LeakageResult, LeakageSettings, parse_model_spec, run_leakage, write_outputs
+    from mmra.llm.endpoints import Endpoint, parse_model_spec
+
+    from .run import LeakageResult, LeakageSettings, run_leakage, write_outputs
 
 _EXPORTS = {
     "load_samples": ".load",
     "default_max_hits": ".method",
     "probes_for": ".method",
-    "Endpoint": ".run",
+    "Endpoint": "mmra.llm.endpoints",
     "LeakageResult": ".run",
     "LeakageSettings": ".run",
-    "parse_model_spec": ".run",
+    "parse_model_spec": "mmra.llm.endpoints",
     "run_leakage": ".run",
     "write_outputs": ".run",
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import typer
@@ -50,11 +49,12 @@ def leakage_cmd(
     """Question-only leakage filter: each model answers every question without the images, under every
     circular shift of the options; samples that too many models get right are flagged."""
     from mmra.config import cli_config
-    from mmra.llm.client import LOCAL_ENDPOINT, ChatClient
+    from mmra.llm.endpoints import model_clients, parse_model_specs
+    from mmra.llm.server import LocalServers
 
     from .load import load_samples
     from .report import image_table, report_table, usage_table
-    from .run import LeakageSettings, build_requests, parse_model_spec, run_leakage, write_outputs
+    from .run import LeakageSettings, build_requests, run_leakage, write_outputs
 
     if hit_rule not in ("all", "majority"):
         raise ValueError(f"--hit-rule must be 'all' or 'majority', got {hit_rule!r}")
@@ -66,10 +66,7 @@ def leakage_cmd(
              PanelSettings(flag_on=parse_flag_probes(flag_probes), prune_eps=prune_to_chance))
     if not specs and not vlm:  # no model: the model-free probes alone
         return _blind_only(load_samples(samples), out, *blind)
-    endpoints = list(dict.fromkeys(parse_model_spec(s) for s in specs))
-    for name in local:
-        if parse_model_spec(name).base_url is not None:
-            raise ValueError(f"--local {name!r}: a local model name has no @URL")
+    endpoints = parse_model_specs(list(model), list(local))
     cfg = cli_config()
     data = load_samples(samples)
     cache_path = None if no_cache else (cache or Path(cfg.paths.cache) / "llm.sqlite")
@@ -87,31 +84,11 @@ def leakage_cmd(
                                         backend_options=vlm_options, batch_size=vlm_batch_size,
                                         max_new_tokens=max_tokens, rule=one_image_rule)
 
-    names = [e.model for e in endpoints]
     _, _, requests = build_requests(data, settings)
-    with contextlib.ExitStack() as stack:
-        clients: dict[str, ChatClient] = {}
-        for ep in endpoints:
-            label = ep.model if names.count(ep.model) == 1 else f"{ep.model}@{ep.base_url or 'local'}"
-            clients[label] = ChatClient.from_settings(
-                ep.base_url or "http://127.0.0.1:0/v1", ep.model, cfg.llm, key_env=ep.key_env,
-                endpoint_id=LOCAL_ENDPOINT if ep.local else None, send_openai_key=send_openai_key,
-                allow_insecure_http=allow_insecure_http, concurrency=concurrency, timeout_s=timeout,
-                max_retries=max_retries, cache_path=cache_path,
-            )
-        # remote endpoints first (cheap to check), then local servers; a fully cached model needs neither
-        for ep, client in sorted(zip(endpoints, clients.values(), strict=True), key=lambda pair: pair[0].local):
-            if client.missing(requests) == 0:
-                continue
-            if ep.local:
-                from mmra.llm.server import LocalServers, ensure_server, running, serving
-
-                servers = LocalServers.from_config(cfg)
-                _err.print(f"starting local model {ep.model} ...", highlight=False)
-                client.base_url = (ensure_server(ep.model, servers=servers)
-                                   if keep_servers or running(ep.model, servers)
-                                   else stack.enter_context(serving(ep.model, servers=servers)))
-            client.check()  # fail fast, before any work: unreachable, bad key, unknown model
+    with model_clients(endpoints, llm=cfg.llm, servers=LocalServers.from_config(cfg), requests=requests,
+                       cache_path=cache_path, send_openai_key=send_openai_key, allow_insecure_http=allow_insecure_http,
+                       concurrency=concurrency, timeout_s=timeout, max_retries=max_retries, keep_servers=keep_servers,
+                       say=lambda line: _err.print(line, highlight=False, markup=False)) as clients:
         try:
             result = run_leakage(data, clients, settings, run_ref=str(out / "verdicts.jsonl"), image_probes=image_probes)
         except KeyboardInterrupt:

@@ -1,7 +1,7 @@
 """Run the leakage test over samples with one or more chat endpoints and build the verdicts and report.
 
-    endpoints = [parse_model_spec("gpt-4o-mini@https://api.openai.com/v1"), parse_model_spec("qwen2.5-1.5b")]
-    result = run_leakage(samples, {"qwen2.5-1.5b": client, ...}, LeakageSettings())
+    with model_clients(parse_model_specs(["qwen2.5-1.5b"]), ...) as clients:   # mmra.llm.endpoints
+            result = run_leakage(samples, clients, LeakageSettings())
     write_outputs(result, out_dir)
 """
 
@@ -35,41 +35,6 @@ from .method import (
     wilson,
 )
 from .vlm import image_probe_report
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    model: str  # the model name sent to the API
-    base_url: str | None  # None: an embedded local model, started on demand
-    key_env: str | None = None  # environment variable holding this endpoint's key (NAME@URL#ENVVAR)
-
-    @property
-    def local(self) -> bool:
-        return self.base_url is None
-
-
-def parse_model_spec(spec: str) -> Endpoint:
-    """`NAME@BASE_URL[#ENVVAR]` for any OpenAI-compatible endpoint (`#ENVVAR`: the variable holding its key;
-    see mmra.llm.keys); a bare NAME must be an embedded local model."""
-    from mmra.llm.keys import split_key_env
-    from mmra.llm.models import MODELS
-
-    spec = spec.strip()
-    name, sep, url = spec.partition("@http")
-    if sep:
-        if not name:
-            raise ValueError(f"--model {spec!r}: the model name before '@' is empty")
-        try:
-            url, key_env = split_key_env("http" + url)
-        except ValueError as exc:
-            raise ValueError(f"--model {exc}") from None
-        return Endpoint(name, url, key_env)
-    if "@" in spec:
-        raise ValueError(f"--model {spec!r}: expected NAME@BASE_URL with an http(s) URL, e.g. gpt-4o-mini@https://api.openai.com/v1")
-    if spec not in MODELS:
-        raise ValueError(f"--model {spec!r}: no @BASE_URL given and not an embedded local model "
-                         f"({', '.join(MODELS)}); use NAME@BASE_URL for other endpoints")
-    return Endpoint(spec, None)
 
 
 @dataclass
