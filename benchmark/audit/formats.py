@@ -42,6 +42,7 @@ renamed into place.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import re
 import shutil
@@ -439,92 +440,102 @@ def _open_json(path: Path, label: str, allow_empty: bool) -> BenchmarkSource:
 class _CsvRecord:
     start: int  # the line the record starts on (1-based)
     end: int  # the line it ends on
-    fields: list[str] | None  # None when csv could not parse it
+    fields: list[bytes] | list[str] | None  # bytes from a line with no quote, text from csv; None: unreadable
     error: str | None
-    raw: bytes | None  # the record's bytes, when asked for
+    raw: bytes  # the record's bytes (the header's with its BOM)
+
+
+def _text(field: bytes | str) -> str:
+    """A field as text; ValueError when it is not UTF-8 (csv's text keeps bad bytes as lone surrogates)."""
+    if isinstance(field, bytes):
+        return field.decode("utf-8")
+    if not field.isascii():
+        field.encode("utf-8")  # raises on a surrogate, i.e. on a byte that was not UTF-8
+    return field
 
 
 class DelimitedSource(_FileSource):
-    """CSV or TSV with a header line, standard quoting (a quoted field may hold the delimiter, quotes doubled,
-    and line breaks)."""
+    """CSV or TSV with a header line, standard quoting (a quoted field may hold the delimiter, doubled quotes
+    and line breaks).
+
+    Speed: a line without a quote character is one record whose fields are the line split at the delimiter
+    (what csv would return), kept as bytes and decoded only for the requested columns; so a VLMEvalKit image
+    cell of megabytes of base64 is neither decoded nor parsed. Lines with quotes go through the csv module."""
 
     def __init__(self, path: Path, label: str, *, kind: str):
         super().__init__(path, label)
         self.kind = kind
         self.delimiter = "\t" if kind == "tsv" else ","
-        records = self._records(raw=False)
+        records = self._records()
         try:
             header = next(records, None)
         finally:
             records.close()
         if header is None:
             raise FormatError(f"{path}: empty file (no header line)")
-        if header.fields is None:
+        try:
+            names = [_text(name) for name in header.fields] if header.fields is not None else None
+        except ValueError:
+            names, header.error = None, "not UTF-8 text"
+        if names is None:
             raise FormatError(f"{path}: line {header.start}: the header cannot be read ({header.error})")
-        duplicates = sorted({name for name in header.fields if header.fields.count(name) > 1})
+        duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise FormatError(f"{path}: the header names column(s) {', '.join(map(repr, duplicates))} more "
                               "than once")
-        self._header = header.fields
-        self._header_end = header.end
+        self._header = names
 
-    def _records(self, *, raw: bool) -> Iterator[_CsvRecord]:
-        """Every non-blank record, the header first. The csv reader pulls one line at a time and returns a
-        record as soon as it is complete, so the lines pulled since the last record are exactly this one's."""
+    def _records(self) -> Iterator[_CsvRecord]:
+        """Every non-blank record, the header first, with its bytes."""
         _raise_csv_field_limit()
-        lines_read = 0
-        pending: list[bytes] = []
-        blank = True
-        bad_utf8 = False
-        quotes = 0  # quote characters in the record: odd in a record that ran to the end means one never closed
+        delimiter = self.delimiter.encode()
+        file_lines = _read_lines(self.path)
+        lines = enumerate(file_lines, 1)  # shared with `rest`, which csv pulls lines from
         at_end = False
 
-        def decoded() -> Iterator[str]:
-            nonlocal lines_read, blank, bad_utf8, quotes, at_end
-            for line in _read_lines(self.path):
-                lines_read += 1
-                if lines_read == 1 and line.startswith(BOM):
-                    if raw:
-                        pending.append(BOM)  # the BOM belongs to the header line's bytes
-                    line = line[len(BOM):]
-                if raw:
-                    pending.append(line)
-                blank = blank and not line.strip()
-                try:
-                    text = line.decode("utf-8")
-                except UnicodeDecodeError:
-                    text, bad_utf8 = line.decode("utf-8", "surrogateescape"), True
-                quotes += text.count('"')
-                yield text
+        def rest(consumed: list[bytes]) -> Iterator[str]:
+            """The lines after a quoted record's first, as csv asks for them."""
+            nonlocal at_end
+            for _, more in lines:
+                consumed.append(more)
+                yield more.decode("utf-8", "surrogateescape")
             at_end = True
 
-        reader = csv.reader(decoded(), delimiter=self.delimiter)
-        start = 1
-        while True:
-            try:
-                fields, error = next(reader), None
-            except StopIteration:
-                break
-            except csv.Error as exc:  # the reader starts afresh on the next line
-                fields, error = None, _first_line(exc)
-            if bad_utf8 and fields is not None:
-                fields, error = None, "not UTF-8 text"
-            if at_end and lines_read > start and quotes % 2 and fields is not None:
-                # csv (not strict) ends an unclosed quoted field at the end of the file, swallowing every later
-                # line into one field: say so instead of reading it as one long value
-                fields, error = None, ("a quote opened here is never closed: the record runs to the end of the "
-                                       f"file (line {lines_read})")
-            if not blank:
-                yield _CsvRecord(start, lines_read, fields, error, b"".join(pending) if raw else None)
-            pending.clear()
-            blank, bad_utf8, quotes = True, False, 0
-            start = lines_read + 1
+        try:
+            for lineno, line in lines:
+                bom = b""
+                if lineno == 1 and line.startswith(BOM):
+                    bom, line = BOM, line[len(BOM):]
+                if not line.strip():
+                    continue
+                body = line.rstrip(b"\r\n")
+                if b'"' not in body and b"\r" not in body:
+                    yield _CsvRecord(lineno, lineno, body.split(delimiter), None, bom + line)
+                    continue
+                consumed = [line]
+                first = line.decode("utf-8", "surrogateescape")
+                # csv pulls lines only until the record is complete: `consumed` is exactly this record's
+                reader = csv.reader(itertools.chain([first], rest(consumed)), delimiter=self.delimiter)
+                try:
+                    fields, error = next(reader), None
+                except csv.Error as exc:
+                    fields, error = None, _first_line(exc)
+                end = lineno + len(consumed) - 1
+                raw = b"".join(consumed)
+                if at_end and end > lineno and fields is not None and raw.count(b'"') % 2:
+                    # csv (not strict) ends an unclosed quoted field at the end of the file, swallowing every
+                    # later line into one field: say so instead of reading it as one long value
+                    fields, error = None, ("a quote opened here is never closed: the record runs to the end of "
+                                           f"the file (line {end})")
+                yield _CsvRecord(lineno, end, fields, error, bom + raw)
+        finally:
+            file_lines.close()
 
     def columns(self) -> list[str]:
         return list(self._header)
 
-    def _data_records(self, *, raw: bool) -> Iterator[_CsvRecord]:
-        records = self._records(raw=raw)
+    def _data_records(self) -> Iterator[_CsvRecord]:
+        records = self._records()
         try:
             next(records, None)  # the header
             yield from records
@@ -535,19 +546,29 @@ class DelimitedSource(_FileSource):
         position = {name: i for i, name in enumerate(self._header)}
         wanted = [(c, position[c]) for c in dict.fromkeys(columns) if c in position]
         width = len(self._header)
-        for number, record in enumerate(self._data_records(raw=False)):
+        for number, record in enumerate(self._data_records()):
             where = f"{self.label} line {record.start}"
             if record.fields is None:
                 yield RowError(number, where, record.error or "cannot be read")
-            elif len(record.fields) != width:
+                continue
+            if len(record.fields) != width:
                 spans = f" (the record runs over lines {record.start}-{record.end})" if record.end > record.start else ""
                 yield RowError(number, where, f"{len(record.fields)} field(s), the header has {width}{spans}")
+                continue
+            values: dict[str, Any] = {}
+            for column, i in wanted:
+                try:
+                    values[column] = _text(record.fields[i]) or None
+                except ValueError:
+                    break
             else:
-                yield RawRow(number, where, {c: record.fields[i] or None for c, i in wanted})
+                yield RawRow(number, where, values)
+                continue
+            yield RowError(number, where, f"column {column!r} is not UTF-8 text")
 
     def _write_kept(self, keep: Keep, target: Path) -> int:
         count = 0
-        records = self._records(raw=True)
+        records = self._records()
         try:
             header = next(records)
             newline = b"\r\n" if header.raw.endswith(b"\r\n") else b"\n"
