@@ -17,9 +17,10 @@ Kinds (`BenchmarkSource.kind`), chosen by suffix or by what a folder holds:
 - "arrow": a `datasets.save_to_disk` folder (memory-mapped); a DatasetDict folder gives `split`, or its only
   split, or 'test'.
 - "parquet-folder": a folder of data files of one kind (parquet, JSONL, CSV, TSV or JSON), e.g. a local Hub
-  snapshot (README.md + data/test-00000-of-00001.parquet), read in sorted path order; `split` keeps the files
-  whose path has it as a word ("test" matches data/test-0000.parquet, not latest.parquet); without `split`, a
-  folder whose file names show several splits gives 'test' or an error listing them.
+  snapshot (README.md + data/test-00000-of-00001.parquet), read in sorted path order. A file's split is NAME in
+  the Hub's shard names (NAME-00000-of-00002.parquet), else a split word in its path (test.jsonl,
+  train/0000.parquet); `split` keeps that split's files (or, when no file is named so, the files with it as a
+  word in their path); without `split`, a folder showing several splits gives 'test' or an error listing them.
 - "hub": a Hub dataset id ("org/name" that is not a local path), via `datasets.load_dataset`.
 
 Every record keeps its place in the source (`number`, 0-based, counting bad records too, across the files of a
@@ -67,6 +68,7 @@ _DATA_SUFFIXES = {".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", 
 _SAVED_DATASET_MARKERS = ("dataset_dict.json", "state.json")
 _METADATA_JSON = {"dataset_info.json", "dataset_infos.json", "dataset_dict.json", "state.json"}
 _KNOWN_SPLITS = ("train", "test", "validation", "val", "dev", "eval")
+_HUB_SHARD = re.compile(r"(?P<split>[A-Za-z][\w.]*?)-\d+-of-\d+")
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 _JSON_WS = re.compile(r"[ \t\n\r]*")
 
@@ -768,7 +770,13 @@ def _open_hub(repo: str, split: str | None) -> DatasetSource:
 
 
 def _split_of(relative: str) -> str | None:
-    words = re.split(r"[^a-z0-9]+", relative.lower())
+    """The split a data file belongs to: NAME in the Hub's shard names (data/testmini-00000-of-00001.parquet),
+    else a common split word in its path (test.jsonl, train/0000.parquet); None when nothing says."""
+    stem = relative.rsplit(".", 1)[0]
+    shard = _HUB_SHARD.fullmatch(stem.rsplit("/", 1)[-1])
+    if shard:
+        return shard["split"]
+    words = re.split(r"[^a-z0-9]+", stem.lower())
     return next((word for word in words if word in _KNOWN_SPLITS), None)
 
 
@@ -827,6 +835,14 @@ def _data_files(folder: Path) -> dict[str, list[Path]]:
 
 
 def _open_folder(folder: Path, split: str | None) -> BenchmarkSource:
+    if (folder / "manifest.json").is_file() and (folder / "data").is_dir():
+        # an MMRA release: its default config (data/, both levels), or its `flagged` config with split "flagged"
+        config = folder / ("flagged" if split == "flagged" else "data")
+        files = sorted(config.glob("*.parquet"))
+        if not files:
+            raise FormatError(f"{folder}: a release without parquet files in {config.name}/")
+        return FolderSource(folder, [(f.relative_to(folder).as_posix(), ParquetSource(f, f.relative_to(folder).as_posix()))
+                                     for f in files])
     if any((folder / marker).is_file() for marker in _SAVED_DATASET_MARKERS):
         return _open_saved_dataset(folder, split)
     by_kind = _data_files(folder)
@@ -842,7 +858,8 @@ def _open_folder(folder: Path, split: str | None) -> BenchmarkSource:
     files = sorted(by_kind[kinds[0]], key=lambda f: f.relative_to(folder).as_posix())
     relatives = [f.relative_to(folder).as_posix() for f in files]
     if split is not None:
-        chosen = [i for i, rel in enumerate(relatives) if _has_word(rel, split)]
+        chosen = ([i for i, rel in enumerate(relatives) if _split_of(rel) == split]
+                  or [i for i, rel in enumerate(relatives) if _has_word(rel, split)])
         if not chosen:
             found = sorted({s for s in map(_split_of, relatives) if s})
             raise FormatError(f"{folder}: no data file has {split!r} in its name"

@@ -377,6 +377,7 @@ def test_folder_of_parquet_shards_like_a_hub_snapshot(tmp_path):
     pq.write_table(_parquet_table(8, start=0), snap / "data" / "test-00000-of-00002.parquet")
     pq.write_table(_parquet_table(5, start=8), snap / "data" / "test-00001-of-00002.parquet")
     pq.write_table(_parquet_table(3, start=50), snap / "data" / "train-00000-of-00001.parquet")
+    pq.write_table(_parquet_table(2, start=90), snap / "data" / "testmini-00000-of-00001.parquet")  # MathVista's
     source = open_source(snap)
     assert source.kind == "parquet-folder"
     good, bad = _rows_of(source, ["id"])
@@ -384,6 +385,13 @@ def test_folder_of_parquet_shards_like_a_hub_snapshot(tmp_path):
     assert [r.number for r in good] == list(range(13))
     assert good[9].where == "data/test-00001-of-00002.parquet row 1"
     assert [v["id"] for v in _values(open_source(snap, split="train"), ["id"])] == ["item-50", "item-51", "item-52"]
+    assert [v["id"] for v in _values(open_source(snap, split="testmini"), ["id"])] == ["item-90", "item-91"]
+    no_test = tmp_path / "no-test"
+    (no_test / "data").mkdir(parents=True)
+    for name in ("dev-00000-of-00001.parquet", "train-00000-of-00001.parquet"):
+        pq.write_table(_parquet_table(2), no_test / "data" / name)
+    with pytest.raises(FormatError, match="holds splits dev, train; choose one with split"):
+        open_source(no_test)
 
     keep = {2, 7, 8, 12}
     out = source.write_subset(keep, tmp_path / "out")
