@@ -26,7 +26,7 @@ def _config():
 @annotate_app.command("serve")
 @cli_errors
 def serve_cmd(
-    port: int = typer.Option(None, "--port", help="Port on 127.0.0.1 (default: [label_studio].port)."),
+    port: int = typer.Option(None, "--port", help="Port on 127.0.0.1 (default: \\[label_studio].port)."),
     stop: bool = typer.Option(False, "--stop", help="Stop the server this toolkit started."),
     timeout: float = typer.Option(240.0, "--timeout", help="Seconds to wait for the server to become healthy."),
 ) -> None:
@@ -176,9 +176,9 @@ def push_cmd(
     draft_model: str = typer.Option(None, "--draft-model",
                                     help="Pre-annotate with this LLM (a local model name, or any model at --llm-url)."),
     llm_url: str = typer.Option(None, "--llm-url", help="OpenAI-compatible base URL for --draft-model (URL#ENVVAR: its key is in $ENVVAR)."),
-    image_root: list[Path] = typer.Option([], "--image-root", help="A folder images may lie in (default: the corpus folders recorded in the curation_report.json beside the candidates, [paths].image_roots, else the candidates file's folder); repeat for more."),
+    image_root: list[Path] = typer.Option([], "--image-root", help="A folder images may lie in (default: the corpus folders recorded in the curation_report.json beside the candidates, \\[paths].image_roots, else the candidates file's folder); repeat for more."),
     draft_vision: bool = typer.Option(False, "--draft-vision", help="Send both images to --draft-model (a vision model); an endpoint that refuses images gets the text request instead."),
-    probe_model: str = typer.Option(None, "--probe-model", help="A text-only model for the question-only probe of the drafts (NAME@URL[#ENVVAR] or a local name; default: the draft model when it drafts from text; 'none': no LLM probe)."),
+    probe_model: str = typer.Option(None, "--probe-model", help="A text-only model for the question-only probe of the drafts (NAME@URL\\[#ENVVAR] or a local name; default: the draft model when it drafts from text; 'none': no LLM probe)."),
     probe_with: Path = typer.Option(None, "--probe-with", help="Already-pulled samples JSONL: more text for the learned probe that checks the drafts."),
     embedder: str = typer.Option("auto", "--embedder", help="Sentence embeddings of the learned probe: auto, a local folder, or none."),
 ) -> None:
@@ -252,7 +252,7 @@ def push_cmd(
 def check_cmd(
     project: str = typer.Option(..., "--project", "-p", help="Label Studio project name."),
     probe_with: Path = typer.Option(None, "--probe-with", help="Already-pulled samples JSONL: more text for the learned probe."),
-    probe_model: str = typer.Option(None, "--probe-model", help="A text-only model for the question-only probe (NAME@URL[#ENVVAR] or a local model name)."),
+    probe_model: str = typer.Option(None, "--probe-model", help="A text-only model for the question-only probe (NAME@URL\\[#ENVVAR] or a local model name)."),
     embedder: str = typer.Option("auto", "--embedder", help="Sentence embeddings of the learned probe: auto, a local folder, or none."),
     min_learned: int = typer.Option(None, "--min-learned", min=2, help="Questions the learned probe needs before it runs (default 20)."),
     as_json: bool = typer.Option(False, "--json", help="Print the check report as JSON (nothing else)."),
@@ -340,7 +340,7 @@ def pull_cmd(
 def revise_cmd(
     flagged: Path = typer.Option(..., "--flagged", "-f", help="Samples JSONL with `leakage` set (leakage filter output)."),
     project: str = typer.Option(..., "--project", "-p", help="Label Studio project to send revision tasks to."),
-    image_root: list[Path] = typer.Option([], "--image-root", help="A folder the samples' images may lie in (besides [paths].image_roots, the folders push allowed and the media folder; the file's folder only when no folder is configured); repeat for more."),
+    image_root: list[Path] = typer.Option([], "--image-root", help="A folder the samples' images may lie in (besides \\[paths].image_roots, the folders push allowed and the media folder; the file's folder only when no folder is configured); repeat for more."),
 ) -> None:
     """Send leakage-flagged samples back to annotators, showing what the text-only models answered."""
     from mmra.benchmark.records import read_jsonl

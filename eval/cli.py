@@ -31,7 +31,7 @@ def _backend_options(backend: str, *, device, dtype, device_map, tensor_parallel
     return {}
 
 
-_IMAGE_ROOT_HELP = ("A folder the dataset's image files may lie in (default: [paths].image_roots and the folders "
+_IMAGE_ROOT_HELP = ("A folder the dataset's image files may lie in (default: \\[paths].image_roots and the folders "
                     "recorded in a curation_report.json beside the dataset, else the dataset's own folder); "
                     "repeat for more. Images embedded in the dataset need none.")
 
@@ -50,7 +50,7 @@ def _image_roots(dataset: str, flags: list[Path]) -> tuple[Path, ...]:
 
 @cli_errors
 def eval_cmd(
-    dataset: str = typer.Option(..., "--dataset", help="Release folder, parquet/JSONL file, or Hub repo REPO[@REV]."),
+    dataset: str = typer.Option(..., "--dataset", help="Release folder, parquet/JSONL file, or Hub repo REPO\\[@REV]."),
     model: str = typer.Option(..., "--model", help="Model id or path; tiny:qwen2-vl / tiny:smolvlm build a tiny "
                                                    "random VLM offline."),
     out: Path = typer.Option(..., "--out", help="Run folder: predictions.jsonl, run.json, scores.json, scores.png."),
@@ -148,7 +148,7 @@ def score_cmd(
 
 @cli_errors
 def describe_cmd(
-    dataset: str = typer.Option(..., "--dataset", help="Release folder, parquet/JSONL file, or Hub repo REPO[@REV]."),
+    dataset: str = typer.Option(..., "--dataset", help="Release folder, parquet/JSONL file, or Hub repo REPO\\[@REV]."),
     model: str = typer.Option(..., "--model", help="Captioning model (any backend)."),
     out: Path = typer.Option(..., "--out", help="Descriptions JSONL to write (id, description1, description2)."),
     backend: str = typer.Option("hf", "--backend", help="hf | vllm | openai, or a backend a package registers (entry points mmra.backends)."),

@@ -17,7 +17,7 @@ _err = literal_console(stderr=True)
 @cli_errors
 def leakage_cmd(
     samples: Path = typer.Option(..., "--samples", "-s", help="Samples JSONL, MMRA-format JSONL/parquet, a release folder or a saved HF dataset."),
-    model: list[str] = typer.Option([], "--model", "-m", help="NAME@BASE_URL[#ENVVAR] of an OpenAI-compatible endpoint (its key from $ENVVAR; $OPENAI_API_KEY goes only to api.openai.com), or a bare local model name (started automatically). Repeatable."),
+    model: list[str] = typer.Option([], "--model", "-m", help="NAME@BASE_URL\\[#ENVVAR] of an OpenAI-compatible endpoint (its key from $ENVVAR; $OPENAI_API_KEY goes only to api.openai.com), or a bare local model name (started automatically). Repeatable."),
     local: list[str] = typer.Option([], "--local", help="An embedded local model (smollm2-135m, qwen2.5-0.5b, qwen2.5-1.5b). Repeatable."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder: verdicts.jsonl, report.json, leakage.png, flagged.jsonl, samples.jsonl."),
     max_hits: int = typer.Option(None, "--max-hits", min=0, help="Flag a sample when MORE than this many models hit it (default: floor(models/4), MMStar's 2 of 8)."),
@@ -31,9 +31,9 @@ def leakage_cmd(
     vlm_batch_size: int = typer.Option(8, "--vlm-batch-size", min=1, help="Prompts per generate() call of --vlm."),
     one_image_rule: str = typer.Option("as-well", "--one-image-rule", help="'as-well': flag 'answerable from one image' when the VLM is right from one image alone and from both; 'any': right from one image alone; 'off': report only."),
     choices_only: bool = typer.Option(True, "--choices-only/--no-choices-only", help="Also probe with the options alone (multiple choice; reported, does not flag)."),
-    concurrency: int = typer.Option(None, "--concurrency", min=1, help="Requests in flight per model (default [llm].concurrency)."),
-    timeout: float = typer.Option(None, "--timeout", min=0.1, help="Seconds per request (default [llm].timeout_s)."),
-    max_retries: int = typer.Option(None, "--max-retries", min=0, help="Retries per request on 429/5xx/timeouts (default [llm].max_retries)."),
+    concurrency: int = typer.Option(None, "--concurrency", min=1, help="Requests in flight per model (default \\[llm].concurrency)."),
+    timeout: float = typer.Option(None, "--timeout", min=0.1, help="Seconds per request (default \\[llm].timeout_s)."),
+    max_retries: int = typer.Option(None, "--max-retries", min=0, help="Retries per request on 429/5xx/timeouts (default \\[llm].max_retries)."),
     max_tokens: int = typer.Option(16, "--max-tokens", min=1, help="Tokens per answer."),
     cache: Path = typer.Option(None, "--cache", help="SQLite response cache (default <paths.cache>/llm.sqlite)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the cache (a killed run then cannot resume)."),

@@ -67,7 +67,7 @@ def publish_cmd(
         help="Sentence-embedding model for the learned blind probe ('auto', a model name, or 'none')."),
     image_root: list[Path] = typer.Option(
         [], "--image-root",
-        help="A folder the samples' images may lie in (default: [paths].image_roots and the folders recorded in "
+        help="A folder the samples' images may lie in (default: \\[paths].image_roots and the folders recorded in "
              "a curation_report.json beside the samples, else the samples file's folder); repeat for more."),
 ) -> None:
     """Publish a versioned, immutable release (parquet + data card + lmms-eval task).

@@ -17,8 +17,8 @@ _console = literal_console()
 @llm_app.command("serve")
 @cli_errors
 def serve_cmd(
-    model: str = typer.Option(None, "--model", "-m", help="Local model name (default: [llm].default_model)."),
-    port: int = typer.Option(None, "--port", help="Port on 127.0.0.1 (default: [llm].port, or a free one)."),
+    model: str = typer.Option(None, "--model", "-m", help="Local model name (default: \\[llm].default_model)."),
+    port: int = typer.Option(None, "--port", help="Port on 127.0.0.1 (default: \\[llm].port, or a free one)."),
     stop: bool = typer.Option(False, "--stop", help="Stop the server this toolkit started for the model."),
 ) -> None:
     """Start (or reuse) the local OpenAI-compatible server for a model, or stop it with --stop."""
