@@ -262,3 +262,27 @@ def test_option_column_families_are_detected():
         == ("A", "B", "C", "D", "E")
     assert map_columns(["question", "option1", "option2", "option10", "answer"], ColumnFlags(), "f").option_columns \
         == ("option1", "option2", "option10")
+
+
+def test_mmra_samples_and_a_release_are_audited_as_before(tmp_path):
+    """MMRA's own data: Samples JSONL and a published release (its default config; the subset is a folder of the
+    same parquet layout). Registered subtasks keep their level."""
+    from mmra.benchmark.records import write_jsonl
+    from tests.release.conftest import make_sample_records
+
+    samples = make_sample_records(tmp_path, 44, flag_every=0)
+    write_jsonl(tmp_path / "samples.jsonl", samples)
+    r = _mmra("publish", "--samples", "samples.jsonl", "--name", "rel", "--version", "0.1.0", "--to", "store",
+              "--allow-blind-gap", "--probe-embedder", "none", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    for source, subset in (("samples.jsonl", "blind_proof.jsonl"), ("store/rel/0.1.0", "blind_proof")):
+        out = tmp_path / f"audit-{subset}"
+        r = _mmra("audit", source, "--out", str(out), "--embedder", "none", "--prune-to-chance", "5", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        report = json.loads((out / "report.json").read_text())
+        assert set(report["subtasks"]) == {s.subtask for s in samples}
+        assert {row.get("level") for row in report["subtasks"].values()} == {"entity", "image"}
+        assert set(_verdicts(out)) == {s.id for s in samples}
+        assert (out / subset).exists()
+    assert sorted(p.name for p in (tmp_path / "audit-blind_proof" / "blind_proof" / "data").iterdir()) == \
+        sorted(p.name for p in (tmp_path / "store" / "rel" / "0.1.0" / "data").iterdir())
