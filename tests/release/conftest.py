@@ -29,8 +29,8 @@ def draw_image(path: Path, seed: int, size=(96, 72)) -> Path:
 
 
 def make_sample_records(folder: Path, n: int, *, seed: int = 0, start: int = 0, flag_every: int = 5) -> list[Sample]:
-    """n valid samples cycling through every subtask; images under folder/imgs (relative paths). Every even
-    sample has a leakage verdict; those at multiples of `flag_every` (0: none) are flagged (leaked), and
+    """n valid samples cycling through every subtask; images under folder/imgs (relative paths). Every sample
+    has a leakage verdict; even ones at multiples of `flag_every` (0: none) are flagged (leaked), and
     publish moves them to the `flagged` config."""
     specs = all_subtasks()
     samples = []
@@ -56,9 +56,12 @@ def make_sample_records(folder: Path, n: int, *, seed: int = 0, start: int = 0, 
                            "miner": f"{spec.abbreviation.lower()}-miner"},
             "annotation": {"annotators": ["ann1", "ann2"], "agreement": 1.0 if i % 4 else 0.5,
                            "adjudication": "unanimous" if i % 4 else "review"},
+            # publish refuses samples without a leakage check (--publish-unchecked aside): the odd ones get a
+            # clean verdict of another shape (no `run`)
             "leakage": ({"leaked": _flagged(i, flag_every), "hits": 2 if _flagged(i, flag_every) else 0,
                          "models": ["smollm2", "qwen2.5-1.5b"],
-                         "run": "/local/path/verdicts.jsonl"} if i % 2 == 0 else None),
+                         "run": "/local/path/verdicts.jsonl"} if i % 2 == 0
+                        else {"leaked": False, "hits": 0, "models": ["smollm2"]}),
             "descriptions": {"image1": f"A picture number {i}.", "image2": f"Another picture {i}."},
         }))
     return samples

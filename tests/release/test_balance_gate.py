@@ -50,8 +50,8 @@ def _sample(folder: Path, k: int, subtask: str, question: str, options: list[str
         "provenance": {"captions": {"image1": [f"first picture {k}"], "image2": [f"second picture {k}"]},
                        "boxes": [{"label": "thing", "bbox": [1, 2, 3, 4], "image": 1}]},
         "descriptions": {"image1": f"description one {k}", "image2": f"description two {k}"},
-        "leakage": None if leaked is None else {"leaked": leaked, "hits": int(leaked), "models": ["m"],
-                                                "model_hits": {"m": leaked}},
+        # every sample has a leakage check (publish refuses unchecked ones); `leaked` flags it
+        "leakage": {"leaked": bool(leaked), "hits": int(bool(leaked)), "models": ["m"], "model_hits": {"m": bool(leaked)}},
     })
 
 
@@ -160,7 +160,7 @@ def test_balance_spreads_letters_and_yes_no_keeps_texts_ids_and_is_deterministic
     rows = list(load_release(str(path)).cast_column("image1", datasets.Image(decode=False))
                 .cast_column("image2", datasets.Image(decode=False)))
     by_id = {s.id: s for s in samples}
-    assert sorted(r["id"] for r in rows) == sorted(s.id for s in samples if not s.leakage)  # ids stable
+    assert sorted(r["id"] for r in rows) == sorted(s.id for s in samples if not s.leakage.leaked)  # ids stable
     letters: dict[str, Counter] = {}
     yes: dict[str, Counter] = {}
     swapped = 0
@@ -253,7 +253,7 @@ def test_mmstar_gain_and_leakage_from_eval_runs_on_the_card(planted, tmp_path):
     from mmra.eval.scoring import score_runs
 
     _, raw, samples = planted
-    clean = [s for s in samples if not s.leakage][:40]
+    clean = [s for s in samples if not s.leakage.leaked][:40]
 
     def records(setting: str, right: int) -> list[dict]:
         out = []

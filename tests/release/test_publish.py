@@ -15,7 +15,7 @@ from PIL import Image
 
 from mmra.benchmark.records import write_jsonl
 from mmra.benchmark.release import ReleaseConflictError, ReleaseStore, load_release, publish
-from mmra.benchmark.release.validity import ValidityOptions
+from mmra.benchmark.release.validity import UncheckedSamplesError, ValidityOptions
 from mmra.benchmark.subtasks import BUILTIN_SUBTASKS
 
 MMRA_TASKS = {s.name for s in BUILTIN_SUBTASKS}
@@ -148,8 +148,12 @@ def test_mmra_format_jsonl_is_republished_with_its_strings(tmp_path, make_image)
                      "image2": f"pics/{i}b.png", "options": options, "answer": answer})
     src = tmp_path / "mmra.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    result = _publish(src, store=tmp_path / "store", name="legacy")
+    with pytest.raises(UncheckedSamplesError, match="3 sample"):  # MMRA's format carries no leakage check
+        _publish(src, store=tmp_path / "store", name="legacy")
+    result = _publish(src, store=tmp_path / "store", name="legacy",
+                      validity=ValidityOptions(balance=False, publish_unchecked=True))
     assert result.manifest["source"]["format"] == "mmra"
+    assert result.manifest["validity"]["unchecked"] == {"n": 3, "missing": 3, "failed": 0}
     ds = load_release(str(result.path))
     got = {r["question"]: r for r in ds}
     for r in rows:
