@@ -98,19 +98,25 @@ def _account_id(value: Any) -> int | None:
         return None
 
 
+def _shown(value: Any) -> str:
+    """A client's value in a refusal (and the server log): bounded, whatever it sent."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _names_only_itself(data: Any, user: Any) -> str | None:
     if not isinstance(data, Mapping):
         return f"{ONLY_ANNOTATE}: the request body must be one JSON object"
     for key in _ACCOUNT_FIELDS:
         if key in data and _account_id(data[key]) != user.id:
-            return (f"{ONLY_ANNOTATE} as themselves: {key}={data[key]!r} is not this account "
+            return (f"{ONLY_ANNOTATE} as themselves: {key}={_shown(data[key])} is not this account "
                     f"(id {user.id})")
     return None
 
 
 def _same(data: Mapping, key: str, expected: int | None) -> str | None:
     if key in data and expected is not None and _account_id(data[key]) != expected:
-        return f"{ONLY_ANNOTATE}: {key}={data[key]!r} does not match the annotation's {key} ({expected})"
+        return f"{ONLY_ANNOTATE}: {key}={_shown(data[key])} does not match the annotation's {key} ({expected})"
     return None
 
 

@@ -2,7 +2,8 @@
 
 Signup on the server is closed: an account is made here, by the admin, through Label Studio's own signup
 form opened with the organisation's invite token (the Community edition has no API to set a password);
-the token is reset right after, so the link never works twice. Every account made here goes into the
+the token is reset right after, so the link never works twice, and only the admin can read it (the server's
+gate, ls_guard.py, refuses it to every other account). Every account made here goes into the
 toolkit's registry (`<data_dir>/.mmra-accounts.json`, 0600: e-mail, Label Studio user id, reviewer or not);
 `annotate pull` uses only annotations from registered accounts, and ground truth only from reviewers.
 Annotations are then made *as* the annotator (their own API token), not on their behalf.

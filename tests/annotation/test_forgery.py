@@ -220,6 +220,8 @@ def test_an_annotator_cannot_read_the_invite_nor_mint_an_account(ls, ls_server, 
     with closing(annotator.session(ls)) as browser:
         for path in ("/api/invite", f"/api/organizations/{org}", "/organization/", "/people/", "/user/account/"):
             assert before not in browser.get(path).text, path
+        for page in ("/projects/", "/user/account/", "/api/current-user/whoami"):  # the UI itself still opens
+            assert browser.get(page).status_code == 200, page
         assert browser.get("/api/invite").status_code == 403
     # the invite still in force is the one the annotator never saw; a guessed or empty one does not sign up
     assert httpx.get(f"{ls.url}/api/invite", headers=ADMIN).json()["token"] == before
@@ -256,7 +258,11 @@ def test_an_annotator_may_only_annotate(ls, people, project_name, make_candidate
     assert httpx.get(f"{ls.url}/api/tasks/{task}", headers=ADMIN).json()["data"]["external_id"] == cand.id
     assert httpx.get(f"{ls.url}/api/projects/{project_id}/", headers=ADMIN).json()["title"] == project_name
 
-    # what annotating needs still works: read the task, the labeling stream, drafts, own profile, annotate
+    # what annotating needs still works: the labeling page, the task, the stream, drafts, own profile, annotate
+    with closing(annotator.session(ls)) as browser:
+        assert browser.get(f"/projects/{project_id}/data?tab=0&task={task}").status_code == 200
+        resp = browser.post(f"/api/dm/actions/?id=next_task&project={project_id}", json={})
+        assert resp.status_code == 200 and resp.json()["id"] == task, resp.text[:300]
     assert httpx.get(f"{ls.url}/api/tasks/{task}", headers=annotator.headers).status_code == 200
     assert httpx.get(f"{ls.url}/api/projects/{project_id}/next/", headers=annotator.headers).status_code == 200
     draft = httpx.post(f"{ls.url}/api/tasks/{task}/drafts", headers=annotator.headers,
