@@ -50,6 +50,10 @@ def audit_cmd(
     keep_servers: bool = typer.Option(False, "--keep-servers", help="Leave local model servers started by this run running."),
     send_openai_key: bool = typer.Option(False, "--send-openai-key", help="Also send $OPENAI_API_KEY to endpoints other than api.openai.com that name no key of their own."),
     allow_insecure_http: bool = typer.Option(False, "--allow-insecure-http", help="Allow plain http to a host that is not loopback."),
+    vlm: str = typer.Option(None, "--vlm", help="A VLM for the image probes (IQ, IQ-image1, IQ-image2, IQ-blank), as in `mmra leakage`: a model id or path, tiny:qwen2-vl, or NAME@BASE_URL with --vlm-backend openai. MMRA-shaped data only (two images per item)."),
+    vlm_backend: str = typer.Option("hf", "--vlm-backend", help="Eval backend of --vlm: hf | vllm | openai."),
+    vlm_batch_size: int = typer.Option(8, "--vlm-batch-size", min=1, help="Prompts per generate() call of --vlm."),
+    one_image_rule: str = typer.Option("as-well", "--one-image-rule", help="When the image probes flag 'answerable from one image': as-well | any | off."),
 ) -> None:
     """Audit a benchmark you already use: which of its questions the text alone answers, per task, and (with
     --prune-to-chance) a subset at chance in the benchmark's own format."""
@@ -81,7 +85,17 @@ def audit_cmd(
         send_openai_key=send_openai_key, allow_insecure_http=allow_insecure_http, concurrency=concurrency,
         timeout_s=timeout,
     )
+    opts.vlm, opts.vlm_backend, opts.vlm_batch_size, opts.one_image_rule = vlm, vlm_backend, vlm_batch_size, one_image_rule
     llm = servers = None
+    if vlm:
+        from mmra.benchmark.leakage.cli import _vlm_spec
+
+        opts.vlm, opts.vlm_options = _vlm_spec(vlm, vlm_backend)
+        if vlm_backend == "openai":  # the backend gets the config's values, never reads the file itself
+            from mmra.config import cli_config
+
+            cfg = cli_config()
+            opts.vlm_options.update(llm=cfg.llm.model_dump(mode="json"), cache_dir=str(cfg.paths.cache))
     if model:
         from mmra.config import cli_config
         from mmra.llm.server import LocalServers
@@ -101,6 +115,10 @@ def audit_cmd(
 
     if model:
         _console.print(report_table(result.report))
+    if "image_probes" in result.report:
+        from mmra.benchmark.leakage.report import image_table
+
+        _console.print(image_table(result.report["image_probes"]))
     _console.print(blind_table(result.report))
     totals = result.report["totals"]
     _console.print(f"{totals['flagged']} of {totals['n']} items flagged as answerable from text alone; "

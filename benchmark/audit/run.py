@@ -52,6 +52,11 @@ class AuditOptions:
     concurrency: int | None = None
     timeout_s: float | None = None
     max_retries: int | None = None
+    vlm: str | None = None  # image probes (MMRA-shaped data only: they need its image pairs)
+    vlm_backend: str = "hf"
+    vlm_options: dict[str, Any] = field(default_factory=dict)
+    vlm_batch_size: int = 8
+    one_image_rule: str = "as-well"
 
 
 @dataclass
@@ -111,7 +116,9 @@ def run_audit(opts: AuditOptions, *, llm: Any = None, servers: Any = None,
     say(f"{len(items)} items in {len({i.subtask for i in items})} task(s) read from {opts.source}"
         + (f"; {len(errors.rows)} row(s) left out" if errors.rows else ""))
     run_ref = str(opts.out / "verdicts.jsonl")
-    llm_result = _llm_probes(items, opts, llm, servers, run_ref, say) if opts.models else None
+    image_probes = _image_probes(items, opts, say) if opts.vlm else None
+    llm_result = (_llm_probes(items, opts, llm, servers, run_ref, say, image_probes)
+                  if opts.models or image_probes is not None else None)
     blind = BlindSettings(folds=opts.folds, seed=opts.seed, embedder=opts.embedder, probes=opts.blind_probes)
     panel = run_panel(items, llm_result, blind, PanelSettings(flag_on=opts.flag_probes, prune_eps=opts.prune_eps),
                       run_ref=run_ref)
@@ -140,20 +147,44 @@ def run_audit(opts: AuditOptions, *, llm: Any = None, servers: Any = None,
                        kept_rows=kept, paths=paths)
 
 
-def _llm_probes(items, opts: AuditOptions, llm, servers, run_ref: str, say):
+def _image_probes(items: list[ProbeItem], opts: AuditOptions, say) -> dict[str, Any]:
+    """The VLM image probes of `mmra leakage` (IQ, IQ-image1, IQ-image2, IQ-blank). They need the images of an
+    MMRA-shaped benchmark (two per item, as the eval runner reads them); the ids must be the items' ids."""
+    from mmra.benchmark.leakage.vlm import run_image_probes
+    from mmra.benchmark.sources import load_samples
+
+    try:
+        samples = load_samples(opts.source).samples
+    except Exception as exc:  # any reason it is not MMRA-shaped: one line, before any model work
+        cause = " ".join(str(exc).split())[:200]
+        raise AuditError(f"--vlm: the image probes run the eval settings IQ/IQ-image1/IQ-image2/IQ-blank, which need "
+                         f"MMRA-shaped data with two images per item; {opts.source} is not ({cause}). "
+                         "Audit without --vlm, or convert the benchmark to MMRA's columns") from None
+    if {s.id for s in samples} != {i.id for i in items}:
+        raise AuditError(f"--vlm: the ids read from {opts.source} as MMRA data differ from the audited items' ids")
+    say(f"image probes with {opts.vlm} ({opts.vlm_backend}) ...")
+    return run_image_probes(opts.source, model=opts.vlm, out_dir=opts.out / "vlm", backend=opts.vlm_backend,
+                            backend_options=dict(opts.vlm_options), batch_size=opts.vlm_batch_size,
+                            max_new_tokens=opts.max_tokens, rule=opts.one_image_rule)
+
+
+def _llm_probes(items, opts: AuditOptions, llm, servers, run_ref: str, say, image_probes=None):
     from mmra.benchmark.leakage.run import LeakageSettings, build_requests, run_leakage
     from mmra.llm.endpoints import model_clients, parse_model_specs
 
     settings = LeakageSettings(hit_rule=opts.hit_rule, max_hits=opts.max_hits, choices_only="choices-only" in opts.llm_probes,
                                max_tokens=opts.max_tokens, probes=opts.llm_probes, flag_kinds=opts.flag_kinds,
-                               samples_per_probe=opts.samples_per_probe, temperature=opts.temperature)
+                               samples_per_probe=opts.samples_per_probe, temperature=opts.temperature,
+                               one_image_rule=opts.one_image_rule)
+    if not opts.models:  # image probes alone
+        return run_leakage(items, {}, settings, run_ref=run_ref, image_probes=image_probes)
     _, _, requests = build_requests(items, settings)
     with model_clients(parse_model_specs(opts.models), llm=llm, servers=servers, requests=requests,
                        cache_path=opts.cache_path, send_openai_key=opts.send_openai_key,
                        allow_insecure_http=opts.allow_insecure_http, concurrency=opts.concurrency,
                        timeout_s=opts.timeout_s, max_retries=opts.max_retries, keep_servers=opts.keep_servers,
                        say=say) as clients:
-        return run_leakage(items, clients, settings, run_ref=run_ref)
+        return run_leakage(items, clients, settings, run_ref=run_ref, image_probes=image_probes)
 
 
 def _registered_levels(report: dict[str, Any]) -> None:

@@ -286,3 +286,25 @@ def test_mmra_samples_and_a_release_are_audited_as_before(tmp_path):
         assert (out / subset).exists()
     assert sorted(p.name for p in (tmp_path / "audit-blind_proof" / "blind_proof" / "data").iterdir()) == \
         sorted(p.name for p in (tmp_path / "store" / "rel" / "0.1.0" / "data").iterdir())
+
+
+def test_vlm_image_probes_on_mmra_data_and_one_line_for_other_data(tmp_path):
+    """--vlm runs leakage's image probes (a real tiny VLM forward pass) on MMRA-shaped data; on data without
+    MMRA's image pairs it is one line before any model work."""
+    from mmra.benchmark.records import write_jsonl
+    from tests.release.conftest import make_sample_records
+
+    write_jsonl(tmp_path / "samples.jsonl", make_sample_records(tmp_path, 12, flag_every=0))
+    out = tmp_path / "out"
+    r = _mmra("audit", "samples.jsonl", "--out", str(out), "--embedder", "none", "--vlm", "tiny:qwen2-vl",
+              "--vlm-batch-size", "4", "--max-tokens", "4", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["image_probes"]["totals"]["settings"]) == {"IQ", "IQ-image1", "IQ-image2", "IQ-blank"}
+    assert all("image_probes" in v for v in _verdicts(out).values())
+    other = tmp_path / "plain.jsonl"
+    other.write_text("".join(json.dumps({"question": f"Q{i}?", "answer": "yes" if i % 2 else "no"}) + "\n"
+                             for i in range(20)))
+    r = _mmra("audit", str(other), "--out", str(tmp_path / "o2"), "--embedder", "none", "--vlm", "tiny:qwen2-vl")
+    assert r.returncode != 0 and "--vlm" in r.stderr and "MMRA-shaped" in " ".join(r.stderr.split())
+    assert "Traceback" not in r.stderr
