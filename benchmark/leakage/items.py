@@ -26,7 +26,6 @@ class ProbeItem:
     options: list[str] = field(default_factory=list)  # in letter order A, B, ...; empty for yes/no
     answer: str = ""  # a letter (multiple choice) or "Yes"/"No"
     row: int = -1  # position of the record in its source (what the subset writer keeps or drops)
-    images: int = 0  # how many images the item has (reported, never read)
     leakage: Any = None  # the verdict, once probed (as on a Sample)
 
     @property
