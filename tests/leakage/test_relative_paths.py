@@ -72,17 +72,19 @@ def test_leakage_output_publishes_from_another_folder(tmp_path):
     assert ran.returncode == 0, ran.stdout + ran.stderr
     out = tmp_path / "out" / "samples.jsonl"
     written = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    flagged = [json.loads(line) for line in (out.parent / "flagged.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(written) == len(ROWS) * 3
-    for record in written:
+    for record in written + flagged:
         for key in ("image1", "image2"):
             assert Path(record[key]["path"]).is_absolute() and Path(record[key]["path"]).is_file()
     # resolving a path changes no id: the ids are the ones the input file gives
     assert [r["id"] for r in written] == [s.id for s in load_samples(source).samples]
 
-    # publish the leakage output from another folder
+    # publish the leakage output from another folder; the images lie beside the input, not in OUT, so that
+    # folder is named as allowed (publish reads images only from allowed folders)
     published = _mmra("publish", "--samples", "../out/samples.jsonl", "--version", "1.0.0", "--to", "../store",
                       "--cards-dir", "../cards", "--name", "rel", "--keep-option-order", "--allow-blind-gap",
-                      "--probe-embedder", "none", cwd=second)
+                      "--probe-embedder", "none", "--image-root", "../sub", cwd=second)
     assert published.returncode == 0, published.stdout + published.stderr
     assert "does not exist" not in published.stdout + published.stderr
 
