@@ -58,6 +58,9 @@ class RemoteTask:
     total_predictions: int = 0
 
 
+MAX_TITLE_CHARS = 50  # Label Studio's Project.title max_length
+
+
 class Project:
     def __init__(self, conn: Connection, project_id: int, title: str, client=None) -> None:
         self.conn = conn
@@ -96,6 +99,9 @@ class Project:
         """Create the project, or bring an existing one's labeling config and overlap up to date."""
         if len(title.strip()) < 3:
             raise ValueError(f"project name {title!r}: Label Studio needs at least 3 characters")
+        if len(title) > MAX_TITLE_CHARS:  # Label Studio's own limit; its refusal would echo the whole name
+            raise ValueError(f"project name {title[:40]!r}... is {len(title)} characters; Label Studio allows "
+                             f"{MAX_TITLE_CHARS}")
         client = sdk(conn)
         project = cls.find(conn, title, client)
         settings = dict(label_config=label_config(), maximum_annotations=annotators_per_task,

@@ -96,3 +96,11 @@ def test_nan_in_a_candidate_box_is_one_line_naming_the_item_and_the_rest_is_push
         assert result.exit_code == 1, text
         assert text.count(expected) == 1 and "Traceback" not in result.output
         assert f"{new} new" in text and f"{unchanged} unchanged" in text and "1 skipped" in text
+
+
+def test_overlong_project_name_is_one_line(config, make_candidate, tmp_path):
+    path = write_jsonl(tmp_path / "candidates.jsonl", [make_candidate()])
+    result, text = _run(config(), "push", "-c", str(path), "-p", "p" * 300)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), text
+    assert "is 300 characters; Label Studio allows 50" in text
+    assert len(result.output.strip().splitlines()) == 1 and "p" * 300 not in text, result.output
