@@ -13,8 +13,8 @@ subtasks and backends do: the built-in ones here, more from installed packages t
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
-from importlib.metadata import entry_points
+
+from mmra.plugins import Registry
 
 from .vocabulary import CHOICE_LETTERS, QAType
 
@@ -62,28 +62,18 @@ def _default_prompt(question: str, options: list[str], qa_type: QAType, *, with_
     return "\n".join(parts)
 
 
-@cache
-def _profile_plugins() -> dict[str, object]:
-    return {ep.name: ep for ep in entry_points(group=PROFILE_ENTRY_POINT_GROUP) if ep.name not in PROFILES}
+def _is_profile(obj: object) -> str | None:
+    return None if callable(obj) else "is not a function (question, options, qa_type, *, with_question) -> str"
 
 
 def profile_names() -> list[str]:
     """Built-in profiles, then those installed packages registered."""
-    return [*PROFILES, *sorted(_profile_plugins())]
+    return PROMPT_PROFILES.names()
 
 
 def prompt_profile(name: str) -> Callable[..., str]:
-    if name == "default":
-        return _default_prompt
-    if name == "paper":
-        return _paper_prompt
-    plugin = _profile_plugins().get(name)
-    if plugin is None:
-        raise ValueError(f"unknown prompt profile {name!r}; choose one of {', '.join(profile_names())}")
-    try:
-        return plugin.load()
-    except Exception as exc:  # a broken plug-in: one line, not a traceback
-        raise ValueError(f"prompt profile {name!r} (entry point {plugin.value}) cannot be loaded: {exc}") from None
+    """The profile's function; an unknown or broken one is a ValueError naming the choices or the cause."""
+    return PROMPT_PROFILES.get(name)
 
 
 # The official evaluate_demo.py builds its prompts from string literals continued with a backslash inside the
@@ -113,3 +103,8 @@ def _paper_prompt(question: str, options: list[str], qa_type: QAType, *, with_qu
         + _PAPER_MC_GAP + f"answer:  {rendered}"
         + _PAPER_MC_GAP + "Your answer is "
     )
+
+
+# the one registry helper (mmra.plugins), as for subtasks, backends and blind probes
+PROMPT_PROFILES = Registry("prompt profile", PROFILE_ENTRY_POINT_GROUP,
+                           {"default": _default_prompt, "paper": _paper_prompt}, check=_is_profile)

@@ -32,8 +32,9 @@ def load_reference(reference: str) -> Any:
 class Registry:
     """Named objects of one kind. `check(obj)` returns an error text for an object of the wrong kind (or None)."""
 
-    def __init__(self, kind: str, group: str, builtins: dict[str, str],
+    def __init__(self, kind: str, group: str, builtins: dict[str, Any],
                  check: Callable[[Any], str | None] | None = None) -> None:
+        """`builtins`: name -> "module:attr" (imported on first use) or the object itself."""
         self.kind, self.group, self.builtins, self._check = kind, group, dict(builtins), check
         self._loaded: dict[str, Any] = {}
         self.load_errors: list[str] = []
@@ -50,8 +51,8 @@ class Registry:
         if name in self._loaded:
             return self._loaded[name]
         if name in self.builtins:
-            obj = load_reference(self.builtins[name])
-            where = self.builtins[name]
+            ref = self.builtins[name]
+            obj, where = (load_reference(ref), ref) if isinstance(ref, str) else (ref, "built in")
         elif name in self._plugins:
             ep = self._plugins[name]
             where = f"entry point {ep.value}"

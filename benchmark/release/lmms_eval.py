@@ -16,7 +16,7 @@ import ast
 import inspect
 from pathlib import Path
 
-from mmra import parsing
+from mmra import parsing, plugins
 
 from .. import answers, images, prompts
 from ..registry import all_subtasks
@@ -28,7 +28,7 @@ _START, _END = "# --- mmra-inline-start ---", "# --- mmra-inline-end ---"
 _RELEASE_START, _RELEASE_END = "# --- mmra-release-start ---", "# --- mmra-release-end ---"
 _SHIM_NAMES = {"CHOICE_LETTERS", "LETTERS", "YES_NO", "QAType"}
 # modules pasted in, in dependency order; an import of one of them from a later one is dropped
-_INLINED = (parsing, answers, prompts)
+_INLINED = (parsing, plugins, answers, prompts)
 _INLINED_NAMES = {m.__name__ for m in _INLINED}
 LEVELS = ("entity", "image")
 

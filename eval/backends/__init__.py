@@ -10,12 +10,10 @@ entry-point group `mmra.backends`:
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import import_module
-from importlib.metadata import entry_points
 from typing import Any
 
 from mmra.errors import MMRAError
+from mmra.plugins import PluginError, Registry
 
 from .base import Backend, Output
 
@@ -28,30 +26,23 @@ BUILTIN_BACKENDS = {
 BACKENDS = tuple(BUILTIN_BACKENDS)
 
 
-@cache
-def _plugins() -> dict[str, Any]:
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in BUILTIN_BACKENDS}
+def _is_backend(obj: Any) -> str | None:
+    return None if isinstance(obj, type) and issubclass(obj, Backend) else "is not a Backend subclass"
+
+
+BACKEND_REGISTRY = Registry("backend", ENTRY_POINT_GROUP, BUILTIN_BACKENDS, check=_is_backend)
 
 
 def backend_names() -> list[str]:
     """Built-in backends, then those installed packages registered."""
-    return [*BUILTIN_BACKENDS, *sorted(_plugins())]
+    return BACKEND_REGISTRY.names()
 
 
 def backend_class(name: str) -> type[Backend]:
-    if name in BUILTIN_BACKENDS:
-        module, _, attr = BUILTIN_BACKENDS[name].partition(":")
-        return getattr(import_module(module), attr)
-    plugin = _plugins().get(name)
-    if plugin is None:
-        raise MMRAError(f"unknown backend {name!r}; choose one of {', '.join(backend_names())}")
     try:
-        cls = plugin.load()
-    except Exception as exc:  # a broken plug-in: one line, not a traceback
-        raise MMRAError(f"backend {name!r} (entry point {plugin.value}) cannot be loaded: {exc}") from None
-    if not (isinstance(cls, type) and issubclass(cls, Backend)):
-        raise MMRAError(f"backend {name!r} (entry point {plugin.value}) is not a Backend subclass")
-    return cls
+        return BACKEND_REGISTRY.get(name)
+    except PluginError as exc:  # unknown or broken: one line, not a traceback
+        raise MMRAError(str(exc)) from None
 
 
 def make_backend(name: str, model: str, **options: Any) -> Backend:
