@@ -21,7 +21,7 @@ from mmra.benchmark.leakage.items import MAX_OPTIONS, ProbeItem
 from mmra.benchmark.vocabulary import CHOICE_LETTERS, QAType
 
 # Names benchmarks give these columns, most specific first (compared case-insensitively).
-QUESTION_NAMES = ("question", "query", "question_text", "prompt", "instruction")
+QUESTION_NAMES = ("question", "query", "question_text", "prompt", "instruction", "text")  # text: POPE, LLaVA
 ANSWER_NAMES = ("answer", "gt_answer", "correct_answer", "answer_label", "gold", "label", "answer_idx",
                 "answer_index", "correct_choice_idx", "correct_option", "target")
 TASK_NAMES = ("task", "subtask", "category", "task_name", "subject", "subfield", "question_type", "type")
@@ -261,7 +261,12 @@ def item_from_row(number: int, where: str, values: dict[str, Any], cmap: ColumnM
     yn = _yes_no(answer) if not isinstance(answer, (int, float)) or isinstance(answer, bool) else None
     if not options or (len(options) == 2 and {o.casefold() for o in options} == {"yes", "no"} and yn):
         if yn is None:
-            raise ValueError(f"answer {_short(answer)} is not yes/no and the item has no options")
+            message = f"answer {_short(answer)} is not yes/no and the item has no options"
+            binary = _binary(answer)
+            if binary is None:
+                raise _NotYesNo(message)
+            raise _ZeroOneAnswer(message, ProbeItem(id=item_id, subtask=task, qa_type=QAType.yes_no,
+                                                    question=question_text, options=[], answer=binary, row=number))
         return ProbeItem(id=item_id, subtask=task, qa_type=QAType.yes_no, question=question_text, options=[],
                          answer=yn, row=number)
     if len(options) < 2:
@@ -281,24 +286,72 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+class _NotYesNo(ValueError):
+    """No options and an answer that is not yes/no (a free-form item)."""
+
+
+class _ZeroOneAnswer(ValueError):
+    """No options and an answer of 0 or 1: yes/no written as a number (HallusionBench's gt_answer) when the whole
+    file answers that way, a free-form number otherwise; `read_items` decides once it has seen every row."""
+
+    def __init__(self, message: str, item: ProbeItem):
+        super().__init__(message)
+        self.item = item
+
+
+def _binary(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip() in ("0", "1")):
+        number = float(value)
+        return {1.0: "Yes", 0.0: "No"}.get(number)
+    return None
+
+
+REPEATED_ID_LINES = 20  # repeated ids named one by one; the rest are counted in one line
+
+
 def read_items(rows: Iterator[Any], cmap: ColumnMap, default_task: str, errors: ItemErrors) -> list[ProbeItem]:
     """Every row that reads as an item; the others become one line each in `errors` (the rest is audited).
-    Ids repeated in the file are made unique by their row number (and said so)."""
-    items: list[ProbeItem] = []
-    seen: set[str] = set()
+    Answers of 0/1 on rows without options are read as no/yes only when no such row has any other answer (a
+    free-form benchmark whose answer happens to be 1 stays free-form). Ids repeated in the file are made unique by
+    their row number (and said so)."""
+    read: list[ProbeItem] = []
+    where_of: dict[int, str] = {}  # row number -> how messages name it
+    zero_one: list[tuple[str, _ZeroOneAnswer]] = []
+    free_form = 0
     for row in rows:
         if not hasattr(row, "values"):  # a RowError from the reader: the record itself is bad
             errors.add(row.number, f"{row.where}: {row.message}")
             continue
+        where_of[row.number] = row.where
         try:
-            item = item_from_row(row.number, row.where, row.values, cmap, default_task)
+            read.append(item_from_row(row.number, row.where, row.values, cmap, default_task))
+        except _ZeroOneAnswer as exc:
+            zero_one.append((row.where, exc))
         except ValueError as exc:
+            free_form += isinstance(exc, _NotYesNo)
             errors.add(row.number, f"{row.where}: {exc}; left out")
-            continue
+    if zero_one and not free_form:
+        read.extend(exc.item for _, exc in zero_one)
+        read.sort(key=lambda item: item.row)
+        errors.lines.append(f"column {cmap.answer!r}: {len(zero_one)} row(s) without options answer 0 or 1 and "
+                            "none answers otherwise: read as yes/no (1 = Yes, 0 = No)")
+    else:
+        for where, exc in zero_one:
+            errors.add(exc.item.row, f"{where}: {exc}; left out")
+    items: list[ProbeItem] = []
+    seen: set[str] = set()
+    repeats: list[str] = []
+    for item in read:
         if item.id in seen:
-            unique = f"{item.id}@row{row.number}"
-            errors.lines.append(f"{row.where}: id {item.id!r} repeats an earlier row; audited as {unique!r}")
+            unique = f"{item.id}@row{item.row}"
+            repeats.append(f"{where_of[item.row]}: id {item.id!r} repeats an earlier row; audited as {unique!r}")
             item = item.model_copy(update={"id": unique})
         seen.add(item.id)
         items.append(item)
+    errors.lines.extend(repeats[:REPEATED_ID_LINES])
+    if len(repeats) > REPEATED_ID_LINES:
+        errors.lines.append(f"... and {len(repeats) - REPEATED_ID_LINES} more row(s) repeat an earlier id "
+                            f"(column {cmap.id!r}); each is audited as <id>@row<row number>")
     return items

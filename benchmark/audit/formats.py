@@ -413,8 +413,127 @@ class JsonArraySource(_FileSource):
         return len(self._spans)
 
 
+class JsonObjectSource(_FileSource):
+    """A .json file holding one object whose values are the records, keyed by id (MathVista's testmini.json,
+    ScienceQA's problems.json). Read whole, like an array; each record gets its key as a column (`key_column`:
+    "id", or "key" when the records have an "id" of their own), and the subset copies each kept member's
+    original text, key and all."""
+
+    kind = "json"
+
+    def __init__(self, path: Path, label: str, text: str):
+        super().__init__(path, label)
+        self._text = text
+        self._members = self._scan()  # (key, start of the key's text, start of the value, end of the value)
+        names = self._record_names()
+        self.key_column = next(c for c in ("id", "key", "_key", "__key") if c not in names)
+        self._names = [self.key_column, *names]
+
+    def _scan(self) -> list[tuple[str, int, int, int]]:
+        text, path = self._text, self.path
+        scanner = json.JSONDecoder(parse_int=lambda s: None, parse_float=lambda s: None,
+                                   parse_constant=lambda s: None)
+
+        def line(at: int) -> int:
+            return text.count("\n", 0, at) + 1
+
+        members: list[tuple[str, int, int, int]] = []
+        pos = _JSON_WS.match(text, 0).end()
+        if not text.startswith("{", pos):
+            raise FormatError(f"{path}: expected a JSON object of records keyed by id")
+        pos = _JSON_WS.match(text, pos + 1).end()
+        closed = text.startswith("}", pos)
+        pos += closed
+        while not closed:
+            where = f"{path}: member {len(members)} (line {line(pos)})"
+            if not text.startswith('"', pos):
+                raise FormatError(f"{where}: expected a key in double quotes")
+            try:
+                key, after_key = scanner.raw_decode(text, pos)
+            except json.JSONDecodeError as exc:
+                raise FormatError(f"{where}: not valid JSON: {exc.msg}") from None
+            colon = _JSON_WS.match(text, after_key).end()
+            if not text.startswith(":", colon):
+                raise FormatError(f"{where}: expected ':' after the key {key!r}")
+            start = _JSON_WS.match(text, colon + 1).end()
+            try:
+                _, end = scanner.raw_decode(text, start)
+            except json.JSONDecodeError as exc:
+                raise FormatError(f"{path}: key {key!r}: not valid JSON: {exc.msg} at line {exc.lineno} column "
+                                  f"{exc.colno}") from None
+            except RecursionError:
+                raise FormatError(f"{path}: key {key!r}: not valid JSON: nested too deeply") from None
+            members.append((key, pos, start, end))
+            pos = _JSON_WS.match(text, end).end()
+            if text.startswith(",", pos):
+                pos = _JSON_WS.match(text, pos + 1).end()
+            elif text.startswith("}", pos):
+                pos, closed = pos + 1, True
+            else:
+                raise FormatError(f"{path}: key {key!r}: expected ',' or '}}' after its value (line {line(pos)})")
+        extra = _JSON_WS.match(text, pos).end()
+        if extra != len(text):
+            raise FormatError(f"{path}: extra data after the JSON object (line {line(extra)})")
+        if members and not any(text.startswith("{", start) for _, _, start, _ in members[:COLUMN_SCAN_RECORDS]):
+            keys = ", ".join(repr(k) for k, *_ in members[:8]) + (", ..." if len(members) > 8 else "")
+            raise FormatError(f"{path}: expected a JSON array of objects or one JSON object per line, or an object "
+                              f"of records keyed by id (this is one object with keys {keys}, not records)")
+        return members
+
+    def _record_names(self) -> list[str]:
+        names: dict[str, None] = {}
+        for _, _, start, end in self._members[:COLUMN_SCAN_RECORDS]:
+            data = _parse_object(self._text[start:end])
+            if isinstance(data, dict):
+                names.update(dict.fromkeys(data))
+        return list(names)
+
+    def columns(self) -> list[str]:
+        return list(self._names)
+
+    def rows(self, columns: Sequence[str]) -> Iterator[RawRow | RowError]:
+        wanted = list(dict.fromkeys(columns))
+        for number, (key, _, start, end) in enumerate(self._members):
+            where = f"{self.label} key {key!r}"
+            data = _parse_object(self._text[start:end])
+            if isinstance(data, str):
+                yield RowError(number, where, data)
+                continue
+            values = _picked(data, wanted)
+            if self.key_column in wanted:
+                values[self.key_column] = key
+            yield RawRow(number, where, values)
+
+    def _write_kept(self, keep: Keep, target: Path) -> int:
+        kept = [self._text[key_start:end] for number, (_, key_start, _, end) in enumerate(self._members)
+                if keep(number)]
+        body = "{\n" + ",\n".join(kept) + "\n}\n" if kept else "{}\n"
+        with _atomic_file(target) as tmp:
+            tmp.write_bytes(body.encode("utf-8", "surrogatepass"))
+        return len(self._members)
+
+
+def _read_json_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read ({exc.strerror or _first_line(exc)})") from None
+
+
+def _single_record(path: Path) -> bool:
+    """True when the file has exactly one non-blank line."""
+    lines = _read_lines(path)
+    try:
+        return sum(1 for _, line in zip(range(2), (line for line in lines if line.strip()))) == 1
+    finally:
+        lines.close()
+
+
 def _open_json(path: Path, label: str, allow_empty: bool) -> BenchmarkSource:
-    """A .json file: an array of objects, or one object per line (its first line is a whole object)."""
+    """A .json file: an array of objects, one object per line (its first line is a whole object), or one object
+    of records keyed by id (over many lines, or on one line when every value is an object)."""
     first = _first_nonblank_line(path)
     if first is None:
         if allow_empty:
@@ -422,17 +541,16 @@ def _open_json(path: Path, label: str, allow_empty: bool) -> BenchmarkSource:
         raise FormatError(f"{path}: empty file (no JSON records)")
     head = first.lstrip()
     if head.startswith(b"["):
-        try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise FormatError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-        except OSError as exc:
-            raise FormatError(f"{path}: cannot read ({exc.strerror or _first_line(exc)})") from None
-        return JsonArraySource(path, label, text)
-    if head.startswith(b"{") and isinstance(_parse_object(first), dict):
-        return JsonLinesSource(path, label, kind="json", allow_empty=allow_empty)
-    raise FormatError(f"{path}: expected a JSON array of objects or one JSON object per line "
-                      "(a single object spread over several lines is neither)")
+        return JsonArraySource(path, label, _read_json_text(path))
+    if head.startswith(b"{"):
+        record = _parse_object(first)
+        keyed = (isinstance(record, dict) and record and all(isinstance(v, dict) for v in record.values())
+                 and _single_record(path))
+        if isinstance(record, dict) and not keyed:
+            return JsonLinesSource(path, label, kind="json", allow_empty=allow_empty)
+        return JsonObjectSource(path, label, _read_json_text(path))
+    raise FormatError(f"{path}: expected a JSON array of objects or one JSON object per line, or an object of "
+                      "records keyed by id")
 
 
 # ---------------------------------------------------------------------------------------------- CSV / TSV
