@@ -9,8 +9,9 @@ registering a `Subtask` object from their own installed package through the entr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from importlib.metadata import entry_points
 from typing import Any
+
+from mmra.plugins import Registry
 
 from .subtask_spec import Subtask, SwapRule
 from .subtasks import BUILTIN_SUBTASKS
@@ -45,20 +46,21 @@ class _Registry:
         if self._entry_points_loaded:
             return
         self._entry_points_loaded = True
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
+        plugins = Registry("subtask", ENTRY_POINT_GROUP, {})  # the one plug-in loader (mmra.plugins)
+        for name, value, obj in plugins.plugins():
             try:
-                obj = ep.load()
                 if callable(obj) and not isinstance(obj, Subtask):
                     obj = obj()
                 specs = [obj] if isinstance(obj, Subtask) else list(obj)
                 for spec in specs:
                     if spec.origin == "builtin":
-                        spec = spec.model_copy(update={"origin": f"entry point {ep.name} ({ep.value})"})
+                        spec = spec.model_copy(update={"origin": f"entry point {name} ({value})"})
                     if spec.name in self._items and self._items[spec.name].origin == spec.origin:
                         continue
                     self.register(spec)
             except Exception as exc:  # one broken plugin must not take the toolkit down
-                self.load_errors.append(f"entry point {ep.name!r} ({ep.value}) of group {ENTRY_POINT_GROUP}: {exc}")
+                self.load_errors.append(f"entry point {name!r} ({value}) of group {ENTRY_POINT_GROUP}: {exc}")
+        self.load_errors.extend(plugins.load_errors)
 
     def all(self) -> list[Subtask]:
         self._load_entry_points()

@@ -72,6 +72,17 @@ class Registry:
         self._loaded[name] = obj
         return obj
 
+    def plugins(self) -> list[tuple[str, str, Any]]:
+        """(entry-point name, its reference, the loaded object) of every plug-in that loads, built-ins excluded;
+        for registries whose objects carry their own names (subtasks). The others are in `load_errors`."""
+        out = []
+        for name, ep in sorted(self._plugins.items()):
+            try:
+                out.append((name, ep.value, ep.load()))
+            except Exception as exc:  # a broken plug-in must not take the toolkit down
+                self.load_errors.append(f"entry point {name!r} ({ep.value}) of group {self.group}: {exc}")
+        return out
+
     def load_all(self) -> dict[str, Any]:
         """Every object that loads; the others are in `load_errors`."""
         out = {}
