@@ -4,7 +4,6 @@ candidate miner. A leaf model: the built-in subtasks (`subtasks.py`), plug-ins a
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import import_module
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -53,5 +52,6 @@ class Subtask(BaseModel):
         """The miner as a callable ("module:function" references are imported here)."""
         if self.miner is None or callable(self.miner):
             return self.miner
-        module, _, attr = self.miner.partition(":")
-        return getattr(import_module(module), attr)
+        from mmra.plugins import load_reference
+
+        return load_reference(self.miner)
