@@ -50,11 +50,12 @@ class ColumnMap:
     options: str | None = None  # one column holding every option
     option_columns: tuple[str, ...] = ()  # or one column per option, in letter order
     answer_index_base: int = 0
+    paths: tuple[str, ...] = ()  # columns named as a path into a nested record ("metadata.category")
 
     @property
     def needed(self) -> list[str]:
         cols = [self.question, self.answer, self.task, self.id, self.hint, self.options, *self.option_columns]
-        return list(dict.fromkeys(c for c in cols if c))
+        return list(dict.fromkeys(c.split(".")[0] if c in self.paths else c for c in cols if c))
 
     def describe(self) -> dict[str, Any]:
         return {"question": self.question, "answer": self.answer, "task": self.task, "id": self.id,
@@ -112,12 +113,16 @@ def _option_columns(columns: list[str]) -> tuple[str, ...]:
 def map_columns(columns: list[str], flags: ColumnFlags, source_name: str) -> ColumnMap:
     """The column map for a file with these columns; named flags win over detection. Raises ColumnError."""
     present = set(columns)
+    paths: list[str] = []
     for flag, value in (("--question-column", flags.question), ("--answer-column", flags.answer),
                         ("--task-column", flags.task), ("--id-column", flags.id), ("--hint-column", flags.hint),
                         ("--options-column", flags.options), *(("--option-columns", c) for c in flags.option_columns)):
         if value and value not in present:
+            if "." in value and value.split(".")[0] in present:  # a field inside a nested record
+                paths.append(value)
+                continue
             raise ColumnError(f"{source_name}: {flag} {value!r} is not a column; columns found: "
-                              f"{', '.join(map(repr, columns)) or '(none)'}")
+                              f"{', '.join(map(repr, columns)) or '(none)'} (a field inside one: COLUMN.FIELD)")
     question = flags.question or _pick(columns, QUESTION_NAMES)
     answer = flags.answer or _pick(columns, ANSWER_NAMES)
     option_columns = tuple(flags.option_columns)
@@ -133,7 +138,7 @@ def map_columns(columns: list[str], flags: ColumnFlags, source_name: str) -> Col
     task = flags.task or _pick([c for c in columns if c not in (question, answer)], TASK_NAMES)
     return ColumnMap(question=question, answer=answer, task=task, id=flags.id or _pick(columns, ID_NAMES),
                      hint=flags.hint or _pick(columns, HINT_NAMES), options=options, option_columns=option_columns,
-                     answer_index_base=flags.answer_index_base)
+                     answer_index_base=flags.answer_index_base, paths=tuple(paths))
 
 
 # ---------------------------------------------------------------------------------------------- values
@@ -238,6 +243,8 @@ class ItemErrors:
 
 def item_from_row(number: int, where: str, values: dict[str, Any], cmap: ColumnMap, default_task: str) -> ProbeItem:
     """One row as a ProbeItem; ValueError with the cause (the caller names the row)."""
+    if cmap.paths:
+        values = {**values, **{path: _nested(values, path) for path in cmap.paths}}
     question = values.get(cmap.question)
     if _missing(question):
         raise ValueError(f"no question in column {cmap.question!r}")
@@ -279,6 +286,20 @@ def item_from_row(number: int, where: str, values: dict[str, Any], cmap: ColumnM
                          f"({', '.join(CHOICE_LETTERS[:len(options)])} or their texts)")
     return ProbeItem(id=item_id, subtask=task, qa_type=QAType.multiple_choice, question=question_text,
                      options=options, answer=letter, row=number)
+
+
+def _nested(values: dict[str, Any], path: str) -> Any:
+    """The field at `path` ("metadata.category", "choices.0") of a nested record; None when it is not there."""
+    root, *parts = path.split(".")
+    value = values.get(root)
+    for part in parts:
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, (list, tuple)) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -185,3 +185,22 @@ def test_audit_of_an_object_keyed_by_id_writes_the_subset_as_the_same_kind_of_ob
     reread = open_source(subset)
     assert isinstance(reread, JsonObjectSource)
     assert [r.values["id"] for r in reread.rows(["id"])] == list(kept)
+
+
+def test_a_field_inside_a_nested_record_names_the_task(tmp_path):
+    # MathVista keeps the task in metadata.source / metadata.category
+    path = tmp_path / "testmini.json"
+    path.write_text(json.dumps(_mathvista_like(), indent=4))
+    cmap, items, _ = _items(path, ColumnFlags(task="metadata.source"))
+    assert cmap.task == "metadata.source" and "metadata" in cmap.needed and "metadata.source" not in cmap.needed
+    assert {i.subtask for i in items} == {"planted", "clean"}
+    from mmra.benchmark.audit.columns import ColumnError
+
+    with pytest.raises(ColumnError, match=r"--task-column 'meta.source' is not a column; .*COLUMN.FIELD"):
+        map_columns(open_source(path).columns(), ColumnFlags(task="meta.source"), path.name)
+    # a missing field reads as no task (the file's own name), never an error
+    data = _mathvista_like(8)
+    del data["1"]["metadata"]
+    path.write_text(json.dumps(data))
+    _, items, errors = _items(path, ColumnFlags(task="metadata.source"))
+    assert items[0].id == "1" and items[0].subtask == "testmini"
