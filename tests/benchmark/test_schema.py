@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from mmra.benchmark.records import parse_record, read_jsonl, write_jsonl
+from mmra.benchmark.records import anchor_image_paths, parse_record, read_jsonl, write_jsonl
 from mmra.benchmark.schema import Candidate, ImageRef, QAType, Sample, SchemaError
 
 
@@ -73,7 +73,9 @@ def test_image_ref_needs_location_and_round_trips_bytes():
 def test_jsonl_round_trip_and_bad_lines_are_collected(tmp_path):
     samples = [parse_record(Sample, _mc(), "t"), parse_record(Sample, _mc(question="Q2?"), "t")]
     path = write_jsonl(tmp_path / "s.jsonl", samples)
-    assert read_jsonl(path, Sample) == samples
+    # read back the same, but with relative image paths anchored to the file's folder (ids unchanged)
+    assert read_jsonl(path, Sample) == [anchor_image_paths(s, path.resolve().parent) for s in samples]
+    assert [s.id for s in read_jsonl(path, Sample)] == [s.id for s in samples]
     with path.open("a") as fh:
         fh.write("{not json\n")
         fh.write(json.dumps(_mc(answer="Z")) + "\n")
