@@ -1,5 +1,5 @@
 """What publish does for validity before any row is built: samples whose leakage check is missing or failed
-are refused (`unchecked_samples`; `--publish-unchecked` publishes them, and the card says so), flagged samples
+are refused (`refuse_unchecked`; `--publish-unchecked` publishes them, and the card says so), flagged samples
 leave the default config, the answer key is balanced (`plan_release`), and the release gate (`apply_gate`) runs
 the model-free blind probes on the default config.
 
@@ -67,15 +67,20 @@ def unchecked_state(sample: Sample) -> str | None:
     return None
 
 
-def unchecked_samples(sources: list[SourceSample], opts: ValidityOptions) -> dict[str, Any]:
-    """The release's unchecked samples in short (for the card and manifest); raises `UncheckedSamplesError`
-    (before anything is written) when there are any and `publish_unchecked` is off."""
+def unchecked_summary(sources: list[SourceSample]) -> dict[str, Any]:
+    """The release's unchecked samples in short (for the card and manifest)."""
+    states = [(src.sample.subtask, state) for src in sources if (state := unchecked_state(src.sample))]
+    missing = sum(state == "missing" for _, state in states)
+    return {"n": len(states), "missing": missing, "failed": len(states) - missing,
+            "subtasks": dict(Counter(subtask for subtask, _ in states))}
+
+
+def refuse_unchecked(sources: list[SourceSample]) -> None:
+    """`UncheckedSamplesError` (one line naming the first samples) when any sample's check is missing or failed."""
     states = [(src, state) for src in sources if (state := unchecked_state(src.sample))]
     missing = sum(state == "missing" for _, state in states)
     failed = len(states) - missing
-    summary = {"n": len(states), "missing": missing, "failed": failed, "published": bool(states),
-               "subtasks": dict(Counter(src.sample.subtask for src, _ in states))}
-    if states and not opts.publish_unchecked:
+    if states:
         shown = ", ".join(f"{src.item} ({state}"
                           + (f": {src.sample.leakage.failed_probes} probe(s) without an answer" if state == "failed"
                              else "") + ")" for src, state in states[:5])
@@ -85,7 +90,6 @@ def unchecked_samples(sources: list[SourceSample], opts: ValidityOptions) -> dic
             f"so nothing says they need the images; nothing was written. Run `mmra leakage` on them (a failed "
             f"check: re-run it), or publish them anyway with --publish-unchecked (the card says so). "
             f"{shown}{more}")
-    return summary
 
 
 def _flag_reasons(sample: Sample) -> list[str]:
@@ -159,7 +163,7 @@ def _jsonable(value: Any) -> Any:
 def plan_release(sources: list[SourceSample], opts: ValidityOptions) -> ReleasePlan:
     """Split off flagged samples and balance the default config (cheap; the gate is `apply_gate`)."""
     evaluation = read_eval_runs(tuple(opts.eval_runs))  # a bad folder fails before any work
-    unchecked = unchecked_samples(sources, opts) if opts.gate else None
+    unchecked = unchecked_summary(sources) if opts.gate else None
     default = [src for src in sources if not is_flagged(src.sample)]
     flagged = [src for src in sources if is_flagged(src.sample)]
     report: dict[str, Any] = {"flagged": flagged_summary([s.sample for s in flagged]),
@@ -175,7 +179,11 @@ def plan_release(sources: list[SourceSample], opts: ValidityOptions) -> ReleaseP
 def apply_gate(plan: ReleasePlan, opts: ValidityOptions) -> None:
     """The release gate on the plan's default config: the blind probes go into the report; raises
     `ReleaseGateError` (before anything is written) when a subtask is answerable blind and
-    `allow_blind_gap` is off."""
+    `allow_blind_gap` is off. Before that, samples with no or a failed leakage check are refused
+    (`UncheckedSamplesError`) unless `publish_unchecked`: cheap, but after the rows are built, so bad input
+    (images above all) is reported first."""
+    if opts.gate and not opts.publish_unchecked:
+        refuse_unchecked(plan.sources)
     default = [src.sample for src in plan.sources if not is_flagged(src.sample)]
     if not opts.gate or not default:
         return

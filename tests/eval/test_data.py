@@ -65,7 +65,11 @@ def test_samples_jsonl_and_mmra_jsonl(samples_jsonl, tmp_path):
 def test_published_release_store_and_version(samples_jsonl, tmp_path):
     release = pytest.importorskip("mmra.benchmark.release")
     path, samples = samples_jsonl
-    release.publish(path, "1.0.0", tmp_path / "store", name="mini", show_progress=False)
+    from mmra.benchmark.release.validity import ValidityOptions
+
+    # these samples never went through `mmra leakage`: publishing them needs --publish-unchecked
+    release.publish(path, "1.0.0", tmp_path / "store", name="mini", show_progress=False,
+                    validity=ValidityOptions(publish_unchecked=True))
     for spec in (tmp_path / "store", f"{tmp_path / 'store'}@1.0.0", tmp_path / "store" / "mini" / "1.0.0"):
         loaded = load_dataset_samples(spec)
         assert sorted(s.id for s in loaded.samples) == sorted(s.id for s in samples), spec
