@@ -104,39 +104,18 @@ def status_cmd(
     _out.print(subtasks)
 
 
-def _model_spec(spec: str, llm_url: str | None = None) -> tuple[str, str | None]:
-    """(model name, base URL or None for an embedded local model) from NAME@URL[#ENVVAR] or NAME + --llm-url."""
-    name, sep, url = spec.strip().partition("@http")
-    if sep:
-        if not name:
-            raise ValueError(f"{spec!r}: the model name before '@' is empty")
-        return name, "http" + url
-    if "@" in spec:
-        raise ValueError(f"{spec!r}: expected NAME@BASE_URL with an http(s) URL, e.g. "
-                         "qwen2-vl@http://127.0.0.1:8000/v1")
-    return spec.strip(), llm_url
-
-
-def _drafter(model: str, llm_url: str | None):
-    """A checked ChatClient for `model`: NAME@URL[#ENVVAR], NAME with --llm-url, or an embedded local model."""
-    from mmra.llm.client import LOCAL_ENDPOINT, ChatClient
-    from mmra.llm.keys import split_key_env
+def _drafter(model: str, llm_url: str | None, flag: str = "--draft-model"):
+    """A checked ChatClient for `model`: NAME@URL[#ENVVAR], NAME with --llm-url, or an embedded local model
+    (started on loopback if needed and left running for the next push)."""
+    from mmra.llm.endpoints import open_client, parse_model_spec
+    from mmra.llm.server import LocalServers
 
     cfg = _config()
-    model, llm_url = _model_spec(model, llm_url)
-    key_env = endpoint_id = None
-    if llm_url is None:
-        from mmra.llm.models import MODELS
-        from mmra.llm.server import LocalServers, ensure_server
-
-        if model not in MODELS:
-            raise ValueError(f"{model!r}: no @BASE_URL given and not an embedded local model ({', '.join(MODELS)})")
-        llm_url, endpoint_id = ensure_server(model, servers=LocalServers.from_config(cfg)), LOCAL_ENDPOINT
-    else:
-        llm_url, key_env = split_key_env(llm_url)  # URL#ENVVAR: the variable holding that endpoint's key
-    client = ChatClient.from_settings(llm_url, model, cfg.llm, key_env=key_env, endpoint_id=endpoint_id,
-                                      cache_path=Path(cfg.paths.cache) / "llm.sqlite")
-    client.check()
+    spec = model.strip()
+    if llm_url and "@" not in spec:
+        spec = f"{spec}@{llm_url}"
+    client, _ = open_client(parse_model_spec(spec, flag), llm=cfg.llm, cache_path=Path(cfg.paths.cache) / "llm.sqlite",
+                            servers=LocalServers.from_config(cfg), start_local=True)
     return client
 
 
@@ -224,7 +203,7 @@ def push_cmd(
                    + (f"; {seen} from both images" if draft_vision else "") + ")", highlight=False)
         text_models = None
         if probe_model and probe_model.lower() != "none":
-            probe_client = _drafter(probe_model, None)
+            probe_client = _drafter(probe_model, None, "--probe-model")
             text_models = {probe_client.model: probe_client}
         elif probe_model is None and not draft_vision:
             text_models = {client.model: client}  # the text-only draft model, now asked without the evidence
@@ -268,7 +247,7 @@ def check_cmd(
     reference, blind = _probe_options(probe_with, embedder)
     text_models = None
     if probe_model:
-        client = _drafter(probe_model, None)
+        client = _drafter(probe_model, None, "--probe-model")
         text_models = {client.model: client}
     report = check_project(connection(cfg), project, reference=reference, blind=blind, text_models=text_models,
                            min_learned=min_learned or MIN_LEARNED, reviewers=cfg.label_studio.reviewers,

@@ -58,11 +58,10 @@ class OpenAIBackend(Backend):
         and `cache_dir` the `[paths].cache` folder, as the command line read them (plain values, so they travel
         to data-parallel workers); defaults: those of an empty config."""
         try:
-            from mmra.llm.client import ChatClient
+            from mmra.llm.endpoints import Endpoint, open_client
         except ImportError as exc:
             raise MMRAError(f"the openai backend needs mmra.llm.client ({exc})") from None
         from mmra.config import LLMConfig, PathsConfig
-        from mmra.llm.client import LOCAL_ENDPOINT
         from mmra.llm.keys import split_key_env
         from mmra.llm.models import MODELS
 
@@ -70,18 +69,19 @@ class OpenAIBackend(Backend):
         cache_root = Path(cache_dir) if cache_dir else PathsConfig().cache
         self.model_id = model
         if base_url:
-            self.base_url, url_key_env = split_key_env(base_url)
-        else:  # the configured local server (`mmra llm serve`)
-            self.base_url, url_key_env = f"http://{llm_cfg.host}:{llm_cfg.port}/v1", None
-            if model in MODELS:
-                endpoint_id = endpoint_id or LOCAL_ENDPOINT
+            url, url_key_env = split_key_env(base_url)
+            endpoint = Endpoint(model, url, api_key_env or url_key_env)
+        elif model in MODELS:  # an embedded model at the configured local server (`mmra llm serve`)
+            endpoint = Endpoint(model, None, api_key_env)
+        else:  # another model behind the configured local address
+            endpoint = Endpoint(model, f"http://{llm_cfg.host}:{llm_cfg.port}/v1", api_key_env)
         concurrency = concurrency or llm_cfg.concurrency
-        self.client = ChatClient.from_settings(
-            self.base_url, model, llm_cfg, key_env=api_key_env or url_key_env, endpoint_id=endpoint_id,
+        self.client, _ = open_client(
+            endpoint, llm=llm_cfg, cache_path=_cache_path(cache, cache_root), check=False, endpoint_id=endpoint_id,
             send_openai_key=bool(send_openai_key), allow_insecure_http=bool(allow_insecure_http),
-            concurrency=concurrency, timeout_s=timeout_s, max_retries=max_retries,
-            cache_path=_cache_path(cache, cache_root), progress=False,
+            concurrency=concurrency, timeout_s=timeout_s, max_retries=max_retries, progress=False,
         )
+        self.base_url = endpoint.base_url or f"http://{llm_cfg.host}:{llm_cfg.port}/v1"
         # chunks of a few rounds of concurrency: enough in flight, and each chunk is saved as it completes
         self.preferred_chunk = max(8, 4 * concurrency)
         if check:

@@ -26,9 +26,9 @@ class Endpoint:
         return self.base_url is None
 
 
-def parse_model_spec(spec: str) -> Endpoint:
+def parse_model_spec(spec: str, flag: str = "--model") -> Endpoint:
     """`NAME@BASE_URL[#ENVVAR]` for any OpenAI-compatible endpoint (`#ENVVAR`: the variable holding its key;
-    see mmra.llm.keys); a bare NAME must be an embedded local model."""
+    see mmra.llm.keys); a bare NAME must be an embedded local model. `flag` names the option in messages."""
     from .keys import split_key_env
     from .models import MODELS
 
@@ -36,16 +36,16 @@ def parse_model_spec(spec: str) -> Endpoint:
     name, sep, url = spec.partition("@http")
     if sep:
         if not name:
-            raise ValueError(f"--model {spec!r}: the model name before '@' is empty")
+            raise ValueError(f"{flag} {spec!r}: the model name before '@' is empty")
         try:
             url, key_env = split_key_env("http" + url)
         except ValueError as exc:
-            raise ValueError(f"--model {exc}") from None
+            raise ValueError(f"{flag} {exc}") from None
         return Endpoint(name, url, key_env)
     if "@" in spec:
-        raise ValueError(f"--model {spec!r}: expected NAME@BASE_URL with an http(s) URL, e.g. gpt-4o-mini@https://api.openai.com/v1")
+        raise ValueError(f"{flag} {spec!r}: expected NAME@BASE_URL with an http(s) URL, e.g. gpt-4o-mini@https://api.openai.com/v1")
     if spec not in MODELS:
-        raise ValueError(f"--model {spec!r}: no @BASE_URL given and not an embedded local model "
+        raise ValueError(f"{flag} {spec!r}: no @BASE_URL given and not an embedded local model "
                          f"({', '.join(MODELS)}); use NAME@BASE_URL for other endpoints")
     return Endpoint(spec, None)
 
@@ -58,6 +58,34 @@ def parse_model_specs(models: list[str], local: list[str] = ()) -> list[Endpoint
     return list(dict.fromkeys(parse_model_spec(s) for s in [*models, *local]))
 
 
+def open_client(ep: Endpoint, *, llm: Any, cache_path: Path | None, servers: Any = None, start_local: bool = False,
+                check: bool = True, say: Callable[[str], None] = lambda line: None, **client_options: Any,
+                ) -> tuple[Any, bool]:
+    """A client for one endpoint, built from the `[llm]` settings; (client, whether this call started a server).
+    An embedded model is reached at its running server, started on loopback with `start_local` (and left
+    running: `model_clients` stops what it starts), else at the configured `mmra llm serve` address.
+    `client_options` go to `ChatClient.from_settings` (flags win over the settings)."""
+    from .client import LOCAL_ENDPOINT, ChatClient
+
+    started = False
+    base_url = ep.base_url
+    if ep.local:
+        if start_local:
+            from .server import ensure_server, running
+
+            started = running(ep.model, servers) is None
+            say(f"starting the local model server {ep.model} ..." if started else f"reusing the running {ep.model} server")
+            base_url = ensure_server(ep.model, servers=servers)
+        else:
+            base_url = f"http://{llm.host}:{llm.port}/v1"
+    endpoint_id = client_options.pop("endpoint_id", None) or (LOCAL_ENDPOINT if ep.local else None)
+    client = ChatClient.from_settings(base_url, ep.model, llm, key_env=ep.key_env, endpoint_id=endpoint_id,
+                                      cache_path=cache_path, **client_options)
+    if check:
+        client.check()  # one clear line for an unreachable endpoint, a bad key or an unknown model
+    return client, started
+
+
 @contextlib.contextmanager
 def model_clients(endpoints: list[Endpoint], *, llm: Any, servers: Any, requests: list[Any],
                   cache_path: Path | None, send_openai_key: bool = False, allow_insecure_http: bool = False,
@@ -67,19 +95,16 @@ def model_clients(endpoints: list[Endpoint], *, llm: Any, servers: Any, requests
     """Checked clients by label (the model name, or NAME@URL when two endpoints share a name). A client whose
     answers to `requests` are all cached starts nothing and sends nothing; an embedded model is started on
     loopback when needed and stopped on exit (left running with `keep_servers`)."""
-    from .client import LOCAL_ENDPOINT, ChatClient
-
     names = [e.model for e in endpoints]
     with contextlib.ExitStack() as stack:
-        clients: dict[str, ChatClient] = {}
+        clients: dict[str, Any] = {}
         for ep in endpoints:
             label = ep.model if names.count(ep.model) == 1 else f"{ep.model}@{ep.base_url or 'local'}"
-            clients[label] = ChatClient.from_settings(
-                ep.base_url or "http://127.0.0.1:0/v1", ep.model, llm, key_env=ep.key_env,
-                endpoint_id=LOCAL_ENDPOINT if ep.local else None, send_openai_key=send_openai_key,
+            # built unchecked and unstarted: a fully cached model needs neither (below)
+            clients[label], _ = open_client(
+                ep, llm=llm, cache_path=cache_path, check=False, send_openai_key=send_openai_key,
                 allow_insecure_http=allow_insecure_http, concurrency=concurrency, timeout_s=timeout_s,
-                max_retries=max_retries, cache_path=cache_path,
-            )
+                max_retries=max_retries)
         # remote endpoints first (cheap to check), then local servers; a fully cached model needs neither
         for ep, client in sorted(zip(endpoints, clients.values(), strict=True), key=lambda pair: pair[0].local):
             if client.missing(requests) == 0:
