@@ -9,7 +9,9 @@ Rules (a key must never reach an endpoint it was not issued for):
 - `$OPENAI_API_KEY` goes only to the OpenAI API (`api.openai.com`), unless `send_openai_key` is asked for;
 - a loopback endpoint (a local llama.cpp / vLLM server) gets no key unless one is named for it;
 - plain http to a host that is not loopback is refused before any connection (the prompts, and any key, would
-  travel in clear text) unless `allow_insecure_http` is given.
+  travel in clear text) unless `allow_insecure_http` is given;
+- the key is the only credential sent: no OpenAI-Organization / OpenAI-Project header (the client never reads
+  OPENAI_ORG_ID / OPENAI_PROJECT_ID; see `ChatClient._headers`).
 """
 
 from __future__ import annotations
