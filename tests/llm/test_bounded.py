@@ -80,7 +80,6 @@ def test_a_60_mb_answer_is_cut_off_at_the_cap_and_nothing_is_cached(tmp_path, mo
         results = client.run(_requests(2))
         took = time.monotonic() - started
         sent = server.huge_sent
-    limit = 512 * 1024
     for result in results:
         assert result.error is not None and "over the 524,288-byte limit ([llm].max_response_bytes)" in result.error
         assert result.attempts == 1 and "\n" not in result.error  # the same answer again would not help
