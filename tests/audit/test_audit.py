@@ -308,3 +308,62 @@ def test_vlm_image_probes_on_mmra_data_and_one_line_for_other_data(tmp_path):
     r = _mmra("audit", str(other), "--out", str(tmp_path / "o2"), "--embedder", "none", "--vlm", "tiny:qwen2-vl")
     assert r.returncode != 0 and "--vlm" in r.stderr and "MMRA-shaped" in " ".join(r.stderr.split())
     assert "Traceback" not in r.stderr
+
+
+def test_a_blind_probe_is_one_class_in_an_installed_package(tmp_path):
+    """A researcher's package adds a probe through the entry-point group `mmra.blind_probes`: one class, one file.
+    `mmra audit` lists it, runs it beside the built-ins and reports it per task like them."""
+    import textwrap
+
+    pkg = tmp_path / "longest_probe"
+    (pkg / "longest_probe").mkdir(parents=True)
+    (pkg / "longest_probe" / "__init__.py").write_text(textwrap.dedent('''
+        from mmra.benchmark.leakage.probe_registry import BlindProbe
+        from mmra.benchmark.vocabulary import CHOICE_LETTERS
+
+        class LongestOption(BlindProbe):
+            name = "longest_option"
+            description = "picks the longest option (yes/no: Yes)"
+
+            def fit_predict(self, items, folds, k, context):
+                out = {}
+                for item in items:
+                    if item.options:
+                        best = max(range(len(item.options)), key=lambda j: (len(item.options[j]), -j))
+                        predicted = CHOICE_LETTERS[best]
+                    else:
+                        predicted = "Yes"
+                    out[item.id] = {"predicted": predicted, "correct": predicted == item.answer}
+                return out
+    '''))
+    (pkg / "pyproject.toml").write_text(textwrap.dedent('''
+        [build-system]
+        requires = ["setuptools>=69"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "longest-probe"
+        version = "0.0.1"
+        [project.entry-points."mmra.blind_probes"]
+        longest_option = "longest_probe:LongestOption"
+        [tool.setuptools]
+        packages = ["longest_probe"]
+    '''))
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(pkg)], check=True)
+    env = {**__import__("os").environ, "PYTHONPATH": str(target)}
+    listed = subprocess.run([*MMRA, "audit", "x", "--out", str(tmp_path / "o"), "--list-probes"], capture_output=True,
+                            text=True, env=env)
+    assert listed.returncode == 0 and "longest_option: picks the longest option" in listed.stdout
+    src = tmp_path / "MyBench.tsv"
+    _write_tsv(src, vlmevalkit_rows(80))
+    out = tmp_path / "out"
+    r = subprocess.run([*MMRA, "audit", str(src), "--out", str(out), "--embedder", "none", "--blind-probes",
+                        "answer_prior,learned,longest_option"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["subtasks"]["planted"]["probes"]["longest_option"]["accuracy"] == 1.0
+    assert report["subtasks"]["clean"]["probes"]["longest_option"]["accuracy"] < 0.5
+    bad = subprocess.run([*MMRA, "audit", str(src), "--out", str(out), "--blind-probes", "nope"], capture_output=True,
+                         text=True, env=env)
+    assert bad.returncode != 0 and "unknown blind probe 'nope'" in bad.stderr and "Traceback" not in bad.stderr
