@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmra.benchmark.images import record_roots, resolve_roots
 from mmra.benchmark.records import parse_record, write_jsonl
 from mmra.benchmark.registry import get_subtask
 from mmra.benchmark.schema import AnnotationRecord, Candidate, Sample, SchemaError
@@ -34,7 +35,7 @@ from mmra.fileio import write_json
 
 from .agreement import keep_reject_kappa, subtask_alphas
 from .labeling import QAContent
-from .origins import load_origins, origins_path, restore_paths
+from .origins import MEDIA_PREFIX, load_origins, origins_path, restore_paths
 from .project import Project
 from .server import Connection
 from .users import Account, AccountRegistry, whoami
@@ -325,17 +326,29 @@ def _adjudicate(task: dict[str, Any], project: Project, report: PullReport, min_
     return outcome
 
 
-def _restore_image_paths(tasks: list[dict[str, Any]], conn: Connection) -> None:
-    """Task data names images by media name only (see `origins`); put the original paths back."""
+def _restore_image_paths(tasks: list[dict[str, Any]], conn: Connection) -> tuple[Path, ...]:
+    """Task data names images by media name only (see `origins`); put the original paths back. Returns the
+    allowed folders that hold them, for the next stage: of the folders push recorded in the origins file
+    (every push on this server), those holding a restored image, and the media folder when a media copy
+    stands in. An original outside all of them (pushed with no folders, or revised with an --image-root of
+    its own) gets no folder recorded: the next stage refuses it unless told that folder again."""
     origins = load_origins(origins_path(conn.data_dir, conn.document_root))
+    candidates = resolve_roots([*origins["roots"], *([conn.media_dir] if conn.media_dir else [])])
+    used: set[Path] = set()
     for task in tasks:
         data = task.get("data") or {}
         for key in ("mmra_candidate", "mmra_previous"):
             record = data.get(key)
-            if isinstance(record, dict):
-                for which in ("image1", "image2"):
-                    if isinstance(record.get(which), dict):
-                        record[which] = restore_paths(record[which], origins, conn.document_root)
+            if not isinstance(record, dict):
+                continue
+            for which in ("image1", "image2"):
+                ref = record.get(which)
+                if not isinstance(ref, dict) or not str(ref.get("path") or "").startswith(MEDIA_PREFIX):
+                    continue
+                record[which] = restore_paths(ref, origins, conn.document_root)
+                real = Path(record[which]["path"]).resolve()
+                used.update(root for root in candidates if real.is_relative_to(root))
+    return tuple(root for root in candidates if root in used)
 
 
 def fold_check_revisions(tasks: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -379,7 +392,7 @@ def pull(conn: Connection, project_name: str, out: Path, *, min_annotations: int
     try:
 
         tasks, ignored = fold_check_revisions(project.export())
-        _restore_image_paths(tasks, conn)
+        roots = _restore_image_paths(tasks, conn)
         report = PullReport(project=project_name, output=str(out), tasks=len(tasks))
         report.invalid += [{"task": project.task_link(i["task"]), "external_id": i["external_id"],
                             "annotator": i["annotator"], "annotation_id": i["annotation_id"],
@@ -432,6 +445,8 @@ def pull(conn: Connection, project_name: str, out: Path, *, min_annotations: int
             report.revised.append({"task": sample.annotation.source, "sample_id": sample.id, "round": rnd})
     final = [s for sid, s in samples.items() if sid not in dropped]
     write_jsonl(out, final)
+    # the folders its images lie in, for the next stage run from anywhere (`images.recorded_roots`)
+    record_roots([out], roots, written_by="mmra annotate pull", source=f"{conn.url} project {project_name}")
     report.samples = len(final)
     report.write(report_path(out))
     return report

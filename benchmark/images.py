@@ -129,35 +129,80 @@ def resolve_roots(roots: Iterable[str | Path]) -> tuple[Path, ...]:
 
 
 REPORT_NAME = "curation_report.json"  # `mmra curate` records the corpus folders it allowed here (`image_roots`)
+# Every later stage that writes a file for the next one (leakage, annotate pull) records here, per file it
+# wrote, the folders it itself allowed: {"files": {"samples.jsonl": {"image_roots": [...], "written_by":
+# "mmra leakage", "input": "..."}}}. Keyed by file, so two stages writing into one folder keep their own.
+ROOTS_RECORD = "image_roots.json"
 
 
-def recorded_roots(folder: str | Path) -> list[str]:
-    """The allowed folders `mmra curate` recorded in the report in `folder` (none when there is no report, or
-    it cannot be read: a hostile report widens nothing and stops nothing)."""
+def _listed_roots(value) -> list[str]:
+    return [r for r in value if isinstance(r, str)] if isinstance(value, list) else []
+
+
+def _read_object(path: Path) -> dict:
+    """A JSON object from `path`; {} when there is none or it cannot be read (a record that cannot be read
+    is ignored: it widens nothing and stops nothing)."""
     from mmra.parsing import load_json_file
 
-    report = Path(folder) / REPORT_NAME
-    if not report.is_file():
-        return []
+    if not path.is_file():
+        return {}
     try:
-        value = load_json_file(report).get("image_roots") or []
-    except (OSError, ValueError, AttributeError):  # ParseError is a ValueError; not an object: AttributeError
-        return []
-    return [r for r in value if isinstance(r, str)] if isinstance(value, list) else []
+        data = load_json_file(path)
+    except (OSError, ValueError):  # ParseError is a ValueError
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def recorded_roots(source: str | Path) -> list[str]:
+    """The allowed folders recorded beside `source` (a file, or a dataset folder): those `mmra curate`
+    recorded in the report in its folder, and those the stage that wrote `source` recorded for it in
+    `image_roots.json`. A record is trusted as the file beside it is: whoever can write it can already
+    write the samples it governs; a hostile or unreadable one widens nothing that could not be widened
+    already."""
+    path = Path(source)
+    folder, name = (path, None) if path.is_dir() else (path.parent, path.name)
+    found = _listed_roots(_read_object(folder / REPORT_NAME).get("image_roots"))
+    if name is not None:
+        files = _read_object(folder / ROOTS_RECORD).get("files")
+        entry = files.get(name) if isinstance(files, dict) else None
+        if isinstance(entry, dict):
+            found += _listed_roots(entry.get("image_roots"))
+    return found
+
+
+def record_roots(outputs: Iterable[str | Path], roots: Iterable[Path], *, written_by: str,
+                 source: str | None) -> None:
+    """Record beside each of `outputs` (files a stage wrote for the next one) the allowed folders the stage
+    applied to the images they name (`roots`, as `allowed_roots` gave them), so the next stage, run from
+    any folder, applies the same folders and no others (`recorded_roots`). Written atomically; entries of
+    other files in the folder are kept. `source`: what the stage read (shown to people, never used)."""
+    from mmra.fileio import write_json
+
+    entry = {"image_roots": [str(r) for r in roots], "written_by": written_by, "input": source}
+    by_folder: dict[Path, list[str]] = {}
+    for output in outputs:
+        output = Path(output).absolute()
+        by_folder.setdefault(output.parent, []).append(output.name)
+    for folder, names in by_folder.items():
+        record = folder / ROOTS_RECORD
+        files = _read_object(record).get("files")
+        files = {k: v for k, v in files.items() if isinstance(k, str)} if isinstance(files, dict) else {}
+        files.update({name: entry for name in names})
+        write_json(record, {"files": dict(sorted(files.items()))})
 
 
 def allowed_roots(source: str | Path | None, *, flags: Iterable[str | Path] = (),
                   configured: Iterable[str | Path] = ()) -> tuple[Path, ...]:
     """The one rule for the folders a stage may read the images named in `source` (a candidates, samples or
     dataset file, or a dataset folder) from, as real paths: the folders given on the command line (`flags`,
-    `--image-root`) and in `[paths].image_roots` (`configured`), plus those `mmra curate` recorded in the
-    report beside `source`; only when none of these names a folder, the source's own folder (None, e.g. a Hub
-    dataset: no folder at all, so only inline images are used)."""
-    folder = None
+    `--image-root`) and in `[paths].image_roots` (`configured`), plus those recorded beside `source` (by
+    `mmra curate`, or by the stage that wrote it: `recorded_roots`); only when none of these names a folder,
+    the source's own folder (None, e.g. a Hub dataset: no folder at all, so only inline images are used)."""
+    folder = path = None
     if source is not None:
         path = Path(source).resolve()
         folder = path if path.is_dir() else path.parent
-    given = [*flags, *configured, *(recorded_roots(folder) if folder is not None else [])]
+    given = [*flags, *configured, *(recorded_roots(path) if path is not None else [])]
     return resolve_roots(given or ([folder] if folder is not None else []))
 
 

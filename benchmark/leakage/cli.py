@@ -65,7 +65,8 @@ def leakage_cmd(
     blind = (BlindSettings(folds=folds, seed=seed, embedder=None if embedder.lower() == "none" else embedder),
              PanelSettings(flag_on=parse_flag_probes(flag_probes), prune_eps=prune_to_chance))
     if not specs and not vlm:  # no model: the model-free probes alone
-        return _blind_only(load_samples(samples), out, *blind)
+        _blind_only(load_samples(samples), out, *blind)
+        return _record_roots(samples, out, cli_config())
     endpoints = parse_model_specs(list(model), list(local))
     cfg = cli_config()
     data = load_samples(samples)
@@ -96,6 +97,7 @@ def leakage_cmd(
             raise MMRAError(f"interrupted, nothing written to {out}{where}") from None
     result = _with_blind_probes(data, result, out, *blind)
     paths = write_outputs(result, out)
+    _record_roots(samples, out, cfg)
     _console.print(report_table(result.report))
     _console.print(usage_table(result.report))
     if "image_probes" in result.report:
@@ -113,6 +115,18 @@ def leakage_cmd(
             "probe requests got no answer): their verdicts say status \"failed\", not clean, and publish refuses "
             "them unless given --publish-unchecked; re-run to retry"
             + (" (answers already received are cached)" if cache_path else ""))
+
+
+def _record_roots(source: Path, out: Path, cfg) -> None:
+    """samples.jsonl and flagged.jsonl name the input's images where they lie: record beside them the folders
+    those may lie in (the one rule, applied to the input), so publish and revise, run from any folder, allow
+    exactly these (`mmra.benchmark.images.recorded_roots`)."""
+    from mmra.benchmark.images import allowed_roots, record_roots
+
+    local = source if source.exists() else None  # a Hub dataset has no folder of its own
+    roots = allowed_roots(local, configured=cfg.paths.image_roots)
+    record_roots([out / "samples.jsonl", out / "flagged.jsonl"], roots, written_by="mmra leakage",
+                 source=str(source.resolve()) if local else str(source))
 
 
 def _with_blind_probes(data, llm_result, out: Path, blind_settings, panel_settings):

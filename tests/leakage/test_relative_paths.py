@@ -80,11 +80,15 @@ def test_leakage_output_publishes_from_another_folder(tmp_path):
     # resolving a path changes no id: the ids are the ones the input file gives
     assert [r["id"] for r in written] == [s.id for s in load_samples(source).samples]
 
-    # publish the leakage output from another folder; the images lie beside the input, not in OUT, so that
-    # folder is named as allowed (publish reads images only from allowed folders)
+    # leakage recorded beside its outputs the folders it allowed (the input's own folder: no roots are
+    # configured), so publish of its output from another folder needs no --image-root
+    record = json.loads((tmp_path / "out" / "image_roots.json").read_text(encoding="utf-8"))
+    for name in ("samples.jsonl", "flagged.jsonl"):
+        assert record["files"][name]["image_roots"] == [str(sub.resolve())]
+        assert record["files"][name]["written_by"] == "mmra leakage"
     published = _mmra("publish", "--samples", "../out/samples.jsonl", "--version", "1.0.0", "--to", "../store",
                       "--cards-dir", "../cards", "--name", "rel", "--keep-option-order", "--allow-blind-gap",
-                      "--probe-embedder", "none", "--image-root", "../sub", cwd=second)
+                      "--probe-embedder", "none", cwd=second)
     assert published.returncode == 0, published.stdout + published.stderr
     assert "does not exist" not in published.stdout + published.stderr
 
@@ -123,3 +127,30 @@ def test_hand_off_files_read_from_any_folder_keep_ids(tmp_path, monkeypatch):
     (again,) = read_jsonl(write_jsonl(tmp_path / "next" / "candidates.jsonl", [read]), Candidate)
     assert again == read and Path(again.image1.path).is_file()
     assert handoff.read_text().count("images/a.png") == 1  # the input file itself is untouched
+
+
+def test_leakage_output_keeps_the_input_roots_and_no_wider(tmp_path):
+    """The folders leakage recorded beside its output are the ones publish applies to it from any folder:
+    an image outside them (beside the output, or anywhere else) is still refused, with no flag given."""
+    sub = tmp_path / "sub"
+    _mmra_file(sub, copies=2)
+    work = tmp_path / "work"
+    work.mkdir()
+    ran = _mmra("leakage", "--samples", str(sub / "mmra.jsonl"), "--out", str(tmp_path / "out"), "--embedder",
+                "none", cwd=work)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+
+    out = tmp_path / "out" / "samples.jsonl"
+    for stray in (tmp_path / "out" / "stray.png", tmp_path / "outside" / "stray.png"):
+        _png(stray, 7)
+        rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        rows[1]["image2"] = {**rows[1]["image2"], "path": str(stray), "sha256": None}
+        edited = write_jsonl(tmp_path / "out" / "samples.jsonl", rows)
+        published = _mmra("publish", "--samples", str(edited), "--version", "1.0.0", "--to", "../store",
+                          "--cards-dir", "../cards", "--name", "rel", "--keep-option-order", "--allow-blind-gap",
+                          "--probe-embedder", "none", cwd=work)
+        text = " ".join((published.stdout + published.stderr).split())
+        assert published.returncode == 2, text
+        assert f"(id {rows[1]['id']}): image2 '{stray}' lies outside the allowed image folders" in text
+        assert f"allowed: {sub.resolve()}" in text and "Traceback" not in text
+        assert not (tmp_path / "store").exists()

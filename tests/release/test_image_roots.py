@@ -4,6 +4,7 @@ line naming the sample and the cause, and nothing is published."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,36 @@ def test_overlong_release_name_is_one_line(setup):
     assert "is 300 characters; use at most 96" in text and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp / "store").exists()
+
+
+def test_a_stage_record_names_the_roots_of_its_own_files_only(tmp_path):
+    """`record_roots` / `recorded_roots`: the folders a stage applied, recorded per file it wrote; another
+    file in the folder keeps its own entry (or none), and a record that cannot be read is ignored."""
+    from mmra.benchmark.images import ROOTS_RECORD, record_roots, recorded_roots
+
+    corpus, other, out = tmp_path / "corpus", tmp_path / "other", tmp_path / "out"
+    for folder in (corpus, other, out):
+        folder.mkdir()
+    record_roots([out / "samples.jsonl", out / "flagged.jsonl"], [corpus.resolve()], written_by="mmra leakage",
+                 source=str(tmp_path / "in.jsonl"))
+    record_roots([out / "pulled.jsonl"], [other.resolve()], written_by="mmra annotate pull", source="project p")
+    assert allowed_roots(out / "samples.jsonl") == (corpus.resolve(),)  # not OUT itself
+    assert allowed_roots(out / "flagged.jsonl") == (corpus.resolve(),)
+    assert allowed_roots(out / "pulled.jsonl") == (other.resolve(),)
+    assert allowed_roots(out / "hand-made.jsonl") == (out.resolve(),)  # no entry: the default rule
+    # flags and configured folders are added to a record, as to curate's report
+    assert set(allowed_roots(out / "samples.jsonl", configured=[other])) == {corpus.resolve(), other.resolve()}
+    assert recorded_roots(out) == []  # a folder source: only curate's report applies
+
+    record = out / ROOTS_RECORD
+    for hostile in ("[" * 100_000, "not json", '["a list"]', '{"files": ["samples.jsonl"]}',
+                    '{"files": {"samples.jsonl": {"image_roots": "/"}}}', '{"files": {"samples.jsonl": 7}}'):
+        record.write_text(hostile)
+        assert allowed_roots(out / "samples.jsonl") == (out.resolve(),), hostile
+    record.write_text('{"files": {"samples.jsonl": {"image_roots": [1, null, "%s", "/no/such/folder"]}}}' % corpus)
+    assert allowed_roots(out / "samples.jsonl") == (corpus.resolve(),)
+    # a record that cannot be parsed is replaced, not merged into, by the next stage
+    record.write_text("{")
+    record_roots([out / "samples.jsonl"], [], written_by="mmra leakage", source=None)
+    assert json.loads(record.read_text())["files"] == {
+        "samples.jsonl": {"image_roots": [], "written_by": "mmra leakage", "input": None}}
