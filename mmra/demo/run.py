@@ -543,7 +543,7 @@ def step_publish(st: DemoState, samples_path: Path):
     rec = st.step(f"Publish {RELEASE_NAME} {VERSION} through the release gate (parquet + card + plots)")
     t0 = time.monotonic()
     store = st.ws / "releases"
-    result = _publish_immutably(samples_path, store, st.ws / "data_cards", rec)
+    result = _publish_immutably(samples_path, store, st.ws / "data_cards", rec, image_roots(st.ws))
     rec.seconds = time.monotonic() - t0
     rec.artefacts = {"release": str(result.path), "card": str(result.card_path or result.path / "README.md")}
     plots = sorted(str(p) for p in Path(result.path).rglob("*.png"))
@@ -564,7 +564,15 @@ def step_publish(st: DemoState, samples_path: Path):
     return result
 
 
-def _publish_immutably(samples_path: Path, store: Path, cards: Path, rec: StepRecord):
+def image_roots(ws: Path) -> tuple[Path, ...]:
+    """The folders the demo's stages may read image files from: where it draws its corpus (the one image rule,
+    as `[paths].image_roots` would name it), not "anywhere"."""
+    from mmra.benchmark.images import allowed_roots
+
+    return allowed_roots(None, configured=[ws / "corpus"])
+
+
+def _publish_immutably(samples_path: Path, store: Path, cards: Path, rec: StepRecord, roots: tuple[Path, ...]):
     """Publish 0.1.0; when this workspace already holds a release with other content (the code or the inputs
     changed since), releases being immutable, publish the next patch version with a changelog instead."""
     from functools import partial
@@ -575,7 +583,7 @@ def _publish_immutably(samples_path: Path, store: Path, cards: Path, rec: StepRe
 
     # `mmra publish`'s defaults: flagged samples in their own config, answer key balanced, the release gate on
     # and NOT overridable here (no --allow-blind-gap): a refused release stops the demo with the gate's lines
-    publish = partial(publish_release, validity=ValidityOptions(allow_blind_gap=False))
+    publish = partial(publish_release, validity=ValidityOptions(allow_blind_gap=False), roots=roots)
     try:
         return publish(samples_path, VERSION, store, name=RELEASE_NAME, cards_dir=cards)
     except ReleaseConflictError:
@@ -610,7 +618,7 @@ def step_evaluate(st: DemoState, release_dir: Path) -> dict[str, Any]:
     for setting in ("QO", "DQ"):
         out = runs_dir / f"{st.opts.llm}-{setting}"
         res = evaluate(str(release_dir), model=st.opts.llm, out=out, backend="openai", setting=setting,
-                       batch_size=8, limit=st.opts.eval_limit,
+                       batch_size=8, limit=st.opts.eval_limit, image_roots=image_roots(st.ws),
                        backend_options={"base_url": st.llm_url, "cache": llm_cache(st.ws),
                                         "endpoint_id": LOCAL_ENDPOINT})
         runs.append(res.predictions)
@@ -618,7 +626,7 @@ def step_evaluate(st: DemoState, release_dir: Path) -> dict[str, Any]:
     if st.opts.model:
         out = runs_dir / f"{_slug(st.opts.model)}-IQ"
         res = evaluate(str(release_dir), model=st.opts.model, out=out, backend="hf", setting="IQ",
-                       batch_size=st.opts.batch_size, limit=st.opts.eval_limit)
+                       batch_size=st.opts.batch_size, limit=st.opts.eval_limit, image_roots=image_roots(st.ws))
         runs.append(res.predictions)
         rec.artefacts["predictions IQ"] = str(res.predictions)
     scores, scored = score_runs(runs)
