@@ -21,10 +21,10 @@ from mmra.faces import lazy_exports
 if TYPE_CHECKING:  # the static face: editors and type checkers see these names
     from ..mmra_format import MMRA_COLUMNS
     from .diff import ReleaseDiff, diff_indexes
+    from .digest import FEATURES
     from .errors import ReleaseConflictError, ReleaseInputError, ReleaseNotFoundError
     from .load import load_release
     from .refs import LocalRelease, resolve_local
-    from .rows import FEATURES
     from .semver import parse_version
     from .store import PublishResult, ReleaseStore, build_dataset, publish
 
@@ -37,7 +37,7 @@ _EXPORTS = {
     "LocalRelease": ".refs",
     "load_release": ".load",
     "resolve_local": ".refs",
-    "FEATURES": ".rows",
+    "FEATURES": ".digest",
     "MMRA_COLUMNS": "..mmra_format",
     "parse_version": ".semver",
     "PublishResult": ".store",

@@ -33,12 +33,13 @@ from mmra.progress import progress_bar
 from ..sources import format_problems
 from .card import CardInputs, render_card, task_name
 from .diff import ReleaseDiff
+from .digest import FEATURES, sort_key
 from .errors import ReleaseInputError
 from .inputs import SourceSample
 from .lmms_eval import write_lmms_eval
 from .plots import write_plots
 from .refs import ALIAS_SPLITS, FORMAT, MANIFEST, SPLIT
-from .rows import FEATURES, read_image, rows_to_table, sample_to_row, sort_key
+from .rows import read_image, rows_to_table, sample_to_row
 from .stats import add_flagged, derive_licence, subtask_stats
 from .validity import FLAGGED_CONFIG
 from .vlmevalkit import write_vlmevalkit

@@ -16,9 +16,9 @@ from huggingface_hub import DatasetCardData
 from mmra import __version__ as toolkit_version
 
 from .diff import ReleaseDiff
+from .digest import FEATURES
 from .lmms_eval import CARD_NOTE as LMMS_CARD_NOTE
 from .plots import PLOT_FILES, VALIDITY_PLOT
-from .rows import FEATURES
 from .semver import hub_tag
 from .stats import (
     LicenceDecision,

@@ -76,7 +76,7 @@ class LocalRelease:
                 raise ReleaseInputError(f"{path}: does not match its manifest sha256; the release was tampered "
                                         "with after publishing")
         rows = [*self._checked_rows(default, flagged=False), *self._checked_rows(flagged, flagged=True)]
-        from .rows import fingerprint, sort_key  # the writer's own digest, so a reader agrees with publish
+        from .digest import fingerprint, sort_key  # the writer's own digest, so a reader agrees with publish
 
         rows.sort(key=sort_key)
         if fingerprint(rows) != self.manifest.get("fingerprint"):
@@ -88,7 +88,7 @@ class LocalRelease:
         fingerprint covers images by that sha256)."""
         import pyarrow.parquet as pq
 
-        from .rows import FEATURES
+        from .digest import FEATURES
 
         rows = []
         for f in files:

@@ -24,10 +24,11 @@ from typing import Any
 from .build import BuildOptions, prepare_rows, write_release
 from .card import order_of
 from .diff import diff_indexes, index_release, index_rows
+from .digest import fingerprint
 from .errors import ReleaseConflictError, ReleaseInputError, ReleaseNotFoundError
 from .inputs import SourceSample, read_source
 from .refs import MANIFEST
-from .rows import check_content_duplicates, fingerprint, to_dataset
+from .rows import check_content_duplicates, to_dataset
 from .semver import is_version, latest, parse_version, version_key
 from .validity import ValidityOptions, apply_gate, is_flagged, plan_release
 

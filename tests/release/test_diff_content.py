@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from mmra.benchmark.release.digest import fingerprint, sort_key
 from mmra.benchmark.release.load import load_release
-from mmra.benchmark.release.rows import fingerprint, sort_key
 from mmra.cli import app
 
 runner = CliRunner()
