@@ -183,6 +183,8 @@ def _csv_block(frame: pl.DataFrame) -> pl.LazyFrame:
         .when(c("c3").str.extract(concept).is_null()).then(pl.lit("end is not a /c/ concept URI: ") + c("c3").str.slice(0, 60))
         .when(~data.str.starts_with("{") | ~data.str.ends_with("}")).then(pl.lit("5th column is not a JSON object"))
         .when(weight.is_null()).then(pl.lit("no numeric 'weight' in the JSON column"))
+        .when(weight.is_nan() | weight.is_infinite())  # 1e999: beyond a float
+        .then(pl.lit("weight is not a finite number: ") + data.str.extract(r'"weight"\s*:\s*([^,}]{0,40})'))
         .otherwise(None)
     )
     return frame.lazy().select(
@@ -214,6 +216,8 @@ def _tsv_block(frame: pl.DataFrame) -> pl.LazyFrame:
         .when(phrase("c2").str.strip_chars_end("\r") == "").then(pl.lit("empty tail concept"))
         .when(weight_text.is_not_null() & weight.is_null())
         .then(pl.lit("weight is not a number: ") + weight_text.str.slice(0, 40))
+        .when(weight.is_nan() | weight.is_infinite())  # NaN, inf, 1e999: read as floats, never a weight
+        .then(pl.lit("weight is not a finite number: ") + weight_text.str.slice(0, 40))
         .otherwise(None)
     )
     return frame.lazy().select(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 from collections import defaultdict
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ from typing import Any
 
 from mmra.benchmark.sources import iter_json_lines
 from mmra.fileio import write_atomic
-from mmra.parsing import load_json
+from mmra.parsing import load_json, non_finite_field
 
 # Supercategories (COCO's) or words that make an entity a living being, for MentalitySimilarity.
 SENTIENT_SUPERCATEGORIES = frozenset({"person", "animal"})
@@ -142,6 +143,28 @@ def _load_json(path: Path, corpus: Corpus) -> dict | None:
     return data
 
 
+def _as_bbox(value: Any) -> tuple[float, float, float, float]:
+    """A box as [x, y, width, height]: four finite numbers with a positive size. The COCO reader is lenient
+    (one NaN must not cost the whole file), so a NaN, an Infinity or a number too large for a float is caught
+    here, per box; ValueError names the value and the cause."""
+    if (not isinstance(value, list) or len(value) != 4
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)):
+        raise ValueError(f"bbox {str(value)[:80]} is not [x, y, width, height] (four numbers)")
+    box = []
+    for index, number in enumerate(value):
+        try:
+            number = float(number)
+        except OverflowError:  # an integer beyond a float's range
+            number = math.inf
+        if not math.isfinite(number):
+            shown = str(value[index])
+            raise ValueError(f"bbox.{index} is {shown[:40]}{'...' if len(shown) > 40 else ''}, not a finite number")
+        box.append(number)
+    if box[2] <= 0 or box[3] <= 0:
+        raise ValueError(f"bbox {value!r} has no positive width and height")
+    return box[0], box[1], box[2], box[3]
+
+
 def _split_name(path: Path, image: dict) -> str:
     url = image.get("coco_url") or ""
     if "cocodataset.org/" in url:
@@ -203,8 +226,18 @@ def load_coco(instances: Sequence[str | Path] = (), captions: Sequence[str | Pat
                 corpus.issues.append(Issue(f"{path.name}: image entry {str(image)[:80]}", "bad_annotation",
                                            "image entry without 'id' or 'file_name'; skipped"))
                 continue
+            bad = non_finite_field({k: image.get(k) for k in ("id", "width", "height")})
+            try:
+                if bad is not None:
+                    raise ValueError(f"{bad[0]} is {bad[1]}, not a finite number")
+                image_id = int(image["id"])
+            except (TypeError, ValueError) as exc:  # a NaN size, an id such as "abc" or [1]
+                cause = exc if bad is not None else f"id {str(image['id'])[:40]} is not an integer"
+                corpus.issues.append(Issue(f"{path.name}: image {str(image['id'])[:40]}", "bad_annotation",
+                                           f"{cause}; image entry skipped"))
+                continue
             split = _split_name(path, image)
-            key = (split, int(image["id"]))
+            key = (split, image_id)
             ids[key[1]] = key
             if key not in meta:
                 meta[key] = {**image, "_licence": licences.get(image.get("license")), "_from": path.name}
@@ -230,14 +263,12 @@ def load_coco(instances: Sequence[str | Path] = (), captions: Sequence[str | Pat
                 corpus.issues.append(Issue(ann_name, "unknown_category",
                                            f"unknown category id {ann.get('category_id')!r}; annotation skipped"))
                 continue
-            bbox = ann.get("bbox")
-            if (not isinstance(bbox, list) or len(bbox) != 4 or not all(isinstance(v, (int, float)) for v in bbox)
-                    or bbox[2] <= 0 or bbox[3] <= 0):
-                corpus.issues.append(Issue(ann_name, "bad_annotation", f"bbox {bbox!r} is not [x, y, w, h] with "
-                                           "positive size; annotation skipped"))
+            try:
+                bbox = _as_bbox(ann.get("bbox"))
+            except ValueError as exc:
+                corpus.issues.append(Issue(ann_name, "bad_annotation", f"{exc}; annotation skipped"))
                 continue
-            meta[key].setdefault("_boxes", []).append(
-                ImageBox(category["name"], tuple(float(v) for v in bbox), category.get("supercategory")))
+            meta[key].setdefault("_boxes", []).append(ImageBox(category["name"], bbox, category.get("supercategory")))
 
     captions_without_file = 0
     for path in map(Path, captions):
@@ -299,11 +330,11 @@ def _parse_boxes(value: Any) -> list[ImageBox]:
     for box in value or []:
         if not isinstance(box, dict) or not isinstance(box.get("label"), str):
             raise ValueError(f"each box needs a 'label' and a 'bbox', got {box!r}")
-        bbox = box.get("bbox")
-        if (not isinstance(bbox, list) or len(bbox) != 4 or not all(isinstance(v, (int, float)) for v in bbox)
-                or bbox[2] <= 0 or bbox[3] <= 0):
-            raise ValueError(f"box {box['label']!r}: bbox must be [x, y, width, height] with positive size, got {bbox!r}")
-        boxes.append(ImageBox(box["label"], tuple(float(v) for v in bbox), box.get("supercategory")))
+        try:
+            bbox = _as_bbox(box.get("bbox"))
+        except ValueError as exc:
+            raise ValueError(f"box {box['label']!r}: {exc}") from None
+        boxes.append(ImageBox(box["label"], bbox, box.get("supercategory")))
     return boxes
 
 
