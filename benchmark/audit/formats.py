@@ -451,7 +451,8 @@ class JsonObjectSource(_FileSource):
             try:
                 key, after_key = scanner.raw_decode(text, pos)
             except json.JSONDecodeError as exc:
-                raise FormatError(f"{where}: not valid JSON: {exc.msg}") from None
+                raise FormatError(f"{where}: not valid JSON: {exc.msg.removesuffix(' at')} at line {exc.lineno} "
+                                  f"column {exc.colno}") from None
             colon = _JSON_WS.match(text, after_key).end()
             if not text.startswith(":", colon):
                 raise FormatError(f"{where}: expected ':' after the key {key!r}")
@@ -459,8 +460,8 @@ class JsonObjectSource(_FileSource):
             try:
                 _, end = scanner.raw_decode(text, start)
             except json.JSONDecodeError as exc:
-                raise FormatError(f"{path}: key {key!r}: not valid JSON: {exc.msg} at line {exc.lineno} column "
-                                  f"{exc.colno}") from None
+                raise FormatError(f"{path}: key {key!r}: not valid JSON: {exc.msg.removesuffix(' at')} at line "
+                                  f"{exc.lineno} column {exc.colno}") from None
             except RecursionError:
                 raise FormatError(f"{path}: key {key!r}: not valid JSON: nested too deeply") from None
             members.append((key, pos, start, end))

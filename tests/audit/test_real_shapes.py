@@ -155,6 +155,9 @@ def test_object_keyed_by_id_scienceqa_shape_index_answers_and_records_with_their
 
 @pytest.mark.parametrize(("content", "message"), [
     ('{\n "1": {"question": "q"},\n "2": {"question": "unterminated\n', r"key '2': not valid JSON"),
+    # cut short inside a key, as a truncated copy of ScienceQA's problems.json is
+    ('{\n "1": {"question": "q"},\n "17', r"member 1 \(line 3\): not valid JSON: Unterminated string starting at "
+                                         r"line 3 column 2$"),
     ('{\n "1": {"question": "q"}\n "2": {}\n}', r"key '1': expected ',' or '\}' after its value \(line 3\)"),
     ('{\n "q": "a single object",\n "answer": "yes"\n}\n', r"this is one object with keys 'q', 'answer', not records"),
     ('{\n "1": {"question": "q"}\n}\n{"x": 1}\n', r"extra data after the JSON object \(line 4\)"),
