@@ -61,7 +61,7 @@ def probe_questions(items: Sequence[Sample], reference: Sequence[Sample] = (), *
     """Run the probes over `items` (with `reference`, e.g. pulled samples, as more training text for the
     learned probe). `text_models`: label -> ChatClient of text-only models for the question-only probe."""
     from mmra.benchmark.leakage.blind import offends, run_blind_probes
-    from mmra.benchmark.leakage.panel import learned_flags
+    from mmra.benchmark.leakage.panel import PanelSettings, decide_flags
 
     blind = blind or BlindSettings()
     findings = {s.id: Finding() for s in items}
@@ -77,7 +77,7 @@ def probe_questions(items: Sequence[Sample], reference: Sequence[Sample] = (), *
         result = run_blind_probes(pooled, blind)
         checked.append(f"learned text-bias probe and answer prior ({len(pooled)} questions, "
                        f"{blind.folds}-fold)")
-        flags = learned_flags(list(items), result, blind.alpha)
+        flags = decide_flags(list(items), None, result, blind, PanelSettings(flag_on=("learned",)))
         for s in items:
             rec = result.per_sample[s.id]
             learned = rec.get("learned")
@@ -104,7 +104,10 @@ def probe_questions(items: Sequence[Sample], reference: Sequence[Sample] = (), *
         settings = LeakageSettings(probes=("circular",), flag_kinds=("circular",), choices_only=False, max_hits=0)
         leak = run_leakage(list(items), dict(text_models), settings)
         checked.append(f"question-only probe ({', '.join(text_models)}, every option order)")
+        llm_flags = decide_flags(list(items), leak, None, blind, PanelSettings(flag_on=("llm",)))
         for s, verdict in zip(leak.samples, leak.verdicts, strict=True):
+            if not llm_flags[s.id]:
+                continue
             for label, hit in verdict["model_hits"].items():
                 if hit:
                     answers = (s.leakage.answers.get(label) if s.leakage else None) or [None]

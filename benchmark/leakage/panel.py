@@ -79,6 +79,27 @@ def answer_prior_flags(samples: list[Sample], blind: BlindResult, max_gap: float
             for s in samples}
 
 
+def decide_flags(samples: list, llm: LeakageResult | None, blind: BlindResult | None, blind_settings: BlindSettings,
+                 panel: PanelSettings) -> dict[str, list[str]]:
+    """The policy, in one place: per sample, the probes of `panel.flag_on` that flag it (empty: not flagged).
+    `mmra leakage`, `mmra audit` and `mmra annotate check` all decide through here. `llm`: the question-only
+    LLM verdicts (their own `leaked`, by the hit rule); `blind`: the model-free probes (None: not run)."""
+    flags: dict[str, list[str]] = {s.id: [] for s in samples}
+    if llm is not None and "llm" in panel.flag_on:
+        for v in llm.verdicts:
+            if v["leaked"] and v["id"] in flags:
+                flags[v["id"]].append("llm")
+    if blind is not None and "learned" in panel.flag_on:
+        for sid, hit in learned_flags(samples, blind, blind_settings.alpha).items():
+            if hit:
+                flags[sid].append("learned")
+    if blind is not None and "answer_prior" in panel.flag_on:
+        for sid, hit in answer_prior_flags(samples, blind, blind_settings.max_gap, blind_settings.alpha).items():
+            if hit:
+                flags[sid].append("answer_prior")
+    return flags
+
+
 @dataclass
 class PanelResult:
     result: LeakageResult
@@ -94,19 +115,7 @@ def run_panel(samples: list[Sample], llm: LeakageResult | None, blind_settings: 
     warnings: list[str] = []
     emb = load_embeddings(blind_settings.embedder, warnings)  # one model and string cache for probes and pruning
     blind = run_with(samples, blind_settings, emb, warnings)
-    flags: dict[str, list[str]] = {s.id: [] for s in samples}
-    if llm is not None and "llm" in panel.flag_on:
-        for v in llm.verdicts:
-            if v["leaked"]:
-                flags[v["id"]].append("llm")
-    if "learned" in panel.flag_on:
-        for sid, hit in learned_flags(samples, blind, blind_settings.alpha).items():
-            if hit:
-                flags[sid].append("learned")
-    if "answer_prior" in panel.flag_on:
-        for sid, hit in answer_prior_flags(samples, blind, blind_settings.max_gap, blind_settings.alpha).items():
-            if hit:
-                flags[sid].append("answer_prior")
+    flags = decide_flags(samples, llm, blind, blind_settings, panel)
     prune = None
     if panel.prune_eps is not None:
         rest = [s for s in samples if not flags[s.id]]
