@@ -527,7 +527,7 @@ def _single_record(path: Path) -> bool:
     """True when the file has exactly one non-blank line."""
     lines = _read_lines(path)
     try:
-        return sum(1 for _, line in zip(range(2), (line for line in lines if line.strip()))) == 1
+        return len(list(itertools.islice((line for line in lines if line.strip()), 2))) == 1
     finally:
         lines.close()
 
