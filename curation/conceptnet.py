@@ -71,6 +71,7 @@ class IngestStats:
     malformed_lines: list[MalformedLine] = field(default_factory=list)
     non_concept_by_relation: dict[str, int] = field(default_factory=dict)  # edges to URLs etc., skipped
     seconds: float = 0.0
+    parquet: str = ""  # where the kept edges were written (a cache path, not part of the report)
 
     @property
     def mb_per_s(self) -> float:
@@ -78,6 +79,7 @@ class IngestStats:
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        data.pop("parquet")
         data["mb_per_s"] = round(self.mb_per_s, 1)
         data["malformed_listed"] = len(self.malformed_lines)
         return data

@@ -61,12 +61,10 @@ def _ingest_cached(path: Path, out_dir: Path, relations: Sequence[str] | None, o
         from .conceptnet import MalformedLine
 
         data["malformed_lines"] = [MalformedLine(**m) for m in data.get("malformed_lines", [])]
-        stats = IngestStats(**data)
-        stats.parquet = str(parquet)  # type: ignore[attr-defined]
-        return stats
+        return IngestStats(**data, parquet=str(parquet))
     stats = ingest_conceptnet(path, parquet, relations=relations, on_progress=on_progress)
     sidecar.write_text(json.dumps(stats.to_dict()), encoding="utf-8")
-    stats.parquet = str(parquet)  # type: ignore[attr-defined]
+    stats.parquet = str(parquet)
     return stats
 
 
@@ -178,7 +176,7 @@ def ingest_step(opts: CurationOptions, out: Path, bars) -> tuple[EdgeStore, list
                                lambda done, total, task=task: bars.update(task, completed=done))
         bars.update(task, completed=path.stat().st_size)
         stats_list.append(stats)
-    store = EdgeStore.from_parquet([s.parquet for s in stats_list])  # type: ignore[attr-defined]
+    store = EdgeStore.from_parquet([s.parquet for s in stats_list])
     if len(store) == 0:
         raise MMRAError("no usable ConceptNet edges in " + ", ".join(map(str, opts.conceptnet)) + "; "
                         + "; ".join(s.summary() for s in stats_list))
