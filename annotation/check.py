@@ -253,9 +253,8 @@ def check_project(conn, project_name: str, *, reference: Sequence[Sample] = (), 
     """Probe every submitted question (each annotator's latest version per task, from accounts the toolkit
     created) and send the leaky ones back to their authors as revision tasks (`send=False`: report only).
     Idempotent."""
-    from mmra.errors import MMRAError
 
-    from .project import Project, api_error
+    from .project import Project, project_call
     from .pull_samples import PullReport, Trust, _build_sample, _judgements, fold_check_revisions
     from .push_tasks import ENTITY_BOXES_MODEL, PushReport, sync_tasks
     from .users import AccountRegistry, whoami
@@ -263,7 +262,7 @@ def check_project(conn, project_name: str, *, reference: Sequence[Sample] = (), 
     trust = Trust(AccountRegistry.of(conn), whoami(conn), frozenset(r.strip().lower() for r in reviewers))
     project = Project.open(conn, project_name)
     report = CheckReport(project=project_name)
-    try:
+    with project_call(project, f"checking {project_name!r}"):
         tasks, _ = fold_check_revisions(project.export())
         remote = project.tasks()
         existing = {str(t.data.get("external_id")) for t in remote}
@@ -316,10 +315,4 @@ def check_project(conn, project_name: str, *, reference: Sequence[Sample] = (), 
         report.flagged = len(payloads)
         report.sent = push_report.created
         report.annotators = dict(sorted(counts.items()))
-    except MMRAError:
-        raise
-    except Exception as exc:
-        raise api_error(exc, f"checking {project_name!r}") from None
-    finally:
-        project.close()
     return report

@@ -8,8 +8,10 @@ traps from ../shared/notes/label-studio.md are handled here: the SDK retries POS
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,20 @@ def sdk(conn: Connection, *, timeout: float = 120.0):
     from label_studio_sdk import LabelStudio  # heavy import (pandas); only when talking to a server
 
     return LabelStudio(base_url=conn.url, api_key=conn.token, timeout=timeout)
+
+
+@contextlib.contextmanager
+def project_call(project: Any, doing: str) -> Iterator[Any]:
+    """Work on an open project: an SDK/HTTP failure inside becomes one line naming what was being done
+    (`api_error`), the toolkit's own errors pass as they are, and the project's connection is always closed."""
+    try:
+        yield project
+    except MMRAError:
+        raise
+    except Exception as exc:
+        raise api_error(exc, doing) from None
+    finally:
+        project.close()
 
 
 def api_error(exc: Exception, what: str) -> MMRAError:

@@ -28,7 +28,7 @@ from mmra.progress import progress_bar
 from .labeling import DRAFT_FIELDS, NO_DRAFT_CHECK, QAContent, entity_regions, task_data
 from .media import ImageRejected, VerifiedImage, stage_pair
 from .origins import MEDIA_PREFIX, origins_path, record_origins
-from .project import Project, api_error
+from .project import Project, api_error, project_call
 from .server import Connection
 
 
@@ -226,15 +226,9 @@ def push(conn: Connection, candidates: Sequence[Candidate], project_name: str, *
     record_origins(origins_path(conn.data_dir, conn.document_root), origins, roots or ())
     report = PushReport(project=project_name, project_id=project.id, total=len(payloads), skipped=skipped,
                         warnings=notes)
-    try:
+    with project_call(project, f"push to {project_name!r}"):
         sync_tasks(project, payloads, report, batch_size=batch_size, show_progress=show_progress)
         if any(p.get("predictions") for p in payloads) and prefill != current:
             # the labeling UI pre-fills a new annotation only from this model version's predictions
             project.client.projects.update(id=project.id, model_version=prefill)
         return report
-    except MMRAError:
-        raise
-    except Exception as exc:
-        raise api_error(exc, f"push to {project_name!r}") from None
-    finally:
-        project.close()

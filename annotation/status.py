@@ -27,9 +27,8 @@ def _lead_times(task: dict[str, Any]) -> dict[Any, float]:
 
 def project_status(conn, project_name: str, *, reviewers: Sequence[str] = (),
                    min_annotations: int | None = None) -> dict[str, Any]:
-    from mmra.errors import MMRAError
 
-    from .project import Project, api_error
+    from .project import Project, project_call
     from .pull_samples import (
         PullReport,
         Trust,
@@ -42,7 +41,7 @@ def project_status(conn, project_name: str, *, reviewers: Sequence[str] = (),
 
     trust = Trust(AccountRegistry.of(conn), whoami(conn), frozenset(r.strip().lower() for r in reviewers))
     project = Project.open(conn, project_name)
-    try:
+    with project_call(project, f"reading the status of {project_name!r}"):
         per_task = int(project.client.projects.get(id=project.id).maximum_annotations or 1)
         raw = project.export()
         tasks, _ = fold_check_revisions(raw)
@@ -87,12 +86,6 @@ def project_status(conn, project_name: str, *, reviewers: Sequence[str] = (),
                     person["settled"] += 1
                     person["agreed"] += (j.verdict == "reject" if outcome.status == "rejected"
                                          else j.verdict == "keep" and j.content.key() == chosen)
-    except MMRAError:
-        raise
-    except Exception as exc:
-        raise api_error(exc, f"reading the status of {project_name!r}") from None
-    finally:
-        project.close()
 
     annotators = {}
     for email, p in sorted(people.items()):
