@@ -59,7 +59,7 @@ def test_a_manifest_box_beyond_a_float_is_one_line(tmp_path, make_image):
     make_image("a.png")
     make_image("b.png", shape_seed=3)
     lines = [json.dumps({"path": "a.png", "boxes": [{"label": "cat", "bbox": [1, 2, 30, 40]}]}),
-             '{"path": "b.png", "boxes": [{"label": "dog", "bbox": [1, 2, %s, 40]}]}' % HUGE,
+             '{"path": "b.png", "boxes": [{"label": "dog", "bbox": [1, 2, HUGE, 40]}]}'.replace("HUGE", HUGE),
              '{"path": "b.png", "boxes": [{"label": "dog", "bbox": [1, 2, NaN, 40]}]}']
     manifest = tmp_path / "manifest.jsonl"
     manifest.write_text("\n".join(lines) + "\n")

@@ -163,7 +163,7 @@ def test_a_stage_record_names_the_roots_of_its_own_files_only(tmp_path):
                     '{"files": {"samples.jsonl": {"image_roots": "/"}}}', '{"files": {"samples.jsonl": 7}}'):
         record.write_text(hostile)
         assert allowed_roots(out / "samples.jsonl") == (out.resolve(),), hostile
-    record.write_text('{"files": {"samples.jsonl": {"image_roots": [1, null, "%s", "/no/such/folder"]}}}' % corpus)
+    record.write_text(json.dumps({"files": {"samples.jsonl": {"image_roots": [1, None, str(corpus), "/no/such"]}}}))
     assert allowed_roots(out / "samples.jsonl") == (corpus.resolve(),)
     # a record that cannot be parsed is replaced, not merged into, by the next stage
     record.write_text("{")
