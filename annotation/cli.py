@@ -319,7 +319,7 @@ def pull_cmd(
 def revise_cmd(
     flagged: Path = typer.Option(..., "--flagged", "-f", help="Samples JSONL with `leakage` set (leakage filter output)."),
     project: str = typer.Option(..., "--project", "-p", help="Label Studio project to send revision tasks to."),
-    image_root: list[Path] = typer.Option([], "--image-root", help="A folder the samples' images may lie in (besides \\[paths].image_roots, the folders push allowed and the media folder; the file's folder only when no folder is configured); repeat for more."),
+    image_root: list[Path] = typer.Option([], "--image-root", help="A folder the samples' images may lie in (besides \\[paths].image_roots, the folders recorded beside the file by the stage that wrote it, the folders push allowed and the media folder; the file's folder only when no flag, config or record names a folder); repeat for more."),
 ) -> None:
     """Send leakage-flagged samples back to annotators, showing what the text-only models answered."""
     from mmra.benchmark.records import read_jsonl
