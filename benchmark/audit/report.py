@@ -119,6 +119,12 @@ class Evidence:
         return out[:3]
 
 
+def _answer_cell(item: ProbeItem) -> str:
+    if item.qa_type == QAType.multiple_choice:
+        return f"{_cell(item.answer)}: {_cell(item.answer_text, 40)}"
+    return _cell(item.answer)
+
+
 def most_answerable(verdicts: list[dict[str, Any]], n: int = TOP) -> list[dict[str, Any]]:
     """The items the text gives away most surely: LLM hits first, then the learned probe's bias score."""
     def key(v):
@@ -168,7 +174,7 @@ def markdown_report(report: dict[str, Any], verdicts: list[dict[str, Any]], item
             item = by_id[v["id"]]
             learned = (v.get("probes") or {}).get("learned") or {}
             lines.append(f"| {rank} | {_cell(v['id'], 30)} | {_cell(item.subtask, 30)} | {_cell(item.question)} | "
-                         f"{_cell(item.answer)}: {_cell(item.answer_text, 40)} | {learned.get('bias_score', '–')} | "
+                         f"{_answer_cell(item)} | {learned.get('bias_score', '–')} | "
                          + _cell("; ".join(evidence.explain(item, v)), 400) + " |")
     subset = audit.get("subset")
     if subset:

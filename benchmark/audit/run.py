@@ -18,6 +18,7 @@ from mmra.benchmark.leakage.items import ProbeItem
 
 from .columns import ColumnFlags, ItemErrors, map_columns, read_items
 
+SHOWN_LINES = 20  # left-out rows named on the terminal; report.json keeps every line
 SMALL_TASK = 30  # a task keeping fewer items than this gets a warning: its figures are too noisy to trust
 
 
@@ -97,8 +98,11 @@ def read_benchmark(opts: AuditOptions, say: Callable[[str], None]) -> tuple[Any,
             items = read_items(counted(), cmap, default_task, errors)
         except FormatError as exc:
             raise AuditError(str(exc)) from None
-    for line in errors.lines:
+    for line in errors.lines[:SHOWN_LINES]:
         say(line)
+    if len(errors.lines) > SHOWN_LINES:  # a benchmark with hundreds of free-form rows: the rest in report.json
+        say(f"... and {len(errors.lines) - SHOWN_LINES} more line(s) like these (all of them: report.json "
+            "audit.left_out)")
     if not items:
         raise AuditError(f"{name}: no row could be read as a question with its answer "
                          f"({len(errors.rows)} left out; columns used: {cmap.describe()})")
@@ -129,7 +133,7 @@ def run_audit(opts: AuditOptions, *, llm: Any = None, servers: Any = None,
     report = result.report
     report["audit"] = {
         "source": str(opts.source), "format": source.kind, "columns": cmap.describe(),
-        "items": len(items), "rows_left_out": len(errors.rows), "left_out": errors.lines[:200],
+        "items": len(items), "rows_left_out": len(errors.rows), "left_out": errors.lines,
         "tasks": sorted({i.subtask for i in items}),
     }
     _registered_levels(report)
