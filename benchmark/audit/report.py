@@ -48,7 +48,10 @@ class Evidence:
     """Set-level counts the explanations refer to: how often each option text is gold, and each question
     word's answer rate among yes/no items (both leaving the item itself out)."""
 
-    def __init__(self, items: list[ProbeItem]):
+    def __init__(self, items: list[ProbeItem], report: dict[str, Any] | None = None):
+        # the answer prior is evidence only in a task whose answer key is skewed (significantly above chance)
+        self.skewed = {name for name, row in (report or {}).get("subtasks", {}).items()
+                       if ((row.get("probes") or {}).get("answer_prior") or {}).get("p_value", 1.0) < 0.05}
         self.gold_text = Counter(i.answer_text.casefold() for i in items if i.qa_type == QAType.multiple_choice)
         self.option_text = Counter(o.casefold() for i in items if i.qa_type == QAType.multiple_choice
                                    for o in set(i.options))
@@ -67,7 +70,7 @@ class Evidence:
             reasons += self._mc(item)
         else:
             reasons += self._yes_no(item)
-        if prior.get("correct"):
+        if prior.get("correct") and item.subtask in self.skewed:
             reasons.append(f"the task's most common answer ({prior.get('rule')} rule: {prior.get('predicted')}) is right")
         hits = verdict.get("hits") or 0
         if hits:
@@ -125,14 +128,23 @@ def _answer_cell(item: ProbeItem) -> str:
     return _cell(item.answer)
 
 
-def most_answerable(verdicts: list[dict[str, Any]], n: int = TOP) -> list[dict[str, Any]]:
-    """The items the text gives away most surely: LLM hits first, then the learned probe's bias score."""
+def most_answerable(verdicts: list[dict[str, Any]], items: list[ProbeItem], n: int = TOP) -> list[list[dict[str, Any]]]:
+    """The items the text gives away most surely (LLM hits first, then the learned probe's bias score), as up to
+    `n` groups: items asking the same question with the same options and answer in one task are one shortcut
+    (a benchmark often asks it about many images), listed once with all their ids."""
     def key(v):
         learned = (v.get("probes") or {}).get("learned") or {}
         return (-(v.get("hits") or 0), -(learned.get("bias_score") or 0.0) if learned.get("correct") else 1.0, str(v["id"]))
 
+    by_id = {i.id: i for i in items}
     right = [v for v in verdicts if v.get("hits") or ((v.get("probes") or {}).get("learned") or {}).get("correct")]
-    return sorted(right, key=key)[:n]
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for v in sorted(right, key=key):
+        item = by_id[v["id"]]
+        same = (item.subtask, " ".join(item.question.split()).casefold(), tuple(item.options), item.answer)
+        if same in groups or len(groups) < n:
+            groups.setdefault(same, []).append(v)
+    return list(groups.values())
 
 
 def markdown_report(report: dict[str, Any], verdicts: list[dict[str, Any]], items: list[ProbeItem]) -> str:
@@ -162,18 +174,23 @@ def markdown_report(report: dict[str, Any], verdicts: list[dict[str, Any]], item
         cells.append(f"{row['flagged']} ({100 * row['flag_rate']:.0f} %)")
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## The most text-answerable items", ""]
-    top = most_answerable(verdicts)
+    top = most_answerable(verdicts, items)
     if not top:
         lines.append("No item is answered right by the text probes with any confidence.")
     else:
-        evidence = Evidence(items)
+        evidence = Evidence(items, report)
         by_id = {i.id: i for i in items}
+        lines.append("Items that ask the same question with the same options and answer are one row (their ids "
+                     "together).")
+        lines.append("")
         lines.append("| # | id | task | question | answer | bias score | evidence |")
         lines.append("|---|---|---|---|---|---|---|")
-        for rank, v in enumerate(top, 1):
+        for rank, group in enumerate(top, 1):
+            v = group[0]
             item = by_id[v["id"]]
             learned = (v.get("probes") or {}).get("learned") or {}
-            lines.append(f"| {rank} | {_cell(v['id'], 30)} | {_cell(item.subtask, 30)} | {_cell(item.question)} | "
+            ids = ", ".join(str(g["id"]) for g in group[:3]) + (f" and {len(group) - 3} more" if len(group) > 3 else "")
+            lines.append(f"| {rank} | {_cell(ids, 60)} | {_cell(item.subtask, 30)} | {_cell(item.question)} | "
                          f"{_answer_cell(item)} | {learned.get('bias_score', '–')} | "
                          + _cell("; ".join(evidence.explain(item, v)), 400) + " |")
     subset = audit.get("subset")
