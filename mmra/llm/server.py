@@ -171,7 +171,9 @@ def ensure_server(name: str, *, servers: LocalServers = DEFAULT_SERVERS, port: i
         if model.chat_format:
             command += ["--chat_format", model.chat_format]
     url = f"http://{LOOPBACK}:{port}/v1"
-    env = {**os.environ, EXTRA_BUFTS_ENV: extra_bufts}
+    # idle OpenMP threads sleep instead of spinning: where other jobs share the cores, spinning threads wait on
+    # each other and the 1.5B model ran 2-5x slower (benches/bench_llm_runtime.py); the user's own setting wins
+    env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, EXTRA_BUFTS_ENV: extra_bufts}
     state = start_server(
         f"llm-{name}", command, port=port, health_url=f"{url}/models", state_file=state_file(name, servers),
         log_file=servers.servers_dir / f"llm-{name}.log", url=url, timeout=timeout, env=env,
