@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from mmra.faces import lazy_exports
 
 if TYPE_CHECKING:  # the static face: editors and type checkers see these names
-    from .load import load_samples
-    from .method import default_max_hits, probes_for
     from mmra.llm.endpoints import Endpoint, parse_model_spec
 
+    from .load import load_samples
+    from .method import default_max_hits, probes_for
     from .run import LeakageResult, LeakageSettings, run_leakage, write_outputs
 
 _EXPORTS = {

@@ -49,64 +49,59 @@ def leakage_cmd(
     """Question-only leakage filter: each model answers every question without the images, under every
     circular shift of the options; samples that too many models get right are flagged."""
     from mmra.config import cli_config
-    from mmra.llm.endpoints import model_clients, parse_model_specs
-    from mmra.llm.server import LocalServers
 
-    from .load import load_samples
-    from .report import image_table, report_table, usage_table
-    from .run import LeakageSettings, build_requests, run_leakage, write_outputs
+    from .blind import BlindSettings
+    from .panel import PanelSettings, parse_flag_probes
+    from .report import blind_table, image_table, report_table, usage_table
+    from .run import LeakageSettings
+    from .stage import LeakageOptions, leakage_stage
 
     if hit_rule not in ("all", "majority"):
         raise ValueError(f"--hit-rule must be 'all' or 'majority', got {hit_rule!r}")
-    specs = list(model) + list(local)
-    from .blind import BlindSettings
-    from .panel import PanelSettings, parse_flag_probes
-
-    blind = (BlindSettings(folds=folds, seed=seed, embedder=None if embedder.lower() == "none" else embedder),
-             PanelSettings(flag_on=parse_flag_probes(flag_probes), prune_eps=prune_to_chance))
-    if not specs and not vlm:  # no model: the model-free probes alone
-        _blind_only(load_samples(samples), out, *blind)
-        return _record_roots(samples, out, cli_config())
-    endpoints = parse_model_specs(list(model), list(local))
     cfg = cli_config()
-    data = load_samples(samples)
-    cache_path = None if no_cache else (cache or Path(cfg.paths.cache) / "llm.sqlite")
-    settings = LeakageSettings(hit_rule=hit_rule, max_hits=max_hits, choices_only=choices_only, max_tokens=max_tokens,
-                               probes=_kinds(probe), flag_kinds=_kinds(flag_on), samples_per_probe=samples_per_probe,
-                               temperature=temperature, one_image_rule=one_image_rule)
-    image_probes = None
-    if vlm:  # before the LLMs: a VLM that cannot load fails before any LLM work
-        from .vlm import run_image_probes
-
-        vlm_name, vlm_options = _vlm_spec(vlm, vlm_backend)
+    with_models = bool(model or local or vlm)
+    opts = LeakageOptions(
+        samples=samples, out=out, models=list(model), local=list(local),
+        settings=LeakageSettings(hit_rule=hit_rule, max_hits=max_hits, choices_only=choices_only,
+                                 max_tokens=max_tokens, probes=_kinds(probe), flag_kinds=_kinds(flag_on),
+                                 samples_per_probe=samples_per_probe, temperature=temperature,
+                                 one_image_rule=one_image_rule),
+        blind=BlindSettings(folds=folds, seed=seed, embedder=None if embedder.lower() == "none" else embedder),
+        panel=PanelSettings(flag_on=parse_flag_probes(flag_probes), prune_eps=prune_to_chance),
+        cache_path=None if no_cache or not with_models else (cache or Path(cfg.paths.cache) / "llm.sqlite"),
+        keep_servers=keep_servers, send_openai_key=send_openai_key, allow_insecure_http=allow_insecure_http,
+        concurrency=concurrency, timeout_s=timeout, max_retries=max_retries, image_roots=cfg.paths.image_roots,
+    )
+    if vlm:
+        opts.vlm, opts.vlm_options = _vlm_spec(vlm, vlm_backend)
+        opts.vlm_backend, opts.vlm_batch_size = vlm_backend, vlm_batch_size
         if vlm_backend == "openai":  # the backend gets the config's values, never reads the file itself
-            vlm_options.update(llm=cfg.llm.model_dump(mode="json"), cache_dir=str(cfg.paths.cache))
-        image_probes = run_image_probes(samples, model=vlm_name, out_dir=out / "vlm", backend=vlm_backend,
-                                        backend_options=vlm_options, batch_size=vlm_batch_size,
-                                        max_new_tokens=max_tokens, rule=one_image_rule)
+            opts.vlm_options.update(llm=cfg.llm.model_dump(mode="json"), cache_dir=str(cfg.paths.cache))
+    servers = None
+    if with_models:
+        from mmra.llm.server import LocalServers
 
-    _, _, requests = build_requests(data, settings)
-    with model_clients(endpoints, llm=cfg.llm, servers=LocalServers.from_config(cfg), requests=requests,
-                       cache_path=cache_path, send_openai_key=send_openai_key, allow_insecure_http=allow_insecure_http,
-                       concurrency=concurrency, timeout_s=timeout, max_retries=max_retries, keep_servers=keep_servers,
-                       say=lambda line: _err.print(line, highlight=False, markup=False)) as clients:
-        try:
-            result = run_leakage(data, clients, settings, run_ref=str(out / "verdicts.jsonl"), image_probes=image_probes)
-        except KeyboardInterrupt:
-            where = f"; the answers received so far are cached in {cache_path}, re-run to resume" if cache_path else ""
-            raise MMRAError(f"interrupted, nothing written to {out}{where}") from None
-    result = _with_blind_probes(data, result, out, *blind)
-    paths = write_outputs(result, out)
-    _record_roots(samples, out, cfg)
-    _console.print(report_table(result.report))
-    _console.print(usage_table(result.report))
-    if "image_probes" in result.report:
-        _console.print(image_table(result.report["image_probes"]))
-    totals = result.report["totals"]
+        servers = LocalServers.from_config(cfg)
+    stage = leakage_stage(opts, llm=cfg.llm, servers=servers,
+                          say=lambda line: _err.print(line, highlight=False, markup=False))
+    report = stage.result.report
+    for line in report["blind"]["warnings"]:
+        _err.print(labelled("warning:", "yellow", line), highlight=False)
+    _console.print(blind_table(report))
+    _console.print(report_table(report))
+    totals = report["totals"]
+    outputs = f"outputs in {out} ({', '.join(p.name for p in stage.paths.values())})"
+    if not stage.with_models:
+        _console.print(f"{totals['flagged']} of {totals['n']} samples flagged by the model-free probes; {outputs}",
+                       highlight=False)
+        return
+    _console.print(usage_table(report))
+    if "image_probes" in report:
+        _console.print(image_table(report["image_probes"]))
     _console.print(Text.assemble(
         f"{totals['flagged']} of {totals['n']} samples flagged; ",
         (f"{totals['incomplete']} with failed requests (see verdicts); " if totals["incomplete"] else "", "yellow"),
-        f"outputs in {out} ({', '.join(p.name for p in paths.values())})"),
+        outputs),
         highlight=False,
     )
     if totals["incomplete"]:  # a failed check is not a pass: say so, and fail the command
@@ -114,43 +109,7 @@ def leakage_cmd(
             f"{totals['incomplete']} of {totals['n']} samples could not be checked ({totals.get('failed_probes', 0)} "
             "probe requests got no answer): their verdicts say status \"failed\", not clean, and publish refuses "
             "them unless given --publish-unchecked; re-run to retry"
-            + (" (answers already received are cached)" if cache_path else ""))
-
-
-def _record_roots(source: Path, out: Path, cfg) -> None:
-    """samples.jsonl and flagged.jsonl name the input's images where they lie: record beside them the folders
-    those may lie in (the one rule, applied to the input), so publish and revise, run from any folder, allow
-    exactly these (`mmra.benchmark.images.recorded_roots`)."""
-    from mmra.benchmark.images import allowed_roots, record_roots
-
-    local = source if source.exists() else None  # a Hub dataset has no folder of its own
-    roots = allowed_roots(local, configured=cfg.paths.image_roots)
-    record_roots([out / "samples.jsonl", out / "flagged.jsonl"], roots, written_by="mmra leakage",
-                 source=str(source.resolve()) if local else str(source))
-
-
-def _with_blind_probes(data, llm_result, out: Path, blind_settings, panel_settings):
-    """The model-free probes (and bias pruning) merged with the model verdicts; prints their table."""
-    from .panel import run_panel
-    from .report import blind_table
-
-    panel = run_panel(data, llm_result, blind_settings, panel_settings, run_ref=str(out / "verdicts.jsonl"))
-    for line in panel.result.report["blind"]["warnings"]:
-        _err.print(labelled("warning:", "yellow", line), highlight=False)
-    _console.print(blind_table(panel.result.report))
-    return panel.result
-
-
-def _blind_only(data, out: Path, blind_settings, panel_settings) -> None:
-    from .report import report_table
-    from .run import write_outputs
-
-    result = _with_blind_probes(data, None, out, blind_settings, panel_settings)
-    paths = write_outputs(result, out)
-    _console.print(report_table(result.report))
-    totals = result.report["totals"]
-    _console.print(f"{totals['flagged']} of {totals['n']} samples flagged by the model-free probes; "
-                   f"outputs in {out} ({', '.join(p.name for p in paths.values())})", highlight=False)
+            + (" (answers already received are cached)" if opts.cache_path else ""))
 
 
 def _kinds(text: str) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from mmra.benchmark.schema import Sample
 from mmra.benchmark.vocabulary import CHOICE_LETTERS, QAType
@@ -43,4 +43,4 @@ class ProbeItem:
         return dataclasses.replace(self, **(update or {}))
 
 
-Item = Union[Sample, ProbeItem]  # what every probe accepts
+Item = Sample | ProbeItem  # what every probe accepts

@@ -186,7 +186,7 @@ def test_negative_control_built_against_blind_answering_is_not_flagged(tmp_path)
         q = f"Is the {rng.choice(NOUNS)} to the {rng.choice(['left', 'right'])} of the {rng.choice(NOUNS)}?"
         rows.append({"question": q, "answer": "Yes", "task": "paired_yes_no", "image_path": f"img/{i}a.jpg"})
         rows.append({"question": q, "answer": "No", "task": "paired_yes_no", "image_path": f"img/{i}b.jpg"})
-    for i in range(120):
+    for _ in range(120):
         opts = rng.sample(COLOURS, 4)
         g1, g2 = rng.sample(range(4), 2)
         q = f"What colour is the {rng.choice(NOUNS)} in the picture?"

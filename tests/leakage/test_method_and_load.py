@@ -8,9 +8,9 @@ import pytest
 
 from mmra.benchmark.leakage.load import load_samples
 from mmra.benchmark.leakage.method import default_max_hits, is_hit, probes_for, score
-from mmra.llm.endpoints import parse_model_spec
 from mmra.benchmark.mmra_format import sample_to_mmra
 from mmra.benchmark.schema import SchemaError
+from mmra.llm.endpoints import parse_model_spec
 from tests.leakage.conftest import IMAGE_DEPENDENT, TEXT_ANSWERABLE, build_samples
 
 
