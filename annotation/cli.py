@@ -165,56 +165,33 @@ def push_cmd(
     Every image must be a real image file inside the allowed folders; other candidates are refused. Entity
     boxes are drawn on the images; with --draft-model every task opens on a draft that the blind probes have
     checked (the task says whether a text-only model answers it without the images)."""
-    from mmra.benchmark.records import read_jsonl
-    from mmra.benchmark.schema import Candidate
-
-    from .push_tasks import push
+    from .push_stage import DraftOptions, PushOptions, check_candidates_file, push_stage
     from .server import connection
 
     cfg = _config()
     ls_cfg = cfg.label_studio
-    if not candidates.is_file():
-        cause = "is a folder, not a JSONL file" if candidates.is_dir() else "does not exist"
-        raise FileNotFoundError(f"candidates file {candidates} {cause}")
-    errors: list[str] = []
-    cands = read_jsonl(candidates, Candidate, errors=errors)
-    for problem in errors:
-        _err.print(labelled("skipped:", "yellow", problem), highlight=False)
-    conn = connection(cfg)
-    roots = allowed_roots(candidates, image_root, cfg)
-    drafts = None
+    check_candidates_file(candidates)
+    conn = connection(cfg)  # before any model work: no server, one line
     if draft_vision and not draft_model:
         raise MMRAError("--draft-vision needs --draft-model NAME@URL (a vision model)")
-    if draft_model:
-        from .check import check_drafts
-        from .preannotate import draft_images, draft_questions
-
+    drafts = None
+    if draft_model:  # the clients are built here, at the edge, from the config
         reference, blind = _probe_options(probe_with, embedder)
         client = _drafter(draft_model, llm_url)
-        images = draft_images(cands, base_dir=candidates.resolve().parent, roots=roots)[0] if draft_vision else None
-        notes: list[str] = []
-        drafts, failed = draft_questions(cands, client, images=images, notes=notes)
-        for note in notes:
-            _err.print(Text(note, style="yellow"), highlight=False)
-        for cid, reason in failed:
-            _err.print(labelled("no draft", "yellow", f"for {cid}: {reason}"), highlight=False)
-        seen = sum(d.vision for d in drafts.values())
-        _out.print(f"{len(drafts)} of {len(cands)} candidates have an LLM draft ({client.model}"
-                   + (f"; {seen} from both images" if draft_vision else "") + ")", highlight=False)
         text_models = None
         if probe_model and probe_model.lower() != "none":
             probe_client = _drafter(probe_model, None, "--probe-model")
             text_models = {probe_client.model: probe_client}
         elif probe_model is None and not draft_vision:
             text_models = {client.model: client}  # the text-only draft model, now asked without the evidence
-        run = check_drafts(cands, drafts, reference, blind=blind, text_models=text_models)
-        leaky = sum(bool(d.check_result and d.check_result["leaky"]) for d in drafts.values())
-        _out.print(f"draft check: {leaky} of {len(drafts)} drafts answered without the images"
-                   + (f" (checked with: {'; '.join(run.checked)})" if run.checked else "")
-                   + (f"; not run: {'; '.join(run.skipped)}" if run.skipped else ""), highlight=False)
-    report = push(conn, cands, project, annotators_per_task=annotators or ls_cfg.annotators_per_task,
-                  batch_size=batch_size or ls_cfg.import_batch_size, drafts=drafts,
-                  base_dir=candidates.resolve().parent, roots=roots)
+        drafts = DraftOptions(client=client, vision=draft_vision, text_models=text_models, reference=reference,
+                              blind=blind)
+    opts = PushOptions(candidates=candidates, project=project, roots=allowed_roots(candidates, image_root, cfg),
+                       annotators_per_task=annotators or ls_cfg.annotators_per_task,
+                       batch_size=batch_size or ls_cfg.import_batch_size, drafts=drafts)
+    stage = push_stage(conn, opts, say=lambda line: _out.print(line, highlight=False),
+                       warn=lambda label, line: _err.print(labelled(label, "yellow", line), highlight=False))
+    report, errors = stage.report, stage.read_errors
     for cid, reason in report.skipped:
         _err.print(labelled("refused", "yellow", f"candidate {cid}: {reason}"), highlight=False)
     for warning in report.warnings:
