@@ -20,6 +20,7 @@ from typing import Any
 
 from mmra.benchmark.registry import get_subtask
 from mmra.benchmark.schema import LETTERS, YES_NO, Box, Candidate, QAType
+from mmra.benchmark.vocabulary import normalise_answer
 
 CONTEXT = "subtask_info"  # every control points at this Text tag
 OPTION_FIELDS = tuple(f"option_{letter.lower()}" for letter in LETTERS)  # option_a .. option_d
@@ -182,10 +183,9 @@ class QAContent:
     def key(self) -> tuple:
         """What two annotators must share to count as agreeing: type, options and answer (case/space-blind)."""
         norm = tuple(" ".join(o.split()).casefold() for o in self.options)
-        answer = (self.answer or "").strip()
         if self.qa_type == QAType.yes_no.value:
             norm = ()
-        return (self.qa_type, norm, answer.upper() if self.qa_type == QAType.multiple_choice.value else answer.capitalize())
+        return (self.qa_type, norm, normalise_answer(self.answer, self.qa_type))
 
 
 def image_url(media_name: str) -> str:

@@ -22,6 +22,7 @@ from mmra.parsing import ParseError, load_literal
 from .images import file_sha256
 from .records import parse_record
 from .schema import LETTERS, ImageRef, QAType, Sample, SchemaError
+from .vocabulary import normalise_answer
 
 MMRA_COLUMNS = ("Task", "QA_type", "question", "image1", "image2", "options", "answer")
 IMAGE_COLUMNS = ("image1", "image2")
@@ -76,13 +77,6 @@ def options_from_mmra(value: Any, item: str = "row") -> list[str]:
     raise SchemaError(f"{item}: options: expected a dict string, got {type(parsed).__name__}")
 
 
-def _normalise_answer(answer: Any, qa_type: QAType) -> str:
-    text = str(answer or "").strip()
-    if qa_type == QAType.multiple_choice:
-        return text.strip("().: ").upper()
-    return text.capitalize()
-
-
 def image_ref_from_value(value: Any, base_dir: str | Path | None, item: str, column: str) -> ImageRef:
     """An MMRA image cell -> ImageRef: a path (relative to base_dir), an HF Image dict, bytes or a PIL image."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -125,7 +119,7 @@ def sample_from_mmra(row: dict[str, Any], *, base_dir: str | Path | None = None,
         "qa_type": qa_type,
         "question": row["question"] if row["question"] is not None else "",
         "options": options,
-        "answer": _normalise_answer(row["answer"], qa_type),
+        "answer": normalise_answer(row["answer"], qa_type),
         "image1": image_ref_from_value(row.get("image1"), base_dir, item, "image1"),
         "image2": image_ref_from_value(row.get("image2"), base_dir, item, "image2"),
     }

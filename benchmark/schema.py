@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from .vocabulary import LETTERS, YES_NO, Granularity, QAType, SchemaError, stable_hash
+from .vocabulary import LETTERS, YES_NO, Granularity, QAType, SchemaError, normalise_answer, stable_hash
 
 __all__ = ["LETTERS", "YES_NO", "AnnotationRecord", "Box", "Candidate", "Edge", "Granularity", "ImageRef",
            "LeakageVerdict", "Provenance", "QAType", "Sample", "SchemaError", "candidate_id", "describe_validation_error",
@@ -173,13 +173,13 @@ def _check_options(qa_type: QAType, options: list[str], answer: str) -> str:
         if len({o.casefold() for o in cleaned}) != len(cleaned):
             raise ValueError(f"options: options must be distinct, got {options!r}")
         letters = LETTERS[: len(options)]
-        letter = answer.strip().upper()
+        letter = normalise_answer(answer, qa_type)
         if letter not in letters:
             raise ValueError(f"answer: {answer!r} is not one of the option letters {', '.join(letters)}")
         return letter
     if options:
         raise ValueError(f"options: a yes/no question has no options, got {options!r}")
-    norm = answer.strip().capitalize()
+    norm = normalise_answer(answer, qa_type)
     if norm not in YES_NO:
         raise ValueError(f"answer: a yes/no answer must be 'Yes' or 'No', got {answer!r}")
     return norm

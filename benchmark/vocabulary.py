@@ -1,5 +1,5 @@
-"""The benchmark's small shared vocabulary: option letters, answer words, levels, question types, the schema
-error and the id hash. A leaf: every other benchmark module may import it, it imports none of them."""
+"""The benchmark's small shared vocabulary: option letters, answer words, levels, question types, the answer
+normaliser, the schema error and the id hash. A leaf: every other benchmark module may import it, it imports none of them."""
 
 from __future__ import annotations
 
@@ -27,6 +27,16 @@ class Granularity(str, Enum):
 class QAType(str, Enum):
     multiple_choice = "multiple_choice"
     yes_no = "yes_no"
+
+
+def normalise_answer(answer: Any, qa_type: QAType | str | None) -> str:
+    """A gold (or annotated) answer in its canonical form: the letter of a multiple-choice answer, upper case,
+    without brackets or a trailing dot ("(b)" -> "B"); "Yes"/"No" capitalised. The one normaliser: the schema,
+    the MMRA reader, scoring and labeling use it. Whether the result is a valid answer is the caller's check."""
+    text = str(answer or "").strip()
+    if qa_type == QAType.multiple_choice:  # the enum or its value; anything else reads as yes/no
+        return text.strip("().: ").upper()
+    return text.capitalize()
 
 
 def stable_hash(*parts: Any, length: int = 16) -> str:

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from mmra.benchmark.prompts import question_text
-from mmra.benchmark.schema import LETTERS, QAType, Sample
-from mmra.benchmark.swap import swap_image_mentions, swapped_sample  # noqa: F401  (re-exported; publish uses them too)
+from mmra.benchmark.schema import QAType, Sample
+from mmra.benchmark.variants import rotated_sample, swap_image_mentions, swapped_sample  # noqa: F401  (re-exported)
 
 BLANK_SETTING = "IQ-blank"  # IQ with grey images in place of the real ones (MMStar's S_wv)
 SETTINGS = ("IQ", "DQ", "IDQ", "QO", BLANK_SETTING, "IQ-image1", "IQ-image2")
@@ -69,14 +69,6 @@ def image_keys(setting: str) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------------------------------------- variants
-
-def rotated_sample(sample: Sample, shift: int) -> Sample:
-    """Options circularly shifted by `shift` (ABCD -> BCDA for 1), gold letter remapped."""
-    n = len(sample.options)
-    options = [sample.options[(i + shift) % n] for i in range(n)]
-    gold = (LETTERS.index(sample.answer) - shift) % n
-    return sample.model_copy(update={"options": options, "answer": LETTERS[gold]})
-
 
 def expand_items(samples: list[Sample], *, swap_images: bool = False, circular: bool = False) -> list[EvalItem]:
     items: list[EvalItem] = []

@@ -40,7 +40,8 @@ from typing import Literal
 from mmra.benchmark.answers import extract_answer
 from mmra.benchmark.prompts import question_text
 from mmra.benchmark.schema import QAType, Sample
-from mmra.benchmark.vocabulary import CHOICE_LETTERS
+from mmra.benchmark.variants import rotation
+from mmra.benchmark.vocabulary import CHOICE_LETTERS, YES_NO
 
 HitRule = Literal["all", "majority"]
 PROBE_KINDS = ("circular", "eval-default", "eval-paper", "choices-only")
@@ -48,7 +49,6 @@ FLAGGING_KINDS = ("circular", "eval-default", "eval-paper")  # kinds that may fl
 DEFAULT_FLAG_KINDS = ("circular",)  # only the order-debiased probe flags unless told otherwise (see below)
 ONE_IMAGE_RULES = ("as-well", "any", "off")
 IMAGE_SETTINGS = ("IQ", "IQ-image1", "IQ-image2", "IQ-blank")
-YES_NO_ORDERS = (("Yes", "No"), ("No", "Yes"))
 SYSTEM_PROMPT = (
     "You answer multiple-choice questions. Some questions refer to images you cannot see: "
     "answer with your best guess anyway, giving only the letter of one option."
@@ -85,21 +85,20 @@ def check_kinds(kinds: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _circular(sample: Sample, kind: str, profile: str) -> list[Probe]:
-    probes: list[Probe] = []
+    """Every rotation of the options (of the answers Yes/No, posed as two options, for a yes/no item); a shown
+    letter is read back through the rotation's shown-to-original map."""
     if sample.qa_type != QAType.multiple_choice:
         if kind == "choices-only":
             return []
-        for variant, shown in enumerate(YES_NO_ORDERS):
-            prompt = question_text(sample.question, list(shown), QAType.multiple_choice, profile=profile)
-            probes.append(Probe(sample.id, kind, variant, shown, shown, sample.answer, prompt, _filter_messages(prompt)))
-        return probes
-    n = len(sample.options)
-    for shift in range(n):
-        order = [(shift + j) % n for j in range(n)]
-        shown = tuple(sample.options[i] for i in order)
-        prompt = question_text(sample.question, list(shown), QAType.multiple_choice, profile=profile,
+        choices, to_original = YES_NO, YES_NO  # a shown option is itself the answer value
+    else:
+        choices, to_original = tuple(sample.options), CHOICE_LETTERS
+    probes: list[Probe] = []
+    for shift in range(len(choices)):
+        order = rotation(choices, shift)
+        prompt = question_text(sample.question, list(order.shown), QAType.multiple_choice, profile=profile,
                                with_question=kind != "choices-only")
-        probes.append(Probe(sample.id, kind, shift, shown, tuple(CHOICE_LETTERS[i] for i in order), sample.answer, prompt,
+        probes.append(Probe(sample.id, kind, shift, order.shown, order.map_to(to_original), sample.answer, prompt,
                             _filter_messages(prompt)))
     return probes
 

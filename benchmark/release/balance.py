@@ -5,7 +5,7 @@
   The gold option's text moves to its new letter; the distractors fill the other letters in a hash order.
 - Yes/No: where the subtask's swap rule defines the flipped answer (`order_sensitive` and `flip_yes_no`, e.g.
   SubEvent), a deterministic subset is swapped NaturalBench-style (image1 <-> image2, answer flipped; the
-  swap itself is `mmra.benchmark.swap.swapped_sample`, which eval uses too) so Yes is near 50 %.
+  swap itself is `mmra.benchmark.variants.swapped_sample`, which eval uses too) so Yes is near 50 %.
   Elsewhere Yes/No cannot be flipped safely and the imbalance is only reported.
 
 Ids stay as they are (they hash the question as first written); `content_hash` changes, so `mmra diff`
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..registry import get_subtask
-from ..schema import LETTERS, Provenance, QAType, Sample, stable_hash
-from ..swap import swapped_sample  # the one implementation of the swap rules (eval uses it too)
+from ..schema import Provenance, QAType, Sample, stable_hash
+from ..variants import balanced_order, reordered_sample, swapped_sample  # the option variants eval uses too
 
 
 @dataclass
@@ -55,17 +55,16 @@ def _with_extra(sample: Sample, update: dict[str, Any], record: dict[str, Any]) 
 
 
 def reorder_options(sample: Sample, gold_index: int) -> Sample:
-    """The sample with its gold option at `gold_index`; distractors in a deterministic order seeded by id."""
-    gold = LETTERS.index(sample.answer)
-    distractors = sorted((i for i in range(len(sample.options)) if i != gold),
-                         key=lambda i: stable_hash("distractor", sample.id, sample.options[i]))
-    order = distractors[:gold_index] + [gold] + distractors[gold_index:]
-    if order == list(range(len(sample.options))):
+    """The sample with its gold option at `gold_index`; distractors in a deterministic order seeded by id.
+    `options_from` records the shown-to-original letter map."""
+    order = balanced_order(sample, gold_index)
+    if order.identity:
         return sample
+    moved = reordered_sample(sample, order)
     return _with_extra(
         sample,
-        {"options": [sample.options[i] for i in order], "answer": LETTERS[gold_index]},
-        {"options_from": [LETTERS[i] for i in order], "answer_was": sample.answer},
+        {"options": moved.options, "answer": moved.answer},
+        {"options_from": list(order.original_letters), "answer_was": sample.answer},
     )
 
 
