@@ -14,21 +14,23 @@ _console = literal_console()
 _err = literal_console(stderr=True)
 
 
-def _backend_options(backend: str, *, device, dtype, device_map, tensor_parallel, base_url, api_key_env,
-                     concurrency, choice_decoding, max_model_len, trust_remote_code) -> dict:
-    if backend == "hf":
-        return {"device": device, "dtype": dtype, "device_map": device_map, "trust_remote_code": trust_remote_code
-                or None}
-    if backend == "vllm":
-        return {"tensor_parallel_size": tensor_parallel, "dtype": dtype, "choice_decoding": choice_decoding,
-                "max_model_len": max_model_len, "trust_remote_code": trust_remote_code or None}
-    if backend == "openai":
+_BACKEND_OPTION_HELP = ("KEY=VALUE passed to the backend's constructor (VALUE read as JSON when it is JSON); "
+                        "any backend, built in or a plug-in; repeat for more. Wins over the named flags.")
+
+
+def _backend_options(backend: str, flags: dict, backend_option: list[str]) -> dict:
+    """The flags the backend declares, `--backend-option` pairs, and the `[llm]` settings for a backend that
+    takes them (read here, at the edge: the backend gets plain values)."""
+    from .backends import backend_class, backend_options, parse_backend_option
+
+    extra = dict(parse_backend_option(text) for text in backend_option)
+    llm = cache_dir = None
+    if backend_class(backend).takes_llm_settings:
         from mmra.config import cli_config
 
-        cfg = cli_config()  # read here, at the edge; the backend gets plain values
-        return {"base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency,
-                "llm": cfg.llm.model_dump(mode="json"), "cache_dir": str(cfg.paths.cache)}
-    return {}
+        cfg = cli_config()
+        llm, cache_dir = cfg.llm, cfg.paths.cache
+    return backend_options(backend, flags, extra, llm=llm, cache_dir=cache_dir)
 
 
 _IMAGE_ROOT_HELP = ("A folder the dataset's image files may lie in (default: \\[paths].image_roots and the folders "
@@ -92,6 +94,7 @@ def eval_cmd(
     trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="hf/vllm: allow model code from "
                                                                               "the checkpoint."),
     image_root: list[Path] = typer.Option([], "--image-root", help=_IMAGE_ROOT_HELP),
+    backend_option: list[str] = typer.Option([], "--backend-option", help=_BACKEND_OPTION_HELP),
 ) -> None:
     """Run a VLM over a dataset (batched, resumable), then score it."""
     from .backends import backend_names
@@ -101,10 +104,11 @@ def eval_cmd(
 
     if backend not in backend_names():  # before any data is read
         raise MMRAError(f"unknown backend {backend!r}; choose one of {', '.join(backend_names())}")
-    options = _backend_options(backend, device=device, dtype=dtype, device_map=device_map,
-                               tensor_parallel=tensor_parallel, base_url=base_url, api_key_env=api_key_env,
-                               concurrency=concurrency, choice_decoding=choice_decoding,
-                               max_model_len=max_model_len, trust_remote_code=trust_remote_code)
+    options = _backend_options(backend, {
+        "device": device, "dtype": dtype, "device_map": device_map, "tensor_parallel": tensor_parallel,
+        "base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency,
+        "choice_decoding": choice_decoding, "max_model_len": max_model_len,
+        "trust_remote_code": trust_remote_code or None}, backend_option)
     result = evaluate(EvalOptions(
         dataset, model=model, out=out, backend=backend, setting=check_setting(setting), batch_size=batch_size,
         swap_images=swap_images, circular=circular, max_new_tokens=max_new_tokens, limit=limit, profile=profile,
@@ -160,13 +164,15 @@ def describe_cmd(
     base_url: str | None = typer.Option(None, "--base-url"),
     api_key_env: str | None = typer.Option(None, "--api-key-env"),
     image_root: list[Path] = typer.Option([], "--image-root", help=_IMAGE_ROOT_HELP),
+    backend_option: list[str] = typer.Option([], "--backend-option", help=_BACKEND_OPTION_HELP),
 ) -> None:
     """Caption every image (for the DQ / IDQ settings); resumable."""
     from .captions import describe
 
-    options = _backend_options(backend, device=device, dtype=dtype, device_map=None, tensor_parallel=1,
-                               base_url=base_url, api_key_env=api_key_env, concurrency=None,
-                               choice_decoding=False, max_model_len=None, trust_remote_code=False)
+    options = _backend_options(backend, {
+        "device": device, "dtype": dtype, "device_map": None, "tensor_parallel": 1, "base_url": base_url,
+        "api_key_env": api_key_env, "concurrency": None, "choice_decoding": False, "max_model_len": None,
+        "trust_remote_code": None}, backend_option)
     result = describe(dataset, model=model, out=out, backend=backend, batch_size=batch_size,
                       max_new_tokens=max_new_tokens, limit=limit, backend_options=options,
                       roots=_image_roots(dataset, image_root))

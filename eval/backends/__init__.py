@@ -47,8 +47,43 @@ def backend_class(name: str) -> type[Backend]:
 
 def make_backend(name: str, model: str, **options: Any) -> Backend:
     """Build backend `name` for `model`; options left at None are dropped (the backend's defaults apply)."""
+    import inspect
+
     options = {k: v for k, v in options.items() if v is not None}
-    return backend_class(name)(model, **options)
+    cls = backend_class(name)
+    try:
+        inspect.signature(cls).bind(model, **options)
+    except TypeError as exc:  # an option this backend does not take (e.g. a mistyped --backend-option)
+        raise MMRAError(f"backend {name!r}: {exc}") from None
+    return cls(model, **options)
 
 
-__all__ = ["BACKENDS", "Backend", "Output", "backend_class", "backend_names", "make_backend"]
+def backend_options(name: str, flags: dict[str, Any], extra: dict[str, Any] | None = None, *,
+                    llm: Any = None, cache_dir: Any = None) -> dict[str, Any]:
+    """The constructor options of backend `name` from the command line: the flags it declares
+    (`Backend.cli_options`), then `--backend-option KEY=VALUE` pairs (`extra`, any backend, winning), and the
+    `[llm]` settings for a backend that takes them (plain values: they travel to data-parallel workers)."""
+    cls = backend_class(name)
+    options = {kw: flags[flag] for flag, kw in cls.cli_options.items() if flag in flags}
+    if cls.takes_llm_settings:
+        options.update(llm=llm.model_dump(mode="json") if hasattr(llm, "model_dump") else llm,
+                       cache_dir=None if cache_dir is None else str(cache_dir))
+    options.update(extra or {})
+    return options
+
+
+def parse_backend_option(text: str) -> tuple[str, Any]:
+    """`KEY=VALUE`: VALUE read as JSON when it is JSON (numbers, true/false, null, lists), else as text."""
+    from mmra.parsing import ParseError, load_json
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip().isidentifier():
+        raise ValueError(f"--backend-option {text!r}: expected KEY=VALUE with KEY a Python name, e.g. dtype=float16")
+    try:
+        return key.strip(), load_json(value)
+    except ParseError:
+        return key.strip(), value
+
+
+__all__ = ["BACKENDS", "Backend", "Output", "backend_class", "backend_names", "backend_options", "make_backend",
+           "parse_backend_option"]

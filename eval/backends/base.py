@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 
 @dataclass
@@ -22,6 +22,12 @@ class Backend:
     preferred_chunk: int | None = None
     # how large the model's processor makes images (an `ImageBudget`); None: unknown / unlimited
     image_budget: Any = None
+    # command-line flags this backend takes: flag name (as `mmra eval` names it) -> constructor keyword; any
+    # other keyword comes through `--backend-option KEY=VALUE`, for built-in and plug-in backends alike
+    cli_options: ClassVar[dict[str, str]] = {}
+    # True: the constructor also takes the `[llm]` settings (`llm`) and the cache folder (`cache_dir`), as read
+    # by the command line
+    takes_llm_settings: ClassVar[bool] = False
 
     def generate(self, prompts: list[Any], *, max_new_tokens: int) -> list[Output]:
         raise NotImplementedError

@@ -31,6 +31,8 @@ def _torch():
 
 class HFBackend(Backend):
     name = "hf"
+    cli_options = {"device": "device", "dtype": "dtype", "device_map": "device_map",
+                   "trust_remote_code": "trust_remote_code"}
 
     def __init__(self, model: str, *, device: str | None = None, dtype: str | None = None,
                  device_map: str | None = None, min_new_tokens: int | None = None,

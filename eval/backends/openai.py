@@ -46,6 +46,8 @@ def _cache_path(cache: bool | str | Path, cache_root: Path) -> Path | None:
 
 class OpenAIBackend(Backend):
     name = "openai"
+    cli_options = {"base_url": "base_url", "api_key_env": "api_key_env", "concurrency": "concurrency"}
+    takes_llm_settings = True
 
     def __init__(self, model: str, *, base_url: str | None = None, api_key_env: str | None = None,
                  concurrency: int | None = None, timeout_s: float | None = None, max_retries: int | None = None,

@@ -53,6 +53,8 @@ def build_requests(prompts: list[Any]) -> list[list[dict[str, Any]]]:
 
 class VLLMBackend(Backend):
     name = "vllm"
+    cli_options = {"tensor_parallel": "tensor_parallel_size", "dtype": "dtype", "choice_decoding": "choice_decoding",
+                   "max_model_len": "max_model_len", "trust_remote_code": "trust_remote_code"}
 
     def __init__(self, model: str, *, tensor_parallel_size: int = 1, dtype: str | None = None,
                  max_model_len: int | None = None, choice_decoding: bool = False,
