@@ -14,12 +14,11 @@ from pathlib import Path
 
 from mmra.benchmark.images import resolve_roots
 from mmra.benchmark.schema import LETTERS, Candidate, Sample
-from mmra.errors import MMRAError
 
 from .labeling import QAContent, task_data
 from .media import ImageRejected, stage_pair
 from .origins import load_origins, origins_path, record_origins
-from .project import Project, api_error
+from .project import Project, project_call
 from .push_tasks import PushReport, align_prefill, stored_candidate, sync_tasks
 from .server import Connection
 
@@ -103,16 +102,10 @@ def revise(conn: Connection, flagged: Sequence[Sample], project_name: str, *, ba
             report.skipped.append((sample.id, str(exc)))
     record_origins(where, origins, ())
     project = Project.open(conn, project_name)
-    try:
+    with project_call(project, f"sending revisions to {project_name!r}"):
         project.ensure_storage()
         align_prefill(project, payloads)  # the project's pre-fill version, or the previous version would not show
         report.push = sync_tasks(project, payloads, PushReport(project_name, project.id, len(payloads)),
                                  batch_size=batch_size, show_progress=show_progress)
         report.sent = len(payloads)
-    except MMRAError:
-        raise
-    except Exception as exc:
-        raise api_error(exc, f"sending revisions to {project_name!r}") from None
-    finally:
-        project.close()
     return report
