@@ -59,6 +59,7 @@ def audit_cmd(
     --prune-to-chance) a subset at chance in the benchmark's own format."""
     from mmra.benchmark.leakage.panel import parse_flag_probes
     from mmra.benchmark.leakage.probe_registry import BLIND_PROBES, DEFAULT_PROBES
+    from mmra.llm.endpoints import ClientOptions
 
     from .columns import ColumnError, ColumnFlags
     from .run import AuditError, AuditOptions, run_audit
@@ -81,9 +82,9 @@ def audit_cmd(
         models=list(model), llm_probes=_list(probe), max_hits=max_hits, samples_per_probe=samples_per_probe,
         temperature=temperature, max_tokens=max_tokens, flag_probes=parse_flag_probes(flag_probes),
         blind_probes=chosen, prune_eps=prune_to_chance, folds=folds, seed=seed,
-        embedder=None if embedder.lower() == "none" else embedder, keep_servers=keep_servers,
-        send_openai_key=send_openai_key, allow_insecure_http=allow_insecure_http, concurrency=concurrency,
-        timeout_s=timeout,
+        embedder=None if embedder.lower() == "none" else embedder,
+        clients=ClientOptions(keep_servers=keep_servers, send_openai_key=send_openai_key,
+                              allow_insecure_http=allow_insecure_http, concurrency=concurrency, timeout_s=timeout),
     )
     opts.vlm, opts.vlm_backend, opts.vlm_batch_size, opts.one_image_rule = vlm, vlm_backend, vlm_batch_size, one_image_rule
     llm = servers = None
@@ -102,7 +103,7 @@ def audit_cmd(
 
         cfg = cli_config()
         llm, servers = cfg.llm, LocalServers.from_config(cfg)
-        opts.cache_path = None if no_cache else (cache or Path(cfg.paths.cache) / "llm.sqlite")
+        opts.clients.cache_path = None if no_cache else (cache or Path(cfg.paths.cache) / "llm.sqlite")
 
     def say(line: str) -> None:
         _err.print(labelled("note:", "yellow", line), highlight=False, soft_wrap=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mmra.benchmark.leakage.items import ProbeItem
+from mmra.llm.endpoints import ClientOptions
 
 from .columns import ColumnFlags, ItemErrors, map_columns, read_items
 
@@ -46,13 +47,7 @@ class AuditOptions:
     folds: int = 5
     seed: int = 0
     embedder: str | None = "auto"
-    cache_path: Path | None = None
-    keep_servers: bool = False
-    send_openai_key: bool = False
-    allow_insecure_http: bool = False
-    concurrency: int | None = None
-    timeout_s: float | None = None
-    max_retries: int | None = None
+    clients: ClientOptions = field(default_factory=ClientOptions)  # cache, timeouts, keys, servers
     vlm: str | None = None  # image probes (MMRA-shaped data only: they need its image pairs)
     vlm_backend: str = "hf"
     vlm_options: dict[str, Any] = field(default_factory=dict)
@@ -184,10 +179,7 @@ def _llm_probes(items, opts: AuditOptions, llm, servers, run_ref: str, say, imag
         return run_leakage(items, {}, settings, run_ref=run_ref, image_probes=image_probes)
     _, _, requests = build_requests(items, settings)
     with model_clients(parse_model_specs(opts.models), llm=llm, servers=servers, requests=requests,
-                       cache_path=opts.cache_path, send_openai_key=opts.send_openai_key,
-                       allow_insecure_http=opts.allow_insecure_http, concurrency=opts.concurrency,
-                       timeout_s=opts.timeout_s, max_retries=opts.max_retries, keep_servers=opts.keep_servers,
-                       say=say) as clients:
+                       options=opts.clients, say=say) as clients:
         return run_leakage(items, clients, settings, run_ref=run_ref, image_probes=image_probes)
 
 

@@ -49,6 +49,7 @@ def leakage_cmd(
     """Question-only leakage filter: each model answers every question without the images, under every
     circular shift of the options; samples that too many models get right are flagged."""
     from mmra.config import cli_config
+    from mmra.llm.endpoints import ClientOptions
 
     from .blind import BlindSettings
     from .panel import PanelSettings, parse_flag_probes
@@ -68,9 +69,11 @@ def leakage_cmd(
                                  one_image_rule=one_image_rule),
         blind=BlindSettings(folds=folds, seed=seed, embedder=None if embedder.lower() == "none" else embedder),
         panel=PanelSettings(flag_on=parse_flag_probes(flag_probes), prune_eps=prune_to_chance),
-        cache_path=None if no_cache or not with_models else (cache or Path(cfg.paths.cache) / "llm.sqlite"),
-        keep_servers=keep_servers, send_openai_key=send_openai_key, allow_insecure_http=allow_insecure_http,
-        concurrency=concurrency, timeout_s=timeout, max_retries=max_retries, image_roots=cfg.paths.image_roots,
+        clients=ClientOptions(
+            cache_path=None if no_cache or not with_models else (cache or Path(cfg.paths.cache) / "llm.sqlite"),
+            keep_servers=keep_servers, send_openai_key=send_openai_key, allow_insecure_http=allow_insecure_http,
+            concurrency=concurrency, timeout_s=timeout, max_retries=max_retries),
+        image_roots=cfg.paths.image_roots,
     )
     if vlm:
         opts.vlm, opts.vlm_options = _vlm_spec(vlm, vlm_backend)
@@ -109,7 +112,7 @@ def leakage_cmd(
             f"{totals['incomplete']} of {totals['n']} samples could not be checked ({totals.get('failed_probes', 0)} "
             "probe requests got no answer): their verdicts say status \"failed\", not clean, and publish refuses "
             "them unless given --publish-unchecked; re-run to retry"
-            + (" (answers already received are cached)" if opts.cache_path else ""))
+            + (" (answers already received are cached)" if opts.clients.cache_path else ""))
 
 
 def _kinds(text: str) -> tuple[str, ...]:

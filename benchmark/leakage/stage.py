@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mmra.errors import MMRAError
+from mmra.llm.endpoints import ClientOptions
 
 from .blind import BlindSettings
 from .panel import PanelResult, PanelSettings
@@ -34,13 +35,7 @@ class LeakageOptions:
     vlm_backend: str = "hf"
     vlm_options: dict[str, Any] = field(default_factory=dict)
     vlm_batch_size: int = 8
-    cache_path: Path | None = None  # the SQLite LLM response cache (None: none)
-    keep_servers: bool = False
-    send_openai_key: bool = False
-    allow_insecure_http: bool = False
-    concurrency: int | None = None
-    timeout_s: float | None = None
-    max_retries: int | None = None
+    clients: ClientOptions = field(default_factory=ClientOptions)  # cache, timeouts, keys, servers
     image_roots: Sequence[str | Path] = ()  # [paths].image_roots, for the record beside the outputs
 
 
@@ -77,15 +72,13 @@ def leakage_stage(opts: LeakageOptions, *, llm: Any = None, servers: Any = None,
                                             batch_size=opts.vlm_batch_size,
                                             max_new_tokens=opts.settings.max_tokens, rule=opts.settings.one_image_rule)
         _, _, requests = build_requests(data, opts.settings)
-        with model_clients(endpoints, llm=llm, servers=servers, requests=requests, cache_path=opts.cache_path,
-                           send_openai_key=opts.send_openai_key, allow_insecure_http=opts.allow_insecure_http,
-                           concurrency=opts.concurrency, timeout_s=opts.timeout_s, max_retries=opts.max_retries,
-                           keep_servers=opts.keep_servers, say=say) as clients:
+        with model_clients(endpoints, llm=llm, servers=servers, requests=requests, options=opts.clients,
+                           say=say) as clients:
             try:
                 llm_result = run_leakage(data, clients, opts.settings, run_ref=run_ref, image_probes=image_probes)
             except KeyboardInterrupt:
-                where = (f"; the answers received so far are cached in {opts.cache_path}, re-run to resume"
-                         if opts.cache_path else "")
+                cache = opts.clients.cache_path
+                where = f"; the answers received so far are cached in {cache}, re-run to resume" if cache else ""
                 raise MMRAError(f"interrupted, nothing written to {opts.out}{where}") from None
     panel = run_panel(data, llm_result, opts.blind, opts.panel, run_ref=run_ref)
     paths = write_outputs(panel.result, opts.out)

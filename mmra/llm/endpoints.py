@@ -1,8 +1,8 @@
 """From model specs to ready clients, in one place: `NAME@BASE_URL[#ENVVAR]` for any OpenAI-compatible endpoint
 or a bare embedded model name (started on demand on loopback, stopped afterwards unless kept).
 
-    with model_clients(["qwen2.5-1.5b"], llm=cfg.llm, servers=LocalServers.from_config(cfg),
-                       requests=requests, cache_path=path) as clients:
+    with model_clients(parse_model_specs(["qwen2.5-1.5b"]), llm=cfg.llm, servers=LocalServers.from_config(cfg),
+                       requests=requests, options=ClientOptions(cache_path=path)) as clients:
         run_leakage(items, clients, settings)
 """
 
@@ -58,6 +58,19 @@ def parse_model_specs(models: list[str], local: list[str] = ()) -> list[Endpoint
     return list(dict.fromkeys(parse_model_spec(s) for s in [*models, *local]))
 
 
+@dataclass
+class ClientOptions:
+    """How the clients of a run behave: flags given here win over the `[llm]` settings (None: the setting)."""
+
+    cache_path: Path | None = None  # the SQLite response cache (None: no cache)
+    keep_servers: bool = False  # leave local model servers this run started running
+    send_openai_key: bool = False
+    allow_insecure_http: bool = False
+    concurrency: int | None = None
+    timeout_s: float | None = None
+    max_retries: int | None = None
+
+
 def open_client(ep: Endpoint, *, llm: Any, cache_path: Path | None, servers: Any = None, start_local: bool = False,
                 check: bool = True, say: Callable[[str], None] = lambda line: None, **client_options: Any,
                 ) -> tuple[Any, bool]:
@@ -88,13 +101,12 @@ def open_client(ep: Endpoint, *, llm: Any, cache_path: Path | None, servers: Any
 
 @contextlib.contextmanager
 def model_clients(endpoints: list[Endpoint], *, llm: Any, servers: Any, requests: list[Any],
-                  cache_path: Path | None, send_openai_key: bool = False, allow_insecure_http: bool = False,
-                  concurrency: int | None = None, timeout_s: float | None = None, max_retries: int | None = None,
-                  keep_servers: bool = False, say: Callable[[str], None] = lambda line: None,
+                  options: ClientOptions | None = None, say: Callable[[str], None] = lambda line: None,
                   ) -> Iterator[dict[str, Any]]:
     """Checked clients by label (the model name, or NAME@URL when two endpoints share a name). A client whose
     answers to `requests` are all cached starts nothing and sends nothing; an embedded model is started on
     loopback when needed and stopped on exit (left running with `keep_servers`)."""
+    o = options or ClientOptions()
     names = [e.model for e in endpoints]
     with contextlib.ExitStack() as stack:
         clients: dict[str, Any] = {}
@@ -102,9 +114,9 @@ def model_clients(endpoints: list[Endpoint], *, llm: Any, servers: Any, requests
             label = ep.model if names.count(ep.model) == 1 else f"{ep.model}@{ep.base_url or 'local'}"
             # built unchecked and unstarted: a fully cached model needs neither (below)
             clients[label], _ = open_client(
-                ep, llm=llm, cache_path=cache_path, check=False, send_openai_key=send_openai_key,
-                allow_insecure_http=allow_insecure_http, concurrency=concurrency, timeout_s=timeout_s,
-                max_retries=max_retries)
+                ep, llm=llm, cache_path=o.cache_path, check=False, send_openai_key=o.send_openai_key,
+                allow_insecure_http=o.allow_insecure_http, concurrency=o.concurrency, timeout_s=o.timeout_s,
+                max_retries=o.max_retries)
         # remote endpoints first (cheap to check), then local servers; a fully cached model needs neither
         for ep, client in sorted(zip(endpoints, clients.values(), strict=True), key=lambda pair: pair[0].local):
             if client.missing(requests) == 0:
@@ -114,7 +126,7 @@ def model_clients(endpoints: list[Endpoint], *, llm: Any, servers: Any, requests
 
                 say(f"starting local model {ep.model} ...")
                 client.base_url = (ensure_server(ep.model, servers=servers)
-                                   if keep_servers or running(ep.model, servers)
+                                   if o.keep_servers or running(ep.model, servers)
                                    else stack.enter_context(serving(ep.model, servers=servers)))
             client.check()  # fail fast, before any work: unreachable, bad key, unknown model
         yield clients

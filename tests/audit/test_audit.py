@@ -313,11 +313,9 @@ def test_vlm_image_probes_on_mmra_data_and_one_line_for_other_data(tmp_path):
 def test_a_blind_probe_is_one_class_in_an_installed_package(tmp_path):
     """A researcher's package adds a probe through the entry-point group `mmra.blind_probes`: one class, one file.
     `mmra audit` lists it, runs it beside the built-ins and reports it per task like them."""
-    import textwrap
+    from tests.plugins import install_plugin
 
-    pkg = tmp_path / "longest_probe"
-    (pkg / "longest_probe").mkdir(parents=True)
-    (pkg / "longest_probe" / "__init__.py").write_text(textwrap.dedent('''
+    env = install_plugin(tmp_path, "longest_probe", '''
         from mmra.benchmark.leakage.probe_registry import BlindProbe
         from mmra.benchmark.vocabulary import CHOICE_LETTERS
 
@@ -335,23 +333,8 @@ def test_a_blind_probe_is_one_class_in_an_installed_package(tmp_path):
                         predicted = "Yes"
                     out[item.id] = {"predicted": predicted, "correct": predicted == item.answer}
                 return out
-    '''))
-    (pkg / "pyproject.toml").write_text(textwrap.dedent('''
-        [build-system]
-        requires = ["setuptools>=69"]
-        build-backend = "setuptools.build_meta"
-        [project]
-        name = "longest-probe"
-        version = "0.0.1"
-        [project.entry-points."mmra.blind_probes"]
-        longest_option = "longest_probe:LongestOption"
-        [tool.setuptools]
-        packages = ["longest_probe"]
-    '''))
-    target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), str(pkg)], check=True)
-    env = {**__import__("os").environ, "PYTHONPATH": str(target)}
+    ''',
+                         {"mmra.blind_probes": {"longest_option": "longest_probe:LongestOption"}})
     listed = subprocess.run([*MMRA, "audit", "x", "--out", str(tmp_path / "o"), "--list-probes"], capture_output=True,
                             text=True, env=env)
     assert listed.returncode == 0 and "longest_option: picks the longest option" in listed.stdout

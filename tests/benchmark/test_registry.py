@@ -6,6 +6,7 @@ import textwrap
 import pytest
 
 from mmra.benchmark.registry import Subtask, all_subtasks, get_subtask
+from tests.plugins import install_plugin
 
 PAPER = ["RelativePosition", "UsageSimilarity", "MentalitySimilarity", "SimilarMaterial", "AppearanceSimilarity",
          "NearSameEntity", "Environment", "Layout", "SimilarEvent", "SubEvent", "ObservationAngle"]
@@ -43,30 +44,12 @@ def test_cli_json_lists_fields():
 @pytest.mark.slow
 def test_external_package_registers_a_12th_subtask(tmp_path):
     """A tiny package, installed for real into a fresh venv layer, adds a subtask via the entry point."""
-    pkg = tmp_path / "colour_plugin"
-    (pkg / "colour_plugin").mkdir(parents=True)
-    (pkg / "colour_plugin" / "__init__.py").write_text(textwrap.dedent('''
+    env = install_plugin(tmp_path, "colour_plugin", '''
         from mmra.benchmark.registry import Subtask
         COLOUR_MATCH = Subtask(name="ColourMatch", abbreviation="CM", granularity="entity",
                                definition="Entities in both images share a dominant colour.",
                                relations=("HasProperty",), qa_types=("multiple_choice",))
-    '''))
-    (pkg / "pyproject.toml").write_text(textwrap.dedent('''
-        [build-system]
-        requires = ["setuptools>=69"]
-        build-backend = "setuptools.build_meta"
-        [project]
-        name = "colour-plugin"
-        version = "0.0.1"
-        [project.entry-points."mmra.subtasks"]
-        colour_match = "colour_plugin:COLOUR_MATCH"
-        [tool.setuptools]
-        packages = ["colour_plugin"]
-    '''))
-    target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), str(pkg)], check=True)
-    env = {**__import__("os").environ, "PYTHONPATH": str(target)}
+    ''', {'mmra.subtasks': {'colour_match': 'colour_plugin:COLOUR_MATCH'}})
     out = subprocess.run([sys.executable, "-m", "mmra.cli", "subtasks", "--json"], capture_output=True, text=True,
                          check=True, env=env).stdout
     items = {i["name"]: i for i in json.loads(out)}
@@ -108,9 +91,7 @@ def test_the_subtask_decorator_registers_a_subtask_with_its_miner():
 
 def test_external_package_registers_a_backend_and_a_prompt_profile(tmp_path):
     """Backends and prompt profiles register like subtasks: entry points of a real installed package."""
-    pkg = tmp_path / "echo_plugin"
-    (pkg / "echo_plugin").mkdir(parents=True)
-    (pkg / "echo_plugin" / "__init__.py").write_text(textwrap.dedent('''
+    env = install_plugin(tmp_path, "echo_plugin", '''
         from mmra.eval.backends import Backend, Output
 
         class EchoBackend(Backend):
@@ -126,24 +107,7 @@ def test_external_package_registers_a_backend_and_a_prompt_profile(tmp_path):
         def terse(question, options, qa_type, *, with_question=True):
             letters = " ".join(f"({chr(65 + i)}) {o}" for i, o in enumerate(options))
             return f"TERSE {question if with_question else ''} {letters}".strip()
-    '''))
-    (pkg / "pyproject.toml").write_text(textwrap.dedent('''
-        [build-system]
-        requires = ["setuptools>=69"]
-        build-backend = "setuptools.build_meta"
-        [project]
-        name = "echo-plugin"
-        version = "0.0.1"
-        [project.entry-points."mmra.backends"]
-        echo = "echo_plugin:EchoBackend"
-        [project.entry-points."mmra.prompt_profiles"]
-        terse = "echo_plugin:terse"
-        [tool.setuptools]
-        packages = ["echo_plugin"]
-    '''))
-    target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), str(pkg)], check=True)
+    ''', {'mmra.backends': {'echo': 'echo_plugin:EchoBackend'}, 'mmra.prompt_profiles': {'terse': 'echo_plugin:terse'}})
     script = textwrap.dedent('''
         import json
         from mmra.benchmark.prompts import profile_names, question_text
@@ -152,7 +116,6 @@ def test_external_package_registers_a_backend_and_a_prompt_profile(tmp_path):
         print(json.dumps({"backends": backend_names(), "profiles": profile_names(), "backend": type(backend).__name__,
                           "text": question_text("Which?", ["x", "y", "z"], "multiple_choice", profile="terse")}))
     ''')
-    env = {**__import__("os").environ, "PYTHONPATH": str(target)}
     out = json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                                     env=env).stdout)
     assert out["backends"] == ["hf", "vllm", "openai", "echo"] and out["backend"] == "EchoBackend"

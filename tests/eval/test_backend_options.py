@@ -6,16 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 
 from mmra.benchmark.records import write_jsonl
+from tests.plugins import install_plugin
 from tests.release.conftest import make_sample_records
 
 
 def _plugin(tmp_path):
-    pkg = tmp_path / "fixed_plugin"
-    (pkg / "fixed_plugin").mkdir(parents=True)
-    (pkg / "fixed_plugin" / "__init__.py").write_text(textwrap.dedent('''
+    return install_plugin(tmp_path, "fixed_plugin", '''
         from mmra.eval.backends import Backend, Output
 
         class FixedBackend(Backend):
@@ -27,23 +25,7 @@ def _plugin(tmp_path):
 
             def generate(self, prompts, *, max_new_tokens):
                 return [Output(" ".join([self.answer] * self.repeat), None) for _ in prompts]
-    '''))
-    (pkg / "pyproject.toml").write_text(textwrap.dedent('''
-        [build-system]
-        requires = ["setuptools>=69"]
-        build-backend = "setuptools.build_meta"
-        [project]
-        name = "fixed-plugin"
-        version = "0.0.1"
-        [project.entry-points."mmra.backends"]
-        fixed = "fixed_plugin:FixedBackend"
-        [tool.setuptools]
-        packages = ["fixed_plugin"]
-    '''))
-    target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), str(pkg)], check=True)
-    return {**__import__("os").environ, "PYTHONPATH": str(target)}
+    ''', {"mmra.backends": {"fixed": "fixed_plugin:FixedBackend"}})
 
 
 def test_backend_option_reaches_a_plugin_backend(tmp_path):
