@@ -7,6 +7,7 @@ Python API (what `mmra eval` / `mmra score` / `mmra describe` call):
     result.scores["overall"], result.scores["subtasks"]["SubE"]["accuracy"], result.predictions
     scores = score(["runs/a/predictions.jsonl", "runs/b/predictions.jsonl"])        # in process, no files
     scores, runs = score_runs([...]); write_report(scores, runs, Path("runs/compare"))  # the caller writes
+    scores, runs = summarise_runs([result.run, ...])  # runs of this process, scored from their typed items
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # the static face: editors and type checkers see these names
     from .captions import describe
     from .report import write_report
     from .runner import evaluate
-    from .scoring import score, score_runs
+    from .scoring import score, score_runs, summarise_runs
 
 _EXPORTS = {
     "describe": ".captions",
@@ -28,7 +29,8 @@ _EXPORTS = {
     "make_backend": ".backends",
     "score": ".scoring",
     "score_runs": ".scoring",
+    "summarise_runs": ".scoring",
     "write_report": ".report",
 }
-__all__ = ["describe", "evaluate", "make_backend", "score", "score_runs", "write_report"]
+__all__ = ["describe", "evaluate", "make_backend", "score", "score_runs", "summarise_runs", "write_report"]
 __getattr__ = lazy_exports(__name__, _EXPORTS)  # imported on first use: the CLI starts fast

@@ -2,8 +2,11 @@
 
 Line fields (the first six are what `mmra score` needs; other harnesses can convert to them):
     id, Task, QA_type, options (MMRA dict string or null), answer, response (null when the row failed),
-    sample_id, variant ("orig" | "swap" | "circK"), error (why the row failed, or null), setting, model, profile,
-    prompt (the text part of the prompt, for auditing)
+    sample_id, variant ("orig" | "swap" | "circK"), level ("entity" | "image": a subtask the scoring machine
+    does not know, e.g. a plug-in's, scores under it), error (why the row failed, or null), setting, model,
+    profile, prompt (the text part of the prompt, for auditing)
+
+`evaluate` scores its own run from the typed items it asked; this file is what `mmra score` parses.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ from .items import (
 )
 from .predictions import PredictionWriter, read_done
 from .report import write_report
-from .scoring import score_runs
+from .scoring import Run, run_label, sample_level, score_item, summarise_runs
 
 PREDICTIONS = "predictions.jsonl"
 RUN_FILE = "run.json"
@@ -61,6 +61,9 @@ class EvalResult:
     n_new: int
     errors: list[str] = field(default_factory=list)  # rows that failed (broken image, backend error)
     problems: list[str] = field(default_factory=list)  # dataset rows that could not be read at all
+    # this run's answers scored from its typed items (None for a data-parallel shard): the demo and the leakage
+    # filter's image probes read these, no prediction file is parsed again
+    run: Run | None = None
 
 
 @dataclass
@@ -125,7 +128,7 @@ class _Plan:
 
 def evaluate(options: EvalOptions | str | Path | None = None, /, **fields: Any) -> EvalResult:
     """Evaluate a model: `evaluate(EvalOptions(...))`, or `evaluate(dataset, model=..., out=..., ...)`.
-    The named steps below run in order: load, plan (resume), run, score."""
+    The named steps below run in order: load, plan (resume), run, score (from the typed items), report."""
     if isinstance(options, EvalOptions):
         if fields:
             raise TypeError("give an EvalOptions or keyword fields, not both")
@@ -135,12 +138,14 @@ def evaluate(options: EvalOptions | str | Path | None = None, /, **fields: Any) 
     loaded, external = load_step(opts)
     plan = plan_step(opts, loaded, external)
     errors = run_step(opts, plan)
-    scores = None
-    if opts.shard is None and opts.score_after:
-        scores, errors = score_step(opts, plan)
+    scores, run = None, None
+    if opts.shard is None:
+        run, recorded_errors = scored_run(plan)
+        if opts.score_after:  # the report lists every failed row of the run, a resumed run's earlier ones too
+            scores, errors = score_step(opts, run), recorded_errors
     out = Path(opts.out)
     (out / "problems.txt").write_text("".join(p + "\n" for p in loaded.problems + errors), encoding="utf-8")
-    return EvalResult(out, plan.pred_path, scores, len(plan.items), len(plan.todo), errors, loaded.problems)
+    return EvalResult(out, plan.pred_path, scores, len(plan.items), len(plan.todo), errors, loaded.problems, run)
 
 
 def load_step(opts: EvalOptions) -> tuple[LoadedSamples, dict[str, dict[str, str]] | None]:
@@ -226,15 +231,23 @@ def run_step(opts: EvalOptions, plan: _Plan) -> list[str]:
                       show_progress=opts.show_progress, roots=opts.image_roots)
 
 
-def score_step(opts: EvalOptions, plan: _Plan) -> tuple[dict[str, Any], list[str]]:
-    """4. Score this run's items (not a larger earlier --limit's) and write the report next to them."""
-    final, _ = read_done(plan.pred_path)
-    keys = {it.key for it in plan.items}
-    records = [r for k, r in final.items() if k in keys]
+def scored_run(plan: _Plan) -> tuple[Run, list[str]]:
+    """4. This run's answers (not a larger earlier --limit's), in the order the file holds them, each scored
+    from the typed item it answers; and the rows that failed."""
+    final, _ = read_done(plan.pred_path)  # answers of a resumed or data-parallel run are on disk only
+    items = {it.key: it for it in plan.items}
+    records = [r for k, r in final.items() if k in items]
     errors = [f"{r['id']}: {r['error']}" for r in records if r.get("error")]
-    scores, scored = score_runs([(str(plan.pred_path), records)])
+    model, setting = plan.meta["model"], plan.meta["setting"]
+    scored = [score_item(items[str(r["id"])], r.get("response"), r.get("error")) for r in records]
+    return Run(run_label(model, setting, str(plan.pred_path)), model, setting, [str(plan.pred_path)], scored), errors
+
+
+def score_step(opts: EvalOptions, run: Run) -> dict[str, Any]:
+    """5. The run's scores, and the report written next to its predictions."""
+    scores, scored = summarise_runs([run])
     write_report(scores, scored, Path(opts.out))
-    return scores, errors
+    return scores
 
 
 def _check_descriptions(loaded: LoadedSamples, setting: str, external: dict[str, dict[str, str]] | None) -> None:
@@ -275,7 +288,8 @@ def _record(item: EvalItem, *, response: str | None, error: str | None, prompt_t
     s = item.sample
     return {
         "id": item.key, "sample_id": item.sample_id, "variant": item.variant,
-        "Task": s.subtask, "QA_type": QA_TYPE_TO_MMRA[s.qa_type], "options": options_to_mmra(s.options),
+        "Task": s.subtask, "level": sample_level(s), "QA_type": QA_TYPE_TO_MMRA[s.qa_type],
+        "options": options_to_mmra(s.options),
         "answer": s.answer, "response": response, "error": error,
         "setting": run_setting, "model": model_label, "profile": profile, "prompt": prompt_text,
     }

@@ -5,6 +5,10 @@ CircularEval, original-vs-swapped image order, and MMStar's multi-modal gain / l
 Answers are read with `mmra.benchmark.answers.extract_answer` (shared with the leakage filter). A row is
 correct only when the extraction succeeded and equals the gold answer; refusals, unparseable output and rows
 that failed (broken image, backend error) all count wrong and are reported as separate rates.
+
+Inside one process (`evaluate`, the demo, the leakage filter's image probes) an answer is scored from the typed
+item it answers (`score_response`, `summarise_runs`); only `mmra score` of prediction files parses their lines
+(`score_record`, `score_runs`).
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ import numpy as np
 from mmra.benchmark.answers import extract_answer
 from mmra.benchmark.mmra_format import options_from_mmra, qa_type_from_mmra
 from mmra.benchmark.registry import get_subtask
-from mmra.benchmark.schema import QAType, SchemaError
+from mmra.benchmark.schema import Granularity, QAType, SchemaError
 from mmra.benchmark.subtasks import PAPER_ORDER
+from mmra.benchmark.vocabulary import normalise_answer
 
-from .items import BLANK_SETTING
+from .items import BLANK_SETTING, EvalItem
 from .predictions import load_predictions
 
 
@@ -41,32 +46,59 @@ class ScoredItem:
     correct: bool
 
 
-def _subtask_key(task: str) -> tuple[str, str | None]:
+def subtask_key(task: str, level: str | None = None) -> tuple[str, str | None]:
+    """(the subtask's abbreviation, its level) from the registry; an unregistered subtask keeps its name and the
+    `level` its prediction line carries (a plug-in's subtask scored where the plug-in is not installed)."""
     try:
         spec = get_subtask(task)
     except KeyError:
-        return task, None
+        return task, level
     return spec.abbreviation, spec.granularity.value
 
 
-def score_record(record: dict[str, Any], item: str = "record") -> ScoredItem:
-    try:
-        qa_type = qa_type_from_mmra(record["QA_type"], item)
-        options = options_from_mmra(record.get("options"), item)
-    except SchemaError:
-        raise
-    gold = str(record["answer"] or "").strip()
-    gold = gold.strip("().: ").upper() if qa_type == QAType.multiple_choice else gold.capitalize()
-    subtask, level = _subtask_key(str(record["Task"]))
-    variant = str(record.get("variant") or "orig")
-    sample_id = str(record.get("sample_id") or record["id"])
-    if record.get("error") and record.get("response") is None:
-        return ScoredItem(str(record["id"]), sample_id, variant, subtask, level, qa_type.value, gold, None,
-                          "error", "error", False)
-    got = extract_answer(record.get("response"), qa_type, options)
+def score_response(item_id: str, sample_id: str, variant: str, task: str, level: str | None, qa_type: QAType,
+                   options: list[str], gold: str, response: str | None, error: str | None) -> ScoredItem:
+    """One answer scored against its item: the one scoring rule, for typed items and for parsed lines alike."""
+    subtask, level = subtask_key(task, level)
+    if error and response is None:
+        return ScoredItem(item_id, sample_id, variant, subtask, level, qa_type.value, gold, None, "error", "error",
+                          False)
+    got = extract_answer(response, qa_type, options)
     correct = got.ok and got.answer is not None and got.answer.casefold() == gold.casefold()
-    return ScoredItem(str(record["id"]), sample_id, variant, subtask, level, qa_type.value, gold, got.answer,
-                      got.status, got.method, correct)
+    return ScoredItem(item_id, sample_id, variant, subtask, level, qa_type.value, gold, got.answer, got.status,
+                      got.method, correct)
+
+
+def sample_level(sample: Any) -> str | None:
+    """The level a sample scores under (the registry's; else its own), as prediction lines carry it."""
+    return subtask_key(sample.subtask, sample.granularity.value if sample.granularity else None)[1]
+
+
+def score_item(item: EvalItem, response: str | None, error: str | None) -> ScoredItem:
+    """An answer to an eval item scored from the typed item: its type, options and gold as presented."""
+    s = item.sample
+    return score_response(item.key, item.sample_id, item.variant, s.subtask, sample_level(s), s.qa_type,
+                          list(s.options), s.answer, response, error)
+
+
+def _level_of(record: dict[str, Any], item: str) -> str | None:
+    level = record.get("level")
+    if level is None:  # lines written before prediction lines carried the level, or by other harnesses
+        return None
+    if level not in tuple(g.value for g in Granularity):  # a tuple: a hostile list or dict is just not in it
+        raise SchemaError(f"{item}: level: expected one of {', '.join(g.value for g in Granularity)} or null, "
+                          f"got {str(level)[:60]!r}")
+    return level
+
+
+def score_record(record: dict[str, Any], item: str = "record") -> ScoredItem:
+    """A prediction line from a file (MMRA strings) parsed and scored."""
+    qa_type = qa_type_from_mmra(record["QA_type"], item)
+    options = options_from_mmra(record.get("options"), item)
+    return score_response(str(record["id"]), str(record.get("sample_id") or record["id"]),
+                          str(record.get("variant") or "orig"), str(record["Task"]), _level_of(record, item), qa_type,
+                          options, normalise_answer(record["answer"], qa_type), record.get("response"),
+                          record.get("error"))
 
 
 def bootstrap_ci(correct: np.ndarray, *, reps: int = 1000, seed: int = 0, level: float = 0.95) -> list[float] | None:
@@ -216,13 +248,14 @@ def runs_from_records(records: list[dict[str, Any]], source: str) -> list[Run]:
             problems.append(str(exc))
     if problems:
         raise SchemaError(f"{source}: {len(problems)} record(s) cannot be scored:\n  " + "\n  ".join(problems[:10]))
-    runs = []
-    for (model, setting), items in grouped.items():
-        label = model or Path(source).stem
-        if setting and setting != "IQ":
-            label = f"{label} [{setting}]"
-        runs.append(Run(label, model, setting, [source], items))
-    return runs
+    return [Run(run_label(model, setting, source), model, setting, [source], items)
+            for (model, setting), items in grouped.items()]
+
+
+def run_label(model: str | None, setting: str | None, source: str) -> str:
+    """A run's name in tables: the model (else the file's stem), with its setting unless IQ."""
+    label = model or Path(source).stem
+    return f"{label} [{setting}]" if setting and setting != "IQ" else label
 
 
 def mmstar_metrics(runs: list[dict[str, Any]], text_base: str | None = None) -> dict[str, Any]:
@@ -263,6 +296,13 @@ def score_runs(predictions: list[str | Path | tuple[str, list[dict]]] | str | Pa
             runs.extend(runs_from_records(p[1], p[0]))
         else:
             runs.extend(runs_from_records(load_predictions(p), str(p)))
+    return summarise_runs(runs, text_base=text_base, bootstrap=bootstrap, seed=seed)
+
+
+def summarise_runs(runs: list[Run], *, text_base: str | None = None, bootstrap: int = 1000, seed: int = 0
+                   ) -> tuple[dict[str, Any], list[Run]]:
+    """The scores dict of runs already scored (typed items: `evaluate` and the demo score this way, nothing is
+    parsed) and the runs, labels made unique. Nothing is written here."""
     if not runs:
         raise SchemaError("no predictions to score")
     labels = [r.label for r in runs]

@@ -4,19 +4,22 @@ S_wv). A sample the VLM answers from one image as well as from both does not tes
 images: it is flagged "answerable from one image" (the rule is `method.answerable_from_one_image`).
 
 Each setting is an ordinary eval run folder under `OUT/vlm/<setting>/` (predictions.jsonl, run.json), so a
-killed run resumes and `mmra score` reads them like any other run.
+killed run resumes and `mmra score` reads them like any other run. The evidence is read from the answers as
+`evaluate` scored them from its typed items; no prediction file is parsed again.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmra.benchmark.schema import Sample
 
 from .method import IMAGE_SETTINGS, answerable_from_one_image, chance_accuracy, wilson
+
+if TYPE_CHECKING:  # the eval package is imported only when image probes run
+    from mmra.eval.scoring import ScoredItem
 
 
 def run_image_probes(dataset: str | Path, *, model: str, out_dir: str | Path, backend: Any = "hf",
@@ -27,29 +30,25 @@ def run_image_probes(dataset: str | Path, *, model: str, out_dir: str | Path, ba
     from mmra.eval.runner import evaluate
 
     engine = backend if isinstance(backend, Backend) else make_backend(backend, model, **(backend_options or {}))
-    predictions: dict[str, list[dict[str, Any]]] = {}
+    answers: dict[str, list[ScoredItem]] = {}
     for setting in IMAGE_SETTINGS:
         result = evaluate(dataset, model=model, backend=engine, setting=setting, out=Path(out_dir) / setting,
                           batch_size=batch_size, max_new_tokens=max_new_tokens, profile=profile, score_after=False,
                           show_progress=show_progress)
-        predictions[setting] = [json.loads(line) for line in result.predictions.read_text("utf-8").splitlines()
-                                if line.strip()]
-    return image_probe_evidence(predictions, rule=rule, model=engine.model_id or model, backend=engine.name)
+        answers[setting] = result.run.items if result.run is not None else []
+    return image_probe_evidence(answers, rule=rule, model=engine.model_id or model, backend=engine.name)
 
 
-def image_probe_evidence(predictions: dict[str, list[dict[str, Any]]], *, rule: str, model: str,
+def image_probe_evidence(answers: dict[str, list[ScoredItem]], *, rule: str, model: str,
                          backend: str | None = None) -> dict[str, Any]:
     """Per sample: right or not under each image setting (None: no usable answer, e.g. a missing image),
-    what the VLM answered, and the one-image flag. `predictions`: setting -> eval prediction records."""
-    from mmra.eval.scoring import score_record
-
+    what the VLM answered, and the one-image flag. `answers`: setting -> the eval run's scored answers."""
     answerable_from_one_image({}, rule)  # an unknown rule fails before any work
     per_sample: dict[str, dict[str, Any]] = defaultdict(lambda: {"correct": {}, "answers": {}})
-    for setting, records in predictions.items():
-        for record in records:
-            if (record.get("variant") or "orig") != "orig":
+    for setting, scored_items in answers.items():
+        for scored in scored_items:
+            if scored.variant != "orig":
                 continue
-            scored = score_record(record, record.get("id", "record"))
             entry = per_sample[scored.sample_id]
             usable = scored.status != "error"
             entry["correct"][setting] = scored.correct if usable else None

@@ -607,7 +607,7 @@ def _publish_immutably(samples_path: Path, store: Path, cards: Path, rec: StepRe
 
 def step_evaluate(st: DemoState, release_dir: Path) -> dict[str, Any]:
     """Runs live in eval/<release version>/ (the eval runner refuses to mix predictions of two datasets)."""
-    from mmra.eval import evaluate, score_runs, write_report
+    from mmra.eval import evaluate, summarise_runs, write_report
     from mmra.llm.client import LOCAL_ENDPOINT
 
     settings = ["QO", "DQ"] + (["IQ"] if st.opts.model else [])
@@ -621,15 +621,15 @@ def step_evaluate(st: DemoState, release_dir: Path) -> dict[str, Any]:
                        batch_size=8, limit=st.opts.eval_limit, image_roots=image_roots(st.ws),
                        backend_options={"base_url": st.llm_url, "cache": llm_cache(st.ws),
                                         "endpoint_id": LOCAL_ENDPOINT})
-        runs.append(res.predictions)
+        runs.append(res.run)  # scored from its typed items by evaluate: no prediction file is parsed again
         rec.artefacts[f"predictions {setting}"] = str(res.predictions)
     if st.opts.model:
         out = runs_dir / f"{_slug(st.opts.model)}-IQ"
         res = evaluate(str(release_dir), model=st.opts.model, out=out, backend="hf", setting="IQ",
                        batch_size=st.opts.batch_size, limit=st.opts.eval_limit, image_roots=image_roots(st.ws))
-        runs.append(res.predictions)
+        runs.append(res.run)
         rec.artefacts["predictions IQ"] = str(res.predictions)
-    scores, scored = score_runs(runs)
+    scores, scored = summarise_runs(runs)
     write_report(scores, scored, runs_dir / "scores")
     rec.seconds = time.monotonic() - t0
     rec.artefacts["scores"] = str(runs_dir / "scores" / "scores.json")

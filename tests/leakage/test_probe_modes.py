@@ -22,6 +22,7 @@ from mmra.benchmark.leakage.vlm import image_probe_evidence
 from mmra.benchmark.mmra_format import options_to_mmra
 from mmra.benchmark.records import read_jsonl
 from mmra.benchmark.schema import Sample
+from mmra.eval.scoring import ScoredItem, score_record
 from tests.leakage.conftest import IMAGE_DEPENDENT, TEXT_ANSWERABLE, build_samples
 
 _OPTION = re.compile(r"(?:^|\s)([A-D])[.:]\s+(.+?)(?=\s{2,}[A-D]:|\n|$)", re.MULTILINE)
@@ -208,10 +209,12 @@ def test_knows_rule():
 # ------------------------------------------------------------------------------------------- image probes
 
 
-def _record(sample: Sample, response: str | None, setting: str, error: str | None = None) -> dict:
-    return {"id": sample.id, "sample_id": sample.id, "variant": "orig", "Task": sample.subtask,
-            "QA_type": "Choice QA" if sample.options else "True or false QA", "options": options_to_mmra(sample.options),
-            "answer": sample.answer, "response": response, "error": error, "setting": setting}
+def _record(sample: Sample, response: str | None, setting: str, error: str | None = None) -> ScoredItem:
+    """A prediction line as a file holds it, scored (the evidence reads scored answers)."""
+    return score_record({"id": sample.id, "sample_id": sample.id, "variant": "orig", "Task": sample.subtask,
+                         "QA_type": "Choice QA" if sample.options else "True or false QA",
+                         "options": options_to_mmra(sample.options), "answer": sample.answer, "response": response,
+                         "error": error, "setting": setting})
 
 
 def test_one_image_rule_on_constructed_predictions(make_image):
