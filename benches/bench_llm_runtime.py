@@ -38,16 +38,18 @@ class Config:
     concurrency: int  # client requests in flight
     order: str  # built | striped
     answers: str  # free | one-token
+    spin: bool = False  # OpenMP's default wait policy (idle threads spin), as before the server set PASSIVE
 
 
 CONFIGS = [
-    Config("lcp c4 built free (today)", "llama-cpp-python", 1, 4, "built", "free"),
-    Config("lcp c1 built one-token", "llama-cpp-python", 1, 1, "built", "one-token"),
+    Config("lcp c4 built free spin (before)", "llama-cpp-python", 1, 4, "built", "free", spin=True),
+    Config("lcp c4 built free", "llama-cpp-python", 1, 4, "built", "free"),
+    Config("lcp c4 built one-token", "llama-cpp-python", 1, 4, "built", "one-token"),
     Config("xl s1 c1 built free", "xllamacpp", 1, 1, "built", "free"),
     Config("xl s4 c4 built free", "xllamacpp", 4, 4, "built", "free"),
     Config("xl s4 c4 striped free", "xllamacpp", 4, 4, "striped", "free"),
+    Config("xl s4 c4 built one-token", "xllamacpp", 4, 4, "built", "one-token"),
     Config("xl s4 c4 striped one-token", "xllamacpp", 4, 4, "striped", "one-token"),
-    Config("xl s2 c2 striped one-token", "xllamacpp", 2, 2, "striped", "one-token"),
 ]
 
 
@@ -58,6 +60,18 @@ def load() -> str:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, all threads
+
+
+def evaluated_prompt_tokens(log: Path, start: int) -> int | None:
+    """Prompt tokens the server actually computed (not reused from its prefix cache), from llama.cpp's
+    per-request timing lines in the server log (xllamacpp only; None for llama-cpp-python, which logs none)."""
+    import re
+
+    with open(log, "rb") as fh:
+        fh.seek(start)
+        text = fh.read().decode("utf-8", "replace")
+    counts = [int(n) for n in re.findall(r"prompt eval time =\s*[\d.]+ ms /\s*(\d+) tokens", text)]
+    return sum(counts) if counts else None
 
 
 def striped(groups: list[list[int]], width: int) -> list[int]:
@@ -104,16 +118,25 @@ def run_config(cfg: Config, samples, model: str, lcp_venv: Path, cache_dir: Path
     servers = LocalServers(cache_dir=cache_dir, venv=lcp_venv, runtime=cfg.runtime, slots=cfg.slots,
                            port=0, default_model="")
     t0 = time.monotonic()
-    url = ensure_server(model, servers=servers)
-    start_s = time.monotonic() - t0
-    pid = running(model, servers).pid
+    if cfg.spin:  # an unset policy cannot be passed through ensure_server; libgomp reads "" as unset (and says so)
+        os.environ["OMP_WAIT_POLICY"] = ""
     try:
+        url = ensure_server(model, servers=servers)
+    finally:
+        if cfg.spin:
+            del os.environ["OMP_WAIT_POLICY"]
+    start_s = time.monotonic() - t0
+    state = running(model, servers)
+    pid, log = state.pid, Path(state.log)
+    try:
+        log_start = log.stat().st_size
         client = ChatClient(url, model, api_key="none", concurrency=cfg.concurrency, progress=False,
                             timeout_s=600)
         load_before, cpu0, t0 = load(), cpu_seconds(pid), time.monotonic()
         sent = client.run([requests[i] for i in order])
         wall = time.monotonic() - t0
         cpu = cpu_seconds(pid) - cpu0
+        evaluated = evaluated_prompt_tokens(log, log_start)
         results = [None] * len(requests)
         for i, r in zip(order, sent, strict=True):
             results[i] = r
@@ -131,40 +154,49 @@ def run_config(cfg: Config, samples, model: str, lcp_venv: Path, cache_dir: Path
         "probes_per_s": round(len(requests) / wall, 3), "server_cpu_s": round(cpu, 1),
         "cpu_s_per_probe": round(cpu / len(requests), 3),
         "prompt_tokens": sum(int(r.usage.get("prompt_tokens") or 0) for r in results),
+        "evaluated_prompt_tokens": evaluated,
         "completion_tokens": sum(int(r.usage.get("completion_tokens") or 0) for r in results),
         "errors": errors, "load_before": load_before, "load_after": load(),
         "answers": [a.answer for a in answers], "raw": [r.text for r in results], "hits": hits,
     }
 
 
-def raw_speed(runtime: str, model: str, lcp_venv: Path, cache_dir: Path, n: int = 8) -> dict:
-    """Prefill tokens/s (unique prompts, 1 output token) and decode tokens/s (48 tokens), one request at a time."""
+def raw_speed(runtime: str, model: str, lcp_venv: Path, cache_dir: Path, n: int = 6) -> dict:
+    """Prefill (unique prompts, 1 output token) and decode (40 tokens) speed, one request at a time: tokens per
+    wall second and server CPU-milliseconds per token (the latter is steadier on a shared machine)."""
     from mmra.llm.client import ChatClient, ChatRequest
-    from mmra.llm.server import LocalServers, ensure_server, stop_server_for
+    from mmra.llm.server import LocalServers, ensure_server, running, stop_server_for
 
     servers = LocalServers(cache_dir=cache_dir, venv=lcp_venv, runtime=runtime, slots=1, port=0, default_model="")
     url = ensure_server(model, servers=servers)
+    pid = running(model, servers).pid
     try:
         client = ChatClient(url, model, api_key="none", concurrency=1, progress=False, timeout_s=600)
         text = ("Here is a list of everyday objects and what people use them for: a spoon is used for eating soup, "
                 "a hammer is used for driving nails, a kettle is used for boiling water, and a broom is used for "
                 "sweeping floors. Which of these objects would you use in a kitchen? Answer briefly.")
-        prefill = [ChatRequest(messages=[{"role": "user", "content": f"[{uuid.uuid4().hex}] {text}"}], max_tokens=1)
-                   for _ in range(n)]
-        la, t0 = load(), time.monotonic()
-        res = client.run(prefill)
-        pre_s = time.monotonic() - t0
+
+        def timed(requests):
+            c0, t0 = cpu_seconds(pid), time.monotonic()
+            res = client.run(requests)
+            return res, time.monotonic() - t0, cpu_seconds(pid) - c0
+
+        la = load()
+        res, pre_s, pre_cpu = timed([ChatRequest(messages=[{"role": "user", "content": f"[{uuid.uuid4().hex}] {text}"}],
+                                                 max_tokens=1) for _ in range(n)])
         tokens = sum(r.usage.get("prompt_tokens", 0) for r in res)
-        decode = [ChatRequest(messages=[{"role": "user", "content": f"[{uuid.uuid4().hex}] Count from 1 to 60, "
-                                         "separated by commas."}], max_tokens=48) for _ in range(3)]
-        t0 = time.monotonic()
-        res_d = client.run(decode)
-        dec_s = time.monotonic() - t0
+        res_d, dec_s, dec_cpu = timed([ChatRequest(messages=[{"role": "user", "content": f"[{uuid.uuid4().hex}] Count "
+                                                              "from 1 to 60, separated by commas."}], max_tokens=40)
+                                       for _ in range(2)])
         gen = sum(r.usage.get("completion_tokens", 0) for r in res_d)
         prompt_d = sum(r.usage.get("prompt_tokens", 0) for r in res_d)
-        decode_tps = gen / max(1e-6, dec_s - prompt_d / (tokens / pre_s))  # minus the prompt's prefill time
+        # minus the decode requests' own (short) prefill, at the prefill rate just measured
+        dec_s -= prompt_d * pre_s / tokens
+        dec_cpu -= prompt_d * pre_cpu / tokens
         return {"runtime": runtime, "prefill_tokens_per_s": round(tokens / pre_s, 1),
-                "decode_tokens_per_s": round(decode_tps, 1), "load": f"{la} -> {load()}"}
+                "prefill_cpu_ms_per_token": round(1000 * pre_cpu / tokens, 1),
+                "decode_tokens_per_s": round(gen / max(dec_s, 1e-6), 1),
+                "decode_cpu_ms_per_token": round(1000 * dec_cpu / max(gen, 1), 1), "load": f"{la} -> {load()}"}
     finally:
         stop_server_for(model, servers)
 
@@ -200,11 +232,13 @@ def main() -> None:
         (cache_dir / "models").symlink_to(model_path(args.model).parent.resolve())  # the assembled, verified GGUFs
         figures = {"model": args.model, "samples": len(samples), "cpus": os.cpu_count(), "raw": [], "configs": []}
         if not args.no_raw:
-            for runtime in (["llama-cpp-python"] if have_lcp else []) + ["xllamacpp"]:
-                row = raw_speed(runtime, args.model, args.lcp_venv, cache_dir)
-                figures["raw"].append(row)
-                print(f"{runtime:17s} prefill {row['prefill_tokens_per_s']:7.1f} tok/s  decode "
-                      f"{row['decode_tokens_per_s']:5.1f} tok/s  (load {row['load']})", flush=True)
+            for _ in range(2):  # alternated, twice: the load of a shared machine drifts
+                for runtime in (["llama-cpp-python"] if have_lcp else []) + ["xllamacpp"]:
+                    row = raw_speed(runtime, args.model, args.lcp_venv, cache_dir)
+                    figures["raw"].append(row)
+                    print(f"{runtime:17s} prefill {row['prefill_tokens_per_s']:6.1f} tok/s "
+                          f"{row['prefill_cpu_ms_per_token']:5.1f} CPU-ms/tok  decode {row['decode_tokens_per_s']:5.1f} "
+                          f"tok/s {row['decode_cpu_ms_per_token']:6.1f} CPU-ms/tok  (load {row['load']})", flush=True)
         ref = None
         for cfg in chosen:
             row = run_config(cfg, samples, args.model, args.lcp_venv, cache_dir)
@@ -214,7 +248,8 @@ def main() -> None:
             row.update(same_answers=same_answers, verdicts_changed=changed, hits_n=sum(row["hits"].values()))
             figures["configs"].append(row)
             print(f"{cfg.name:30s} {row['probes']} probes {row['wall_s']:6.1f} s  {row['probes_per_s']:5.2f} probes/s  "
-                  f"server CPU {row['cpu_s_per_probe']:.3f} s/probe  prompt {row['prompt_tokens']} tok, completion "
+                  f"server CPU {row['cpu_s_per_probe']:.3f} s/probe  prompt {row['prompt_tokens']} tok "
+                  f"(computed {row['evaluated_prompt_tokens'] or '?'}), completion "
                   f"{row['completion_tokens']} tok  answers same as first {same_answers}/{row['probes']}  circular "
                   f"hits {row['hits_n']} (changed {len(changed)})  errors {row['errors']}  load {row['load_before']} -> "
                   f"{row['load_after']}", flush=True)
