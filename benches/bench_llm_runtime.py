@@ -47,6 +47,8 @@ CONFIGS = [
     Config("lcp c4 built one-token", "llama-cpp-python", 1, 4, "built", "one-token"),
     Config("xl s1 c1 built free", "xllamacpp", 1, 1, "built", "free"),
     Config("xl s4 c4 built free", "xllamacpp", 4, 4, "built", "free"),
+    Config("xl s4 c4 built free spin", "xllamacpp", 4, 4, "built", "free", spin=True),
+    Config("xl s2 c2 built free", "xllamacpp", 2, 2, "built", "free"),
     Config("xl s4 c4 striped free", "xllamacpp", 4, 4, "striped", "free"),
     Config("xl s4 c4 built one-token", "xllamacpp", 4, 4, "built", "one-token"),
     Config("xl s4 c4 striped one-token", "xllamacpp", 4, 4, "striped", "one-token"),
@@ -210,6 +212,7 @@ def main() -> None:
                         help="a venv with llama-cpp-python[server] (`make setup-llama-cpp-python`)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N samples")
     parser.add_argument("--configs", default="all", help="comma-separated config names (see CONFIGS) or 'all'")
+    parser.add_argument("--repeat", type=int, default=1, help="run the chosen configurations N times, alternated")
     parser.add_argument("--no-raw", action="store_true", help="skip the prefill/decode micro-figures")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "llm-runtime")
     args = parser.parse_args()
@@ -240,7 +243,7 @@ def main() -> None:
                           f"{row['prefill_cpu_ms_per_token']:5.1f} CPU-ms/tok  decode {row['decode_tokens_per_s']:5.1f} "
                           f"tok/s {row['decode_cpu_ms_per_token']:6.1f} CPU-ms/tok  (load {row['load']})", flush=True)
         ref = None
-        for cfg in chosen:
+        for cfg in chosen * args.repeat:
             row = run_config(cfg, samples, args.model, args.lcp_venv, cache_dir)
             ref = ref or row
             same_answers = sum(a == b for a, b in zip(row["answers"], ref["answers"], strict=True))
