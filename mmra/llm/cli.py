@@ -1,4 +1,5 @@
-"""`mmra llm ...`: the embedded local LLM server (llama-cpp-python) for the leakage filter and the demo."""
+"""`mmra llm ...`: the embedded local LLM server ([llm].runtime: xllamacpp or llama-cpp-python) for the leakage
+filter and the demo."""
 
 from __future__ import annotations
 
@@ -56,6 +57,8 @@ def models_cmd() -> None:
         table.add_row(row["name"], row["description"], row["packages"], row["assembled"],
                       state.url if state else "-")
     _console.print(table)
+    slots = f", {servers.slots} parallel slots" if servers.runtime == "xllamacpp" else ", one request at a time"
+    _console.print(f"runtime: {servers.runtime}{slots} ([llm].runtime, [llm].concurrency)")
 
 
 def register(app: typer.Typer) -> None:
