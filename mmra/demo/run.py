@@ -406,53 +406,52 @@ def llm_cache(ws: Path) -> Path:
 DEMO_PROBES = ("circular", "eval-default")
 
 
-def _llm_client(st: DemoState):
-    from mmra.llm.client import LOCAL_ENDPOINT, ChatClient
+def _ensure_llm_server(st: DemoState) -> str:
+    """The local model's server (started once per run, and stopped at the end if this run started it)."""
     from mmra.llm.server import LocalServers, ensure_server, running
 
-    cfg = st.opts.config
-    servers = LocalServers.from_config(cfg)
     if st.llm_url is None:
+        servers = LocalServers.from_config(st.opts.config)
         was_running = running(st.opts.llm, servers) is not None
         console.print(f"starting the local model server {st.opts.llm} ..." if not was_running else
                       f"reusing the running {st.opts.llm} server")
         st.llm_url = ensure_server(st.opts.llm, servers=servers)
         if not was_running:
             st.started_servers.append(f"llm:{st.opts.llm}")
-    client = ChatClient.from_settings(st.llm_url, st.opts.llm, cfg.llm, api_key="none", endpoint_id=LOCAL_ENDPOINT,
-                                      cache_path=llm_cache(st.ws))
-    client.check()
-    return client
+    return st.llm_url
 
 
 def step_leakage(st: DemoState, samples_path: Path, folder: str = "leakage", title: str | None = None):
-    """The probe panel over `samples_path`: the local LLM without images, then the model-free probes; the
-    panel's policy (`llm`, `learned`) makes the verdicts. Returns the LeakageResult."""
-    from mmra.benchmark.leakage import LeakageSettings, run_leakage, write_outputs
-    from mmra.benchmark.leakage.blind import BlindSettings
-    from mmra.benchmark.leakage.panel import PanelSettings, run_panel
+    """The probe panel over `samples_path` through the leakage stage's own entry point (`leakage_stage`, as
+    `mmra leakage` runs it): the local LLM without images, then the model-free probes; the panel's policy
+    (`llm`, `learned`) makes the verdicts. Returns the LeakageResult."""
+    from mmra.benchmark.leakage import LeakageSettings
+    from mmra.benchmark.leakage.stage import LeakageOptions, leakage_stage
+    from mmra.llm.endpoints import ClientOptions
+    from mmra.llm.server import LocalServers
 
     rec = st.step(title or f"Leakage probe panel (local LLM {st.opts.llm} without the images + model-free probes)")
     t0 = time.monotonic()
-    samples = read_jsonl(samples_path, Sample)
-    if not samples:
+    if not read_jsonl(samples_path, Sample):
         raise MMRAError(f"{samples_path}: no samples came out of annotation; nothing to test for leakage")
-    out = st.ws / folder
-    client = _llm_client(st)
-    llm = run_leakage(samples, {st.opts.llm: client}, LeakageSettings(probes=DEMO_PROBES, choices_only=False),
-                      run_ref=str(out / "verdicts.jsonl"))
-    panel = run_panel(samples, llm, BlindSettings(), PanelSettings(), run_ref=str(out / "verdicts.jsonl"))
-    result = panel.result
-    paths = write_outputs(result, out)
+    _ensure_llm_server(st)  # kept for the evaluation too
+    cfg = st.opts.config
+    stage = leakage_stage(
+        LeakageOptions(samples=samples_path, out=st.ws / folder, models=[st.opts.llm],
+                       settings=LeakageSettings(probes=DEMO_PROBES, choices_only=False),
+                       clients=ClientOptions(cache_path=llm_cache(st.ws), keep_servers=True),
+                       image_roots=image_roots(st.ws)),
+        llm=cfg.llm, servers=LocalServers.from_config(cfg), say=lambda line: console.print(line))
+    result, samples = stage.result, stage.result.samples
     rec.seconds = time.monotonic() - t0
-    rec.artefacts = {k: str(v) for k, v in paths.items()}
+    rec.artefacts = {k: str(v) for k, v in stage.paths.items()}
     by = Counter(src for v in result.verdicts for src in v.get("flagged_by", []))
     rec.notes.append(f"{len(result.flagged)} of {len(samples)} samples flagged as answerable without the images ("
                      + ", ".join(f"{n} by {src}" for src, n in sorted(by.items())) + ")" if by else
                      f"0 of {len(samples)} samples flagged as answerable without the images")
     totals = result.report["totals"]
     rec.notes.append("blind accuracy: " + _blind_line(totals))
-    for line in panel.blind.warnings:
+    for line in stage.panel.blind.warnings:
         rec.notes.append(f"warning: {line}")
     return result
 
