@@ -1,5 +1,6 @@
-"""Text LLMs over the OpenAI chat API: a resilient cached client (`client`) and the embedded local
-llama-cpp-python server for GGUF models installed from PyPI (`models`, `server`)."""
+"""Text LLMs over the OpenAI chat API: a bounded, resilient, cached client (`client`), one path from a model spec
+to a ready client (`endpoints`), and the embedded local server (xllamacpp by default, llama-cpp-python optional)
+for GGUF models installed from PyPI (`models`, `server`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ChatClient against the fault-injecting OpenAI-compatible server on loopback (real HTTP, real openai SDK)."""
+"""ChatClient against the fault-injecting OpenAI-compatible server on loopback (real HTTP)."""
 
 from __future__ import annotations
 
