@@ -22,7 +22,7 @@ from mmra.benchmark.vocabulary import CHOICE_LETTERS, QAType
 
 # Names benchmarks give these columns, most specific first (compared case-insensitively).
 QUESTION_NAMES = ("question", "query", "question_text", "prompt", "instruction", "text")  # text: POPE, LLaVA
-ANSWER_NAMES = ("answer", "gt_answer", "correct_answer", "answer_label", "gold", "label", "answer_idx",
+ANSWER_NAMES = ("answer", "gt_answer", "correct_answer", "correct answer", "answer_label", "gold", "label", "answer_idx",
                 "answer_index", "correct_choice_idx", "correct_option", "target")
 TASK_NAMES = ("task", "subtask", "category", "task_name", "subject", "subfield", "question_type", "type")
 ID_NAMES = ("index", "id", "question_id", "qid", "sample_id", "uid", "idx")
@@ -179,7 +179,7 @@ def _options_from_value(value: Any) -> list[Any] | None:
     if isinstance(value, str):
         parsed = _parse_container(value)
         if parsed is None:
-            return None
+            return _lettered_options(value)
         value = parsed
     if isinstance(value, dict):
         keys = list(value)
@@ -188,6 +188,22 @@ def _options_from_value(value: Any) -> list[Any] | None:
         return [value[k] for k in keys]
     if isinstance(value, (list, tuple)):
         return list(value)
+    return None
+
+
+_PAREN_MARK = re.compile(r"(?:^|(?<=\s))\(([A-Ja-j])\)\s*")
+_DOT_MARK = re.compile(r"(?:^|(?<=\s))([A-J])[.)]\s+")
+
+
+def _lettered_options(text: str) -> list[str] | None:
+    """Options written inline with their letters, as some benchmarks keep them in one cell (MMVP's
+    "(a) Open (b) Closed", "A. red B. blue"): the texts between consecutive markers from A; None otherwise."""
+    for pattern in (_PAREN_MARK, _DOT_MARK):
+        marks = list(pattern.finditer(text))
+        letters = [m.group(1).upper() for m in marks]
+        if len(marks) >= 2 and letters == list(CHOICE_LETTERS[: len(marks)]) and not text[: marks[0].start()].strip():
+            ends = [m.start() for m in marks[1:]] + [len(text)]
+            return [text[m.end():end].strip() for m, end in zip(marks, ends, strict=True)]
     return None
 
 

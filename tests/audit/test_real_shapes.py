@@ -207,3 +207,22 @@ def test_a_field_inside_a_nested_record_names_the_task(tmp_path):
     path.write_text(json.dumps(data))
     _, items, errors = _items(path, ColumnFlags(task="metadata.source"))
     assert items[0].id == "1" and items[0].subtask == "testmini"
+
+
+def test_options_written_inline_with_their_letters(tmp_path):
+    # MMVP's CSV: Index, Question, Options "(a) Open (b) Closed", Correct Answer "(a)"; others write "A. red B. blue"
+    path = tmp_path / "Questions.csv"
+    rows = ["Index,Question,Options,Correct Answer"]
+    for i in range(40):
+        opts = "(a) Open (b) Closed" if i % 2 else "(a) Facing left (b) Facing right"
+        rows.append(f'{i + 1},"Is the door open or closed in image {i}?","{opts}",({"ab"[i % 3 % 2]})')
+    path.write_text("\n".join(rows) + "\n")
+    cmap, items, errors = _items(path, ColumnFlags())
+    assert cmap.options == "Options" and cmap.answer == "Correct Answer" and cmap.id == "Index"
+    assert not errors.lines and len(items) == 40
+    assert items[1].options == ["Open", "Closed"] and items[0].options == ["Facing left", "Facing right"]
+    assert [i.answer for i in items[:3]] == ["A", "B", "A"]
+    from mmra.benchmark.audit.columns import _lettered_options
+
+    assert _lettered_options("A. red B. blue C. green") == ["red", "blue", "green"]
+    assert _lettered_options("Red, or (b) blue") is None and _lettered_options("(a) only one") is None
