@@ -347,19 +347,21 @@ class JsonArraySource(_FileSource):
 
     kind = "json"
 
-    def __init__(self, path: Path, label: str, text: str):
+    def __init__(self, path: Path, label: str, text: str, *, bounds: tuple[int, int] | None = None):
         super().__init__(path, label)
         self._text = text
+        self._bounds = bounds or (0, len(text))  # where the array lies in the text (a wrapper's member: inside)
         self._spans = self._scan()
 
     def _scan(self) -> list[tuple[int, int]]:
         text, path = self._text, self.path
+        first, stop = self._bounds
         # finding the elements' ends needs no numbers: skipping their conversion also keeps a 5,000-digit
         # integer from stopping the scan (it becomes that one element's RowError in rows())
         scanner = json.JSONDecoder(parse_int=lambda s: None, parse_float=lambda s: None,
                                    parse_constant=lambda s: None)
         spans: list[tuple[int, int]] = []
-        pos = _JSON_WS.match(text, 0).end()
+        pos = _JSON_WS.match(text, first).end()
         if not text.startswith("[", pos):
             raise FormatError(f"{path}: expected a JSON array of objects or one JSON object per line")
         pos = _JSON_WS.match(text, pos + 1).end()
@@ -382,7 +384,7 @@ class JsonArraySource(_FileSource):
             else:
                 line = text.count("\n", 0, pos) + 1
                 raise FormatError(f"{path}: item {len(spans) - 1}: expected ',' or ']' after it (line {line})")
-        if _JSON_WS.match(text, pos).end() != len(text):
+        if _JSON_WS.match(text, pos).end() < stop:
             line = text.count("\n", 0, pos) + 1
             raise FormatError(f"{path}: extra data after the JSON array (line {line})")
         return spans
@@ -407,10 +409,65 @@ class JsonArraySource(_FileSource):
 
     def _write_kept(self, keep: Keep, target: Path) -> int:
         kept = [self._text[start:end] for number, (start, end) in enumerate(self._spans) if keep(number)]
-        body = "[\n" + ",\n".join(kept) + "\n]\n" if kept else "[]\n"
+        body = "[\n" + ",\n".join(kept) + "\n]" if kept else "[]"
+        first, stop = self._bounds
+        if (first, stop) != (0, len(self._text)):  # a wrapper: everything around the array stays as it was
+            body = self._text[:first] + body + self._text[stop:]
+        else:
+            body += "\n"
         with _atomic_file(target) as tmp:
             tmp.write_bytes(body.encode("utf-8", "surrogatepass"))
         return len(self._spans)
+
+
+def _object_members(text: str, path: Path) -> list[tuple[str, int, int, int]]:
+    """The top-level members of a JSON object text: (key, start of the key, start of the value, end of the
+    value); FormatError naming the member for bad JSON."""
+    scanner = json.JSONDecoder(parse_int=lambda s: None, parse_float=lambda s: None,
+                               parse_constant=lambda s: None)
+
+    def line(at: int) -> int:
+        return text.count("\n", 0, at) + 1
+
+    members: list[tuple[str, int, int, int]] = []
+    pos = _JSON_WS.match(text, 0).end()
+    if not text.startswith("{", pos):
+        raise FormatError(f"{path}: expected a JSON object of records keyed by id")
+    pos = _JSON_WS.match(text, pos + 1).end()
+    closed = text.startswith("}", pos)
+    pos += closed
+    while not closed:
+        where = f"{path}: member {len(members)} (line {line(pos)})"
+        if not text.startswith('"', pos):
+            raise FormatError(f"{where}: expected a key in double quotes")
+        try:
+            key, after_key = scanner.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise FormatError(f"{where}: not valid JSON: {exc.msg.removesuffix(' at')} at line {exc.lineno} "
+                              f"column {exc.colno}") from None
+        colon = _JSON_WS.match(text, after_key).end()
+        if not text.startswith(":", colon):
+            raise FormatError(f"{where}: expected ':' after the key {key!r}")
+        start = _JSON_WS.match(text, colon + 1).end()
+        try:
+            _, end = scanner.raw_decode(text, start)
+        except json.JSONDecodeError as exc:
+            raise FormatError(f"{path}: key {key!r}: not valid JSON: {exc.msg.removesuffix(' at')} at line "
+                              f"{exc.lineno} column {exc.colno}") from None
+        except RecursionError:
+            raise FormatError(f"{path}: key {key!r}: not valid JSON: nested too deeply") from None
+        members.append((key, pos, start, end))
+        pos = _JSON_WS.match(text, end).end()
+        if text.startswith(",", pos):
+            pos = _JSON_WS.match(text, pos + 1).end()
+        elif text.startswith("}", pos):
+            pos, closed = pos + 1, True
+        else:
+            raise FormatError(f"{path}: key {key!r}: expected ',' or '}}' after its value (line {line(pos)})")
+    extra = _JSON_WS.match(text, pos).end()
+    if extra != len(text):
+        raise FormatError(f"{path}: extra data after the JSON object (line {line(extra)})")
+    return members
 
 
 class JsonObjectSource(_FileSource):
@@ -431,50 +488,7 @@ class JsonObjectSource(_FileSource):
 
     def _scan(self) -> list[tuple[str, int, int, int]]:
         text, path = self._text, self.path
-        scanner = json.JSONDecoder(parse_int=lambda s: None, parse_float=lambda s: None,
-                                   parse_constant=lambda s: None)
-
-        def line(at: int) -> int:
-            return text.count("\n", 0, at) + 1
-
-        members: list[tuple[str, int, int, int]] = []
-        pos = _JSON_WS.match(text, 0).end()
-        if not text.startswith("{", pos):
-            raise FormatError(f"{path}: expected a JSON object of records keyed by id")
-        pos = _JSON_WS.match(text, pos + 1).end()
-        closed = text.startswith("}", pos)
-        pos += closed
-        while not closed:
-            where = f"{path}: member {len(members)} (line {line(pos)})"
-            if not text.startswith('"', pos):
-                raise FormatError(f"{where}: expected a key in double quotes")
-            try:
-                key, after_key = scanner.raw_decode(text, pos)
-            except json.JSONDecodeError as exc:
-                raise FormatError(f"{where}: not valid JSON: {exc.msg.removesuffix(' at')} at line {exc.lineno} "
-                                  f"column {exc.colno}") from None
-            colon = _JSON_WS.match(text, after_key).end()
-            if not text.startswith(":", colon):
-                raise FormatError(f"{where}: expected ':' after the key {key!r}")
-            start = _JSON_WS.match(text, colon + 1).end()
-            try:
-                _, end = scanner.raw_decode(text, start)
-            except json.JSONDecodeError as exc:
-                raise FormatError(f"{path}: key {key!r}: not valid JSON: {exc.msg.removesuffix(' at')} at line "
-                                  f"{exc.lineno} column {exc.colno}") from None
-            except RecursionError:
-                raise FormatError(f"{path}: key {key!r}: not valid JSON: nested too deeply") from None
-            members.append((key, pos, start, end))
-            pos = _JSON_WS.match(text, end).end()
-            if text.startswith(",", pos):
-                pos = _JSON_WS.match(text, pos + 1).end()
-            elif text.startswith("}", pos):
-                pos, closed = pos + 1, True
-            else:
-                raise FormatError(f"{path}: key {key!r}: expected ',' or '}}' after its value (line {line(pos)})")
-        extra = _JSON_WS.match(text, pos).end()
-        if extra != len(text):
-            raise FormatError(f"{path}: extra data after the JSON object (line {line(extra)})")
+        members = _object_members(text, path)
         if members and not any(text.startswith("{", start) for _, _, start, _ in members[:COLUMN_SCAN_RECORDS]):
             keys = ", ".join(repr(k) for k, *_ in members[:8]) + (", ..." if len(members) > 8 else "")
             raise FormatError(f"{path}: expected a JSON array of objects or one JSON object per line, or an object "
@@ -532,6 +546,19 @@ def _single_record(path: Path) -> bool:
         lines.close()
 
 
+def _wrapped_records(text: str, path: Path) -> tuple[str, int, int] | None:
+    """(key, start, end) of the one member holding an array of records, in an object that is not itself records
+    keyed by id (SEED-Bench's {"questions": [...], "question_type": {...}}); None otherwise. The subset keeps
+    every other member as written."""
+    members = _object_members(text, path)
+    if any(text.startswith("{", start) for _, _, start, _ in members[:COLUMN_SCAN_RECORDS]) and \
+            sum(text.startswith("{", start) for _, _, start, _ in members) * 2 > len(members):
+        return None  # most members are objects: records keyed by id
+    arrays = [(key, start, end) for key, _, start, end in members
+              if text.startswith("[", start) and text.startswith("{", _JSON_WS.match(text, start + 1).end())]
+    return arrays[0] if len(arrays) == 1 else None
+
+
 def _open_json(path: Path, label: str, allow_empty: bool) -> BenchmarkSource:
     """A .json file: an array of objects, one object per line (its first line is a whole object), or one object
     of records keyed by id (over many lines, or on one line when every value is an object)."""
@@ -545,11 +572,18 @@ def _open_json(path: Path, label: str, allow_empty: bool) -> BenchmarkSource:
         return JsonArraySource(path, label, _read_json_text(path))
     if head.startswith(b"{"):
         record = _parse_object(first)
-        keyed = (isinstance(record, dict) and record and all(isinstance(v, dict) for v in record.values())
-                 and _single_record(path))
-        if isinstance(record, dict) and not keyed:
+        single = isinstance(record, dict) and _single_record(path)
+        if isinstance(record, dict) and not single:
             return JsonLinesSource(path, label, kind="json", allow_empty=allow_empty)
-        return JsonObjectSource(path, label, _read_json_text(path))
+        # one object, over many lines or on one: records under one key, records keyed by id, or one record
+        text = _read_json_text(path)
+        wrapped = _wrapped_records(text, path)
+        if wrapped is not None:
+            key, start, end = wrapped
+            return JsonArraySource(path, f"{label} [{key!r}]", text, bounds=(start, end))
+        if single and not (record and all(isinstance(v, dict) for v in record.values())):
+            return JsonLinesSource(path, label, kind="json", allow_empty=allow_empty)
+        return JsonObjectSource(path, label, text)
     raise FormatError(f"{path}: expected a JSON array of objects or one JSON object per line, or an object of "
                       "records keyed by id")
 

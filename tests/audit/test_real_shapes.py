@@ -226,3 +226,33 @@ def test_options_written_inline_with_their_letters(tmp_path):
 
     assert _lettered_options("A. red B. blue C. green") == ["red", "blue", "green"]
     assert _lettered_options("Red, or (b) blue") is None and _lettered_options("(a) only one") is None
+
+
+def test_records_wrapped_under_one_key(tmp_path):
+    # SEED-Bench.json: {"question_type": {...}, "questions": [{question, choice_a..choice_d, answer, ...}]}
+    rng = random.Random(5)
+    questions = []
+    for i in range(30):
+        opts = rng.sample(["red", "blue", "green", "white", "black"], 4)
+        questions.append({"question_id": f"q{i}", "question": f"What colour is thing {i}?",
+                          **{f"choice_{c}": o for c, o in zip("abcd", opts, strict=True)}, "answer": "ABCD"[i % 4],
+                          "question_type_id": 1 + i % 2})
+    data = {"question_type": {"Scene Understanding": 1, "Instance Identity": 2}, "questions": questions}
+    path = tmp_path / "SEED-Bench.json"
+    path.write_text(json.dumps(data, indent=1))
+    cmap, items, errors = _items(path, ColumnFlags(task="question_type_id"))
+    assert cmap.option_columns == ("choice_a", "choice_b", "choice_c", "choice_d") and cmap.id == "question_id"
+    assert len(items) == 30 and not errors.lines and {i.subtask for i in items} == {"1", "2"}
+    source = open_source(path)
+    out = source.write_subset({0, 3, 7}, tmp_path / "out")
+    kept = json.loads(out.read_text())
+    assert kept["question_type"] == data["question_type"]  # the wrapper kept as written
+    assert kept["questions"] == [questions[0], questions[3], questions[7]]
+    assert [r.values["question_id"] for r in open_source(out).rows(["question_id"])] == ["q0", "q3", "q7"]
+    # two arrays of records: which one is meant cannot be known, one line
+    path.write_text(json.dumps({"questions": questions, "more": questions}, indent=1))
+    with pytest.raises(FormatError, match="not records"):
+        open_source(path).columns()
+    # the same wrapper written on one line is read the same way
+    path.write_text(json.dumps(data))
+    assert len(_items(path, ColumnFlags(task="question_type_id"))[1]) == 30
