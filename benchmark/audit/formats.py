@@ -368,13 +368,7 @@ class JsonArraySource(_FileSource):
         closed = text.startswith("]", pos)
         pos += closed
         while not closed:
-            try:
-                _, end = scanner.raw_decode(text, pos)
-            except json.JSONDecodeError as exc:
-                raise FormatError(f"{path}: item {len(spans)}: not valid JSON: {exc.msg} at line {exc.lineno} "
-                                  f"column {exc.colno}") from None
-            except RecursionError:
-                raise FormatError(f"{path}: item {len(spans)}: not valid JSON: nested too deeply") from None
+            end = _value_end(scanner, text, pos, f"{path}: item {len(spans)}")
             spans.append((pos, end))
             pos = _JSON_WS.match(text, end).end()
             if text.startswith(",", pos):
@@ -420,6 +414,17 @@ class JsonArraySource(_FileSource):
         return len(self._spans)
 
 
+def _value_end(scanner: json.JSONDecoder, text: str, pos: int, where: str) -> int:
+    """Where the JSON value starting at `pos` ends; FormatError naming `where` for bad or too deep JSON."""
+    try:
+        return scanner.raw_decode(text, pos)[1]
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{where}: not valid JSON: {exc.msg.removesuffix(' at')} at line {exc.lineno} "
+                          f"column {exc.colno}") from None
+    except RecursionError:
+        raise FormatError(f"{where}: not valid JSON: nested too deeply") from None
+
+
 def _object_members(text: str, path: Path) -> list[tuple[str, int, int, int]]:
     """The top-level members of a JSON object text: (key, start of the key, start of the value, end of the
     value); FormatError naming the member for bad JSON."""
@@ -449,13 +454,7 @@ def _object_members(text: str, path: Path) -> list[tuple[str, int, int, int]]:
         if not text.startswith(":", colon):
             raise FormatError(f"{where}: expected ':' after the key {key!r}")
         start = _JSON_WS.match(text, colon + 1).end()
-        try:
-            _, end = scanner.raw_decode(text, start)
-        except json.JSONDecodeError as exc:
-            raise FormatError(f"{path}: key {key!r}: not valid JSON: {exc.msg.removesuffix(' at')} at line "
-                              f"{exc.lineno} column {exc.colno}") from None
-        except RecursionError:
-            raise FormatError(f"{path}: key {key!r}: not valid JSON: nested too deeply") from None
+        end = _value_end(scanner, text, start, f"{path}: key {key!r}")
         members.append((key, pos, start, end))
         pos = _JSON_WS.match(text, end).end()
         if text.startswith(",", pos):
