@@ -100,3 +100,15 @@ def make_candidate(make_image):
         )
 
     return _make
+
+
+@pytest.fixture()
+def on_session_server(ls_server, tmp_path, monkeypatch):
+    """`mmra` commands aimed at the session's server (no second start: the 2-core machine is slow)."""
+    (tmp_path / "mmra.toml").write_text(
+        f'[label_studio]\ndata_dir = "{ls_server.cfg.data_dir}"\nvenv = "{LS_VENV}"\n'
+        f'username = "{TEST_CREDS.username}"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", TEST_CREDS.token)
+    monkeypatch.setenv("LABEL_STUDIO_PASSWORD", TEST_CREDS.password)
+    return ls_server

@@ -210,18 +210,6 @@ def test_harden_tightens_what_exists_but_leaves_linked_originals_alone(tmp_path)
     assert _mode(original) == 0o644  # the operator's own file is not changed behind their back
 
 
-@pytest.fixture()
-def on_session_server(ls_server, tmp_path, monkeypatch):
-    """`mmra` commands aimed at the session's server (no second start: the 2-core machine is slow)."""
-    (tmp_path / "mmra.toml").write_text(
-        f'[label_studio]\ndata_dir = "{ls_server.cfg.data_dir}"\nvenv = "{LS_VENV}"\n'
-        f'username = "{TEST_CREDS.username}"\n')
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("LABEL_STUDIO_API_KEY", TEST_CREDS.token)
-    monkeypatch.setenv("LABEL_STUDIO_PASSWORD", TEST_CREDS.password)
-    return ls_server
-
-
 def _run(*args):
     result = CliRunner().invoke(app, ["annotate", *args])
     result.text = " ".join(result.output.split())

@@ -24,7 +24,7 @@ from mmra.benchmark.records import read_jsonl
 from mmra.benchmark.schema import Sample
 from mmra.cli import app
 
-from .conftest import LS_VENV, TEST_CREDS
+from .conftest import TEST_CREDS
 
 pytestmark = pytest.mark.labelstudio
 
@@ -52,25 +52,21 @@ class Person:
         return client
 
 
-def _users_add(ls_server, tmp_path, monkeypatch, email: str, *extra: str) -> str:
-    (tmp_path / "mmra.toml").write_text(
-        f'[label_studio]\ndata_dir = "{ls_server.cfg.data_dir}"\nvenv = "{LS_VENV}"\n'
-        f'username = "{TEST_CREDS.username}"\n')
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("LABEL_STUDIO_API_KEY", TEST_CREDS.token)
-    monkeypatch.setenv("LABEL_STUDIO_PASSWORD", TEST_CREDS.password)
+def _users_add(email: str, *extra: str) -> str:
+    """`mmra annotate users add` on the session's server (the `on_session_server` fixture aims it there)."""
     result = CliRunner().invoke(app, ["annotate", "users", "add", email, "--show-password", *extra])
     assert result.exit_code == 0, result.output
     return result.output.strip().splitlines()[-1]
 
 
 @pytest.fixture()
-def people(ls_server, tmp_path, monkeypatch) -> tuple[Person, Person]:
+def people(on_session_server) -> tuple[Person, Person]:
     tag = uuid.uuid4().hex[:8]
     annotator, reviewer = f"forger-{tag}@mmra.test", f"lead-{tag}@mmra.test"
-    annotator_pw = _users_add(ls_server, tmp_path, monkeypatch, annotator)
-    reviewer_pw = _users_add(ls_server, tmp_path, monkeypatch, reviewer, "--reviewer")
-    return Person(ls_server.conn, annotator, annotator_pw), Person(ls_server.conn, reviewer, reviewer_pw)
+    annotator_pw = _users_add(annotator)
+    reviewer_pw = _users_add(reviewer, "--reviewer")
+    conn = on_session_server.conn
+    return Person(conn, annotator, annotator_pw), Person(conn, reviewer, reviewer_pw)
 
 
 def _result(answer: str) -> list[dict]:
@@ -204,7 +200,7 @@ def _signup(url: str, email: str, query: str) -> int:
         return resp.status_code
 
 
-def test_an_annotator_cannot_read_the_invite_nor_mint_an_account(ls, ls_server, people, tmp_path, monkeypatch):
+def test_an_annotator_cannot_read_the_invite_nor_mint_an_account(ls, people):
     annotator, _ = people
     before = httpx.get(f"{ls.url}/api/invite", headers=ADMIN).json()["token"]  # the admin's: what users add uses
     org = httpx.get(f"{ls.url}/api/organizations/", headers=annotator.headers).json()[0]["id"]
@@ -231,7 +227,7 @@ def test_an_annotator_cannot_read_the_invite_nor_mint_an_account(ls, ls_server, 
 
     # users add keeps working: a new account, and the invite it used is dead afterwards
     newcomer = f"newcomer-{uuid.uuid4().hex[:8]}@mmra.test"
-    password = _users_add(ls_server, tmp_path, monkeypatch, newcomer)
+    password = _users_add(newcomer)
     login(ls, newcomer, password).close()
     assert _signup(ls.url, "minted@evil.example", f"?token={before}") == 403
     assert not {"minted@evil.example"} & {a.email for a in server_accounts(ls)}

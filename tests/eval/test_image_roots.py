@@ -49,6 +49,16 @@ def _outside(tmp_path: Path) -> Path:
     return secret
 
 
+def _escaping_image(tmp_path: Path, how: str) -> tuple[Path, Path]:
+    """(an image outside the roots, the path a row names: the image itself, or a symlink to it inside them)."""
+    secret = _outside(tmp_path)
+    if how != "symlink":
+        return secret, secret
+    link = tmp_path / "corpus" / "escape.png"
+    link.symlink_to(secret)
+    return secret, link
+
+
 def _invoke(config: Path, *args: str):
     result = CliRunner().invoke(app, ["--config", str(config), *args])
     return result, " ".join(result.output.split())
@@ -57,11 +67,7 @@ def _invoke(config: Path, *args: str):
 @pytest.mark.parametrize("how", ["outside", "symlink"])
 def test_eval_refuses_an_image_outside_the_roots_and_writes_nothing(tmp_path, how):
     config, work, rows = _dataset(tmp_path)
-    secret = _outside(tmp_path)
-    target = secret
-    if how == "symlink":
-        target = tmp_path / "corpus" / "escape.png"
-        target.symlink_to(secret)
+    secret, target = _escaping_image(tmp_path, how)
     rows[1]["image2"] = str(target)
     data = _write(work / "data.jsonl", rows)
     out = tmp_path / "run"
@@ -76,11 +82,7 @@ def test_eval_refuses_an_image_outside_the_roots_and_writes_nothing(tmp_path, ho
 @pytest.mark.parametrize("how", ["outside", "symlink"])
 def test_describe_refuses_an_image_outside_the_roots_and_writes_nothing(tmp_path, how):
     config, work, rows = _dataset(tmp_path)
-    secret = _outside(tmp_path)
-    target = secret
-    if how == "symlink":
-        target = tmp_path / "corpus" / "escape.png"
-        target.symlink_to(secret)
+    secret, target = _escaping_image(tmp_path, how)
     rows[2]["image1"] = str(target)
     data = _write(work / "data.jsonl", rows)
     out = tmp_path / "desc" / "descriptions.jsonl"
