@@ -88,20 +88,17 @@ def audit_cmd(
     )
     opts.vlm, opts.vlm_backend, opts.vlm_batch_size, opts.one_image_rule = vlm, vlm_backend, vlm_batch_size, one_image_rule
     llm = servers = None
-    if vlm:
-        from mmra.benchmark.leakage.cli import _vlm_spec
-
-        opts.vlm, opts.vlm_options = _vlm_spec(vlm, vlm_backend)
-        if vlm_backend == "openai":  # the backend gets the config's values, never reads the file itself
-            from mmra.config import cli_config
-
-            cfg = cli_config()
-            opts.vlm_options.update(llm=cfg.llm.model_dump(mode="json"), cache_dir=str(cfg.paths.cache))
-    if model:
+    if vlm or model:
         from mmra.config import cli_config
+
+        cfg = cli_config()  # read here, at the edge: the library gets plain values
+    if vlm:
+        from mmra.benchmark.leakage.vlm import vlm_backend_options
+
+        opts.vlm, opts.vlm_options = vlm_backend_options(vlm, vlm_backend, llm=cfg.llm, cache_dir=cfg.paths.cache)
+    if model:
         from mmra.llm.server import LocalServers
 
-        cfg = cli_config()
         llm, servers = cfg.llm, LocalServers.from_config(cfg)
         opts.clients.cache_path = None if no_cache else (cache or Path(cfg.paths.cache) / "llm.sqlite")
 

@@ -76,10 +76,10 @@ def leakage_cmd(
         image_roots=cfg.paths.image_roots,
     )
     if vlm:
-        opts.vlm, opts.vlm_options = _vlm_spec(vlm, vlm_backend)
+        from .vlm import vlm_backend_options
+
+        opts.vlm, opts.vlm_options = vlm_backend_options(vlm, vlm_backend, llm=cfg.llm, cache_dir=cfg.paths.cache)
         opts.vlm_backend, opts.vlm_batch_size = vlm_backend, vlm_batch_size
-        if vlm_backend == "openai":  # the backend gets the config's values, never reads the file itself
-            opts.vlm_options.update(llm=cfg.llm.model_dump(mode="json"), cache_dir=str(cfg.paths.cache))
     servers = None
     if with_models:
         from mmra.llm.server import LocalServers
@@ -117,12 +117,6 @@ def leakage_cmd(
 
 def _kinds(text: str) -> tuple[str, ...]:
     return tuple(k.strip() for k in text.split(",") if k.strip())
-
-
-def _vlm_spec(vlm: str, backend: str) -> tuple[str, dict]:
-    """`--vlm NAME@BASE_URL` gives the openai backend its endpoint; other backends take the model as is."""
-    name, sep, url = vlm.partition("@http")
-    return (name, {"base_url": "http" + url}) if backend == "openai" and sep else (vlm, {})
 
 
 def register(app: typer.Typer) -> None:

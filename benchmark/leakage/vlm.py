@@ -22,6 +22,17 @@ if TYPE_CHECKING:  # the eval package is imported only when image probes run
     from mmra.eval.scoring import ScoredItem
 
 
+def vlm_backend_options(vlm: str, backend: str, *, llm: Any = None, cache_dir: Any = None) -> tuple[str, dict[str, Any]]:
+    """`--vlm` as (model, backend options): `NAME@BASE_URL` gives the openai backend its endpoint, other backends
+    take the model as is; the options come through the backends' own path (`eval.backends.backend_options`),
+    with the `[llm]` settings for a backend that takes them (read at the CLI edge, passed as values)."""
+    from mmra.eval.backends import backend_options
+
+    name, sep, url = vlm.partition("@http")
+    flags = {"base_url": "http" + url} if backend == "openai" and sep else {}
+    return (name if flags else vlm), backend_options(backend, flags, llm=llm, cache_dir=cache_dir)
+
+
 def run_image_probes(dataset: str | Path, *, model: str, out_dir: str | Path, backend: Any = "hf",
                      backend_options: dict[str, Any] | None = None, batch_size: int = 8, max_new_tokens: int = 16,
                      profile: str = "default", rule: str = "as-well", show_progress: bool = True) -> dict[str, Any]:
