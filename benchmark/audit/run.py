@@ -116,7 +116,7 @@ def run_audit(opts: AuditOptions, *, llm: Any = None, servers: Any = None,
         + (f"; {len(errors.rows)} row(s) left out" if errors.rows else ""))
     run_ref = str(opts.out / "verdicts.jsonl")
     image_probes = _image_probes(items, opts, say) if opts.vlm else None
-    llm_result = (_llm_probes(items, opts, llm, servers, run_ref, say, image_probes)
+    llm_result = (_llm_probes(items, opts, llm, servers, say, image_probes)
                   if opts.models or image_probes is not None else None)
     blind = BlindSettings(folds=opts.folds, seed=opts.seed, embedder=opts.embedder, probes=opts.blind_probes)
     panel = run_panel(items, llm_result, blind, PanelSettings(flag_on=opts.flag_probes, prune_eps=opts.prune_eps),
@@ -167,20 +167,17 @@ def _image_probes(items: list[ProbeItem], opts: AuditOptions, say) -> dict[str, 
                             max_new_tokens=opts.max_tokens, rule=opts.one_image_rule)
 
 
-def _llm_probes(items, opts: AuditOptions, llm, servers, run_ref: str, say, image_probes=None):
-    from mmra.benchmark.leakage.run import LeakageSettings, build_requests, run_leakage
-    from mmra.llm.endpoints import model_clients, parse_model_specs
+def _llm_probes(items, opts: AuditOptions, llm, servers, say, image_probes=None):
+    from mmra.benchmark.leakage.run import LeakageSettings
+    from mmra.benchmark.leakage.stage import probe_with_models
+    from mmra.llm.endpoints import parse_model_specs
 
     settings = LeakageSettings(hit_rule=opts.hit_rule, max_hits=opts.max_hits, choices_only="choices-only" in opts.llm_probes,
                                max_tokens=opts.max_tokens, probes=opts.llm_probes, flag_kinds=opts.flag_kinds,
                                samples_per_probe=opts.samples_per_probe, temperature=opts.temperature,
                                one_image_rule=opts.one_image_rule)
-    if not opts.models:  # image probes alone
-        return run_leakage(items, {}, settings, run_ref=run_ref, image_probes=image_probes)
-    _, _, requests = build_requests(items, settings)
-    with model_clients(parse_model_specs(opts.models), llm=llm, servers=servers, requests=requests,
-                       options=opts.clients, say=say) as clients:
-        return run_leakage(items, clients, settings, run_ref=run_ref, image_probes=image_probes)
+    return probe_with_models(items, parse_model_specs(opts.models), settings, llm=llm, servers=servers,
+                             clients=opts.clients, out=opts.out, image_probes=image_probes, say=say)
 
 
 def _registered_levels(report: dict[str, Any]) -> None:

@@ -53,14 +53,14 @@ def leakage_stage(opts: LeakageOptions, *, llm: Any = None, servers: Any = None,
     models. Raises MMRAError when interrupted (what was received is cached)."""
     from .load import load_samples
     from .panel import run_panel
-    from .run import build_requests, run_leakage, write_outputs
+    from .run import write_outputs
 
     specs = [*opts.models, *opts.local]
     data = load_samples(opts.samples)
     run_ref = str(opts.out / "verdicts.jsonl")
     llm_result = None
     if specs or opts.vlm:
-        from mmra.llm.endpoints import model_clients, parse_model_specs
+        from mmra.llm.endpoints import parse_model_specs
 
         endpoints = parse_model_specs(list(opts.models), list(opts.local))
         image_probes = None
@@ -71,19 +71,31 @@ def leakage_stage(opts: LeakageOptions, *, llm: Any = None, servers: Any = None,
                                             backend=opts.vlm_backend, backend_options=dict(opts.vlm_options),
                                             batch_size=opts.vlm_batch_size,
                                             max_new_tokens=opts.settings.max_tokens, rule=opts.settings.one_image_rule)
-        _, _, requests = build_requests(data, opts.settings)
-        with model_clients(endpoints, llm=llm, servers=servers, requests=requests, options=opts.clients,
-                           say=say) as clients:
-            try:
-                llm_result = run_leakage(data, clients, opts.settings, run_ref=run_ref, image_probes=image_probes)
-            except KeyboardInterrupt:
-                cache = opts.clients.cache_path
-                where = f"; the answers received so far are cached in {cache}, re-run to resume" if cache else ""
-                raise MMRAError(f"interrupted, nothing written to {opts.out}{where}") from None
+        llm_result = probe_with_models(data, endpoints, opts.settings, llm=llm, servers=servers, clients=opts.clients,
+                                       out=opts.out, image_probes=image_probes, say=say)
     panel = run_panel(data, llm_result, opts.blind, opts.panel, run_ref=run_ref)
     paths = write_outputs(panel.result, opts.out)
     record_stage_roots(opts.samples, opts.out, opts.image_roots)
     return LeakageStageResult(result=panel.result, panel=panel, paths=paths, with_models=llm_result is not None)
+
+
+def probe_with_models(items: list, endpoints: list, settings: LeakageSettings, *, llm: Any, servers: Any,
+                      clients: ClientOptions, out: Path, image_probes: dict[str, Any] | None = None,
+                      say: Callable[[str], None] = lambda line: None) -> LeakageResult:
+    """The question-only LLM probes of `items` (Samples or ProbeItems) with the run's clients (none: the image
+    probes' evidence alone), merged with the image probes; an interruption is one line (what came is cached)."""
+    from mmra.llm.endpoints import model_clients
+
+    from .run import build_requests, run_leakage
+
+    _, _, requests = build_requests(items, settings)
+    with model_clients(endpoints, llm=llm, servers=servers, requests=requests, options=clients, say=say) as opened:
+        try:
+            return run_leakage(items, opened, settings, run_ref=str(out / "verdicts.jsonl"), image_probes=image_probes)
+        except KeyboardInterrupt:
+            cache = clients.cache_path
+            where = f"; the answers received so far are cached in {cache}, re-run to resume" if cache else ""
+            raise MMRAError(f"interrupted, nothing written to {out}{where}") from None
 
 
 def record_stage_roots(source: Path, out: Path, configured: Sequence[str | Path] = ()) -> None:
