@@ -4,27 +4,14 @@ blind-proof subset's numbers."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from typing import Any
 
+from mmra.benchmark.leakage.blind import content_words
 from mmra.benchmark.leakage.items import ProbeItem
 from mmra.benchmark.vocabulary import QAType
 
 TOP = 20
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    "a an the of in on at to for and or is are was were be been it its this that these those which what who whom "
-    "whose where when why how do does did can could would should will with from by as both each image images "
-    "photo photos picture pictures one two than there their they them most more question hint following shown "
-    "given answer".split()
-)
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.casefold()) if w not in _STOP}
-
-
 def _cell(text: Any, limit: int = 90) -> str:
     """Text safe inside a markdown table cell: one line, pipes and markup escaped, shortened."""
     s = " ".join(str(text).split())
@@ -58,7 +45,7 @@ class Evidence:
         self.word_yes: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for i in items:
             if i.qa_type == QAType.yes_no:
-                for w in _words(i.question):
+                for w in content_words(i.question):
                     self.word_yes[w][0] += i.answer == "Yes"
                     self.word_yes[w][1] += 1
 
@@ -89,8 +76,8 @@ class Evidence:
             out.append(f"the answer is the longest option ({lengths[gold]} characters; the others at most {max(others)})")
         elif lengths[gold] < min(others):
             out.append(f"the answer is the shortest option ({lengths[gold]} characters; the others at least {min(others)})")
-        q = _words(item.question)
-        shared = [q & _words(o) for o in item.options]
+        q = content_words(item.question)
+        shared = [q & content_words(o) for o in item.options]
         other_shared = max(len(s) for j, s in enumerate(shared) if j != gold)
         if len(shared[gold]) > other_shared:
             words = ", ".join(f"'{w}'" for w in sorted(shared[gold])[:4])
@@ -109,7 +96,7 @@ class Evidence:
 
     def _yes_no(self, item: ProbeItem) -> list[str]:
         out = []
-        for w in sorted(_words(item.question)):
+        for w in sorted(content_words(item.question)):
             yes, n = self.word_yes[w]
             yes -= item.answer == "Yes"
             n -= 1

@@ -271,7 +271,9 @@ def _answer_prior_fold(train: list[Item], test: list[Item], fold: int) -> dict[s
 # ---------------------------------------------------------------------------------------------- learned probe
 
 
-def _words(text: str) -> set[str]:
+def content_words(text: str) -> set[str]:
+    """The words of a text that can carry a cue (lower case, no stop words): the learned probe's overlap feature,
+    and the audit report's words of evidence."""
     return {w for w in _WORD.findall(text.casefold()) if w not in _STOP}
 
 
@@ -301,7 +303,7 @@ def _mc_hand_features(s: Item, q_words: set[str]) -> list[list[float]]:
     idx = _canonical(s)
     opts = [s.options[i] for i in idx]
     chars = [float(len(o)) for o in opts]
-    words = [_words(o) for o in opts]
+    words = [content_words(o) for o in opts]
     shared = [float(len(q_words & w)) for w in words]
     mean_c, sd_c = float(np.mean(chars)), float(np.std(chars))
     rank = _avg_rank(chars)
@@ -365,7 +367,7 @@ def _design(samples: list[Item], emb: TextEmbeddings | None) -> _Design:
         if s.qa_type == QAType.multiple_choice:
             mc.append(i)
             idx = _canonical(s)
-            hand.extend(_mc_hand_features(s, _words(s.question)))
+            hand.extend(_mc_hand_features(s, content_words(s.question)))
             for j in idx:
                 rows.append((i, j))
                 keys.append(s.options[j].casefold())
