@@ -57,8 +57,10 @@ def audit_cmd(
 ) -> None:
     """Audit a benchmark you already use: which of its questions the text alone answers, per task, and (with
     --prune-to-chance) a subset at chance in the benchmark's own format."""
-    from mmra.benchmark.leakage.panel import parse_flag_probes
+    from mmra.benchmark.leakage.blind import BlindSettings
+    from mmra.benchmark.leakage.panel import PanelSettings, parse_flag_probes
     from mmra.benchmark.leakage.probe_registry import BLIND_PROBES, DEFAULT_PROBES
+    from mmra.benchmark.leakage.run import LeakageSettings
     from mmra.llm.endpoints import ClientOptions
 
     from .columns import ColumnError, ColumnFlags
@@ -79,14 +81,16 @@ def audit_cmd(
         columns=ColumnFlags(question=question_column, answer=answer_column, task=task_column, id=id_column,
                             hint=hint_column, options=options_column, option_columns=_list(option_columns),
                             answer_index_base=answer_index_base),
-        models=list(model), llm_probes=_list(probe), max_hits=max_hits, samples_per_probe=samples_per_probe,
-        temperature=temperature, max_tokens=max_tokens, flag_probes=parse_flag_probes(flag_probes),
-        blind_probes=chosen, prune_eps=prune_to_chance, folds=folds, seed=seed,
-        embedder=None if embedder.lower() == "none" else embedder,
+        models=list(model),
+        settings=LeakageSettings(probes=_list(probe), max_hits=max_hits, samples_per_probe=samples_per_probe,
+                                 temperature=temperature, max_tokens=max_tokens, one_image_rule=one_image_rule),
+        blind=BlindSettings(folds=folds, seed=seed, embedder=None if embedder.lower() == "none" else embedder,
+                            probes=chosen),
+        panel=PanelSettings(flag_on=parse_flag_probes(flag_probes), prune_eps=prune_to_chance),
         clients=ClientOptions(keep_servers=keep_servers, send_openai_key=send_openai_key,
                               allow_insecure_http=allow_insecure_http, concurrency=concurrency, timeout_s=timeout),
+        vlm_backend=vlm_backend, vlm_batch_size=vlm_batch_size,
     )
-    opts.vlm, opts.vlm_backend, opts.vlm_batch_size, opts.one_image_rule = vlm, vlm_backend, vlm_batch_size, one_image_rule
     llm = servers = None
     if vlm or model:
         from mmra.config import cli_config

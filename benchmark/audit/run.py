@@ -14,11 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmra.benchmark.leakage.blind import BlindSettings
 from mmra.benchmark.leakage.items import ProbeItem
+from mmra.benchmark.leakage.panel import PanelSettings
+from mmra.benchmark.leakage.run import LeakageSettings
 from mmra.llm.endpoints import ClientOptions
 
 from .columns import ColumnFlags, ItemErrors, map_columns, read_items
 
+AUDIT_LLM_PROBES = ("circular", "choices-only")  # the eval-* probes ask MMRA's own prompts, not a benchmark's
 SHOWN_LINES = 20  # left-out rows named on the terminal; report.json keeps every line
 SMALL_TASK = 30  # a task keeping fewer items than this gets a warning: its figures are too noisy to trust
 
@@ -34,25 +38,15 @@ class AuditOptions:
     split: str | None = None
     columns: ColumnFlags = field(default_factory=ColumnFlags)
     models: list[str] = field(default_factory=list)  # NAME@URL[#ENV] or embedded model names
-    llm_probes: tuple[str, ...] = ("circular", "choices-only")
-    flag_kinds: tuple[str, ...] = ("circular",)
-    hit_rule: str = "all"
-    max_hits: int | None = None
-    samples_per_probe: int = 1
-    temperature: float = 0.0
-    max_tokens: int = 16
-    flag_probes: tuple[str, ...] = ("llm", "learned")
-    blind_probes: tuple[str, ...] = ("answer_prior", "learned")
-    prune_eps: float | None = None
-    folds: int = 5
-    seed: int = 0
-    embedder: str | None = "auto"
+    # the same settings objects as `mmra leakage` (leakage/stage.LeakageOptions): LLM probes, blind probes, policy
+    settings: LeakageSettings = field(default_factory=lambda: LeakageSettings(probes=AUDIT_LLM_PROBES))
+    blind: BlindSettings = field(default_factory=BlindSettings)
+    panel: PanelSettings = field(default_factory=PanelSettings)  # panel.prune_eps: write the blind-proof subset
     clients: ClientOptions = field(default_factory=ClientOptions)  # cache, timeouts, keys, servers
     vlm: str | None = None  # image probes (MMRA-shaped data only: they need its image pairs)
     vlm_backend: str = "hf"
     vlm_options: dict[str, Any] = field(default_factory=dict)
     vlm_batch_size: int = 8
-    one_image_rule: str = "as-well"
 
 
 @dataclass
@@ -108,8 +102,7 @@ def run_audit(opts: AuditOptions, *, llm: Any = None, servers: Any = None,
               say: Callable[[str], None] = lambda line: None) -> AuditResult:
     """`llm` and `servers`: the `[llm]` settings and the local model servers (from the config, read at the CLI
     edge); needed only with `opts.models`."""
-    from mmra.benchmark.leakage.blind import BlindSettings
-    from mmra.benchmark.leakage.panel import PanelSettings, run_panel
+    from mmra.benchmark.leakage.panel import run_panel
 
     source, cmap, items, errors = read_benchmark(opts, say)
     say(f"{len(items)} items in {len({i.subtask for i in items})} task(s) read from {opts.source}"
@@ -118,9 +111,7 @@ def run_audit(opts: AuditOptions, *, llm: Any = None, servers: Any = None,
     image_probes = _image_probes(items, opts, say) if opts.vlm else None
     llm_result = (_llm_probes(items, opts, llm, servers, say, image_probes)
                   if opts.models or image_probes is not None else None)
-    blind = BlindSettings(folds=opts.folds, seed=opts.seed, embedder=opts.embedder, probes=opts.blind_probes)
-    panel = run_panel(items, llm_result, blind, PanelSettings(flag_on=opts.flag_probes, prune_eps=opts.prune_eps),
-                      run_ref=run_ref)
+    panel = run_panel(items, llm_result, opts.blind, opts.panel, run_ref=run_ref)
     result = panel.result
     by_id = {i.id: i for i in items}
     for v in result.verdicts:
@@ -133,10 +124,10 @@ def run_audit(opts: AuditOptions, *, llm: Any = None, servers: Any = None,
     }
     _registered_levels(report)
     subset, kept = None, None
-    if opts.prune_eps is not None:
+    if opts.panel.prune_eps is not None:
         leaked = {v["id"] for v in result.verdicts if v["leaked"]}
         kept = {i.row for i in items if i.id not in leaked}
-        report["audit"]["subset"] = _subset_summary(items, kept, panel, opts.prune_eps, errors)
+        report["audit"]["subset"] = _subset_summary(items, kept, panel, opts.panel.prune_eps, errors)
         for line in report["audit"]["subset"]["warnings"]:
             say(line)
         subset = source.write_subset(kept, opts.out)
@@ -164,19 +155,14 @@ def _image_probes(items: list[ProbeItem], opts: AuditOptions, say) -> dict[str, 
     say(f"image probes with {opts.vlm} ({opts.vlm_backend}) ...")
     return run_image_probes(opts.source, model=opts.vlm, out_dir=opts.out / "vlm", backend=opts.vlm_backend,
                             backend_options=dict(opts.vlm_options), batch_size=opts.vlm_batch_size,
-                            max_new_tokens=opts.max_tokens, rule=opts.one_image_rule)
+                            max_new_tokens=opts.settings.max_tokens, rule=opts.settings.one_image_rule)
 
 
 def _llm_probes(items, opts: AuditOptions, llm, servers, say, image_probes=None):
-    from mmra.benchmark.leakage.run import LeakageSettings
     from mmra.benchmark.leakage.stage import probe_with_models
     from mmra.llm.endpoints import parse_model_specs
 
-    settings = LeakageSettings(hit_rule=opts.hit_rule, max_hits=opts.max_hits, choices_only="choices-only" in opts.llm_probes,
-                               max_tokens=opts.max_tokens, probes=opts.llm_probes, flag_kinds=opts.flag_kinds,
-                               samples_per_probe=opts.samples_per_probe, temperature=opts.temperature,
-                               one_image_rule=opts.one_image_rule)
-    return probe_with_models(items, parse_model_specs(opts.models), settings, llm=llm, servers=servers,
+    return probe_with_models(items, parse_model_specs(opts.models), opts.settings, llm=llm, servers=servers,
                              clients=opts.clients, out=opts.out, image_probes=image_probes, say=say)
 
 
