@@ -1,13 +1,16 @@
 """Local LLM runtimes side by side on the demo's leakage probes: llama-cpp-python (compiled) vs xllamacpp (wheel).
 
-The same pinned GGUF, the same probe requests the demo's leakage step sends (`build_requests` with the demo's
+The same pinned GGUF, the same probe requests the demo's leakage step sends (`plan_probes` with the demo's
 probe kinds), one configuration after another in ONE invocation (the machine is shared: compare rows of one run):
 - runtime: llama-cpp-python (one request at a time) or xllamacpp (llama.cpp's C++ server, N parallel slots);
 - order: as built (the rotations of one question consecutive) or striped (each of N in-flight requests on its
   own question, the next rotation of a question sent when the previous one has just finished, so it lands on the
-  slot whose KV cache holds the shared prefix);
+  slot whose KV cache holds the shared prefix); chains (what `run_leakage` does with --every-rotation: each
+  question's rotations one after another on one of N connections, `ChatClient.run_chains`) or decided (the
+  leakage default: the same chains, each stopped once its hit is decided, so fewer requests are sent);
 - answers: free (up to 16 tokens, read by the answer parser) or one token constrained to the shown letters.
-Per configuration: probes/s, server CPU-seconds per probe (less sensitive to other load than wall time),
+Per configuration: probes/s (the demo's whole probe set, asked or decided without asking, per wall second),
+requests/s (requests actually sent per second), server CPU-seconds per probe (less sensitive to other load than wall time),
 prompt/completion tokens, and whether every probe's parsed answer and every sample's verdict (circular hit,
 the LLM's part of the demo's flag) equal those of the first configuration. Plus raw prefill and decode speed
 of each runtime (unique prompts, no prefix reuse). No response cache anywhere.
@@ -52,6 +55,8 @@ CONFIGS = [
     Config("xl s4 c4 striped free", "xllamacpp", 4, 4, "striped", "free"),
     Config("xl s4 c4 built one-token", "xllamacpp", 4, 4, "built", "one-token"),
     Config("xl s4 c4 striped one-token", "xllamacpp", 4, 4, "striped", "one-token"),
+    Config("xl s4 c4 chains free", "xllamacpp", 4, 4, "chains", "free"),
+    Config("xl s4 c4 decided free (now)", "xllamacpp", 4, 4, "decided", "free"),
 ]
 
 
@@ -102,13 +107,15 @@ def one_token(request, probe):
 
 def run_config(cfg: Config, samples, model: str, lcp_venv: Path, cache_dir: Path) -> dict:
     from mmra.benchmark.leakage.method import is_hit, score
-    from mmra.benchmark.leakage.run import LeakageSettings, build_requests
+    from mmra.benchmark.leakage.run import LeakageSettings, plan_probes
     from mmra.demo.run import DEMO_PROBES
     from mmra.llm.client import ChatClient
     from mmra.llm.server import LocalServers, ensure_server, running, stop_server_for
 
     settings = LeakageSettings(probes=DEMO_PROBES, choices_only=False)
-    probes, flat, requests = build_requests(samples, settings)
+    plan = plan_probes(samples, settings)
+    probes, flat, chains = plan.probes, plan.flat, plan.indexes
+    requests = [r for chain in plan.chains for r in chain]  # K = 1: one request per probe, in flat order
     if cfg.answers == "one-token":
         requests = [one_token(r, p) for r, p in zip(requests, flat, strict=True)]
     groups, pos = [], 0
@@ -135,31 +142,41 @@ def run_config(cfg: Config, samples, model: str, lcp_venv: Path, cache_dir: Path
         client = ChatClient(url, model, api_key="none", concurrency=cfg.concurrency, progress=False,
                             timeout_s=600)
         load_before, cpu0, t0 = load(), cpu_seconds(pid), time.monotonic()
-        sent = client.run([requests[i] for i in order])
+        results = [None] * len(requests)
+        if cfg.order in ("chains", "decided"):
+            answered = client.run_chains([[requests[i] for i in chain] for chain in chains],
+                                         decided=plan.decided if cfg.order == "decided" else None)
+            for chain, got in zip(chains, answered, strict=True):
+                for i, r in zip(chain, got, strict=False):
+                    results[i] = r
+        else:
+            for i, r in zip(order, client.run([requests[i] for i in order]), strict=True):
+                results[i] = r
         wall = time.monotonic() - t0
         cpu = cpu_seconds(pid) - cpu0
         evaluated = evaluated_prompt_tokens(log, log_start)
-        results = [None] * len(requests)
-        for i, r in zip(order, sent, strict=True):
-            results[i] = r
     finally:
         stop_server_for(model, servers)
-    answers = [score(p, r.text, r.error) for p, r in zip(flat, results, strict=True)]
+    answers = [score(p, r.text, r.error) if r is not None else None for p, r in zip(flat, results, strict=True)]
     hits, pos = {}, 0
     for s in samples:
-        mine = [(p, a) for p, a in zip(probes[s.id], answers[pos:pos + len(probes[s.id])], strict=True)]
+        mine = [(p, a) for p, a in zip(probes[s.id], answers[pos:pos + len(probes[s.id])], strict=True)
+                if p.kind == "circular"]
         pos += len(probes[s.id])
-        hits[s.id] = is_hit([a.correct for p, a in mine if p.kind == "circular"], "all")
-    errors = sum(r.error is not None for r in results)
+        hits[s.id] = is_hit([a.correct for p, a in mine if a is not None], "all", len(mine))
+    asked = [r for r in results if r is not None]
+    errors = sum(r.error is not None for r in asked)
     return {
-        "config": cfg.__dict__, "probes": len(requests), "start_s": round(start_s, 1), "wall_s": round(wall, 1),
-        "probes_per_s": round(len(requests) / wall, 3), "server_cpu_s": round(cpu, 1),
-        "cpu_s_per_probe": round(cpu / len(requests), 3),
-        "prompt_tokens": sum(int(r.usage.get("prompt_tokens") or 0) for r in results),
+        "config": cfg.__dict__, "probes": len(requests), "sent": len(asked), "start_s": round(start_s, 1),
+        "wall_s": round(wall, 1), "probes_per_s": round(len(requests) / wall, 3),
+        "requests_per_s": round(len(asked) / wall, 3), "server_cpu_s": round(cpu, 1),
+        "cpu_s_per_probe": round(cpu / len(requests), 3), "cpu_s_per_request": round(cpu / len(asked), 3),
+        "prompt_tokens": sum(int(r.usage.get("prompt_tokens") or 0) for r in asked),
         "evaluated_prompt_tokens": evaluated,
-        "completion_tokens": sum(int(r.usage.get("completion_tokens") or 0) for r in results),
+        "completion_tokens": sum(int(r.usage.get("completion_tokens") or 0) for r in asked),
         "errors": errors, "load_before": load_before, "load_after": load(),
-        "answers": [a.answer for a in answers], "raw": [r.text for r in results], "hits": hits,
+        "answers": [a.answer if a else None for a in answers], "raw": [r.text if r else None for r in results],
+        "hits": hits,
     }
 
 
@@ -246,11 +263,14 @@ def main() -> None:
         for cfg in chosen * args.repeat:
             row = run_config(cfg, samples, args.model, args.lcp_venv, cache_dir)
             ref = ref or row
-            same_answers = sum(a == b for a, b in zip(row["answers"], ref["answers"], strict=True))
+            # probes both configurations asked (a decided run leaves some unasked)
+            same_answers = sum(a == b for a, b in zip(row["answers"], ref["answers"], strict=True)
+                               if a is not None and b is not None)
             changed = sorted(k for k in row["hits"] if row["hits"][k] != ref["hits"][k])
             row.update(same_answers=same_answers, verdicts_changed=changed, hits_n=sum(row["hits"].values()))
             figures["configs"].append(row)
-            print(f"{cfg.name:30s} {row['probes']} probes {row['wall_s']:6.1f} s  {row['probes_per_s']:5.2f} probes/s  "
+            print(f"{cfg.name:30s} {row['probes']} probes ({row['sent']} sent) {row['wall_s']:6.1f} s  "
+                  f"{row['probes_per_s']:5.2f} probes/s  {row['requests_per_s']:5.2f} requests/s  "
                   f"server CPU {row['cpu_s_per_probe']:.3f} s/probe  prompt {row['prompt_tokens']} tok "
                   f"(computed {row['evaluated_prompt_tokens'] or '?'}), completion "
                   f"{row['completion_tokens']} tok  answers same as first {same_answers}/{row['probes']}  circular "

@@ -23,6 +23,7 @@ def leakage_cmd(
     max_hits: int = typer.Option(None, "--max-hits", min=0, help="Flag a sample when MORE than this many models hit it (default: floor(models/4), MMStar's 2 of 8)."),
     hit_rule: str = typer.Option("all", "--hit-rule", help="'all': a model hits when right under every probe (CircularEval); 'majority': under more than half."),
     probe: str = typer.Option("circular,eval-default,eval-paper,choices-only", "--probe", help="LLM probe kinds, comma-separated: circular (every option rotation, yes/no both orders), eval-default / eval-paper (the exact `mmra eval --setting QO` request of that prompt profile), choices-only."),
+    every_rotation: bool = typer.Option(False, "--every-rotation", help="Ask every rotation of every probe kind. By default a kind's rotations stop once its hit is decided (the first wrong answer under --hit-rule all): the same verdicts from fewer requests, with per-probe accuracy over each sample's first probe."),
     flag_on: str = typer.Option("circular", "--flag-on", help="Probe kinds whose hits flag a sample (comma-separated; the eval kinds are one option order, so a constant guesser hits them: they are evidence unless named here)."),
     samples_per_probe: int = typer.Option(1, "--samples-per-probe", min=1, help="K tries per probe at --temperature (MMMU-Pro: 10); a probe is right when more than half of its tries are."),
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="Sampling temperature of the LLM probes (above 0 for --samples-per-probe > 1)."),
@@ -66,7 +67,7 @@ def leakage_cmd(
         settings=LeakageSettings(hit_rule=hit_rule, max_hits=max_hits, choices_only=choices_only,
                                  max_tokens=max_tokens, probes=_kinds(probe), flag_kinds=_kinds(flag_on),
                                  samples_per_probe=samples_per_probe, temperature=temperature,
-                                 one_image_rule=one_image_rule),
+                                 one_image_rule=one_image_rule, every_rotation=every_rotation),
         blind=BlindSettings(folds=folds, seed=seed, embedder=None if embedder.lower() == "none" else embedder),
         panel=PanelSettings(flag_on=parse_flag_probes(flag_probes), prune_eps=prune_to_chance),
         clients=ClientOptions(

@@ -158,12 +158,27 @@ def knows(tries: list[bool]) -> bool:
     return sum(tries) * 2 > len(tries)
 
 
-def is_hit(correct: list[bool], rule: HitRule) -> bool:
+def is_hit(correct: list[bool], rule: HitRule, total: int | None = None) -> bool:
+    """`correct`: the answers to the probes of one kind that were asked, in order; `total`: how many probes the
+    kind has (default: all were asked). Probes left unasked once the outcome was decided (`hit_decided`)
+    cannot change it."""
+    total = len(correct) if total is None else total
     if not correct:
         return False
     if rule == "all":
-        return all(correct)
-    return sum(correct) * 2 > len(correct)
+        return len(correct) == total and all(correct)
+    return sum(correct) * 2 > total
+
+
+def hit_decided(correct: list[bool], rule: HitRule, total: int) -> bool:
+    """Whether the answers so far fix `is_hit` whatever the remaining probes of the kind answer: under "all"
+    the first wrong answer decides (CircularEval needs every rotation right), under "majority" more than half
+    right, or too many wrong for a majority. The leakage run stops asking a kind's rotations there."""
+    right = sum(correct)
+    if rule == "all":
+        return right < len(correct) or len(correct) == total
+    remaining = total - len(correct)
+    return right * 2 > total or (right + remaining) * 2 <= total
 
 
 def chance_accuracy(sample: Sample) -> float:

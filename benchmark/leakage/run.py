@@ -16,7 +16,7 @@ from typing import Any
 
 from mmra.benchmark.records import write_jsonl
 from mmra.benchmark.schema import LeakageVerdict, QAType, Sample
-from mmra.llm.client import ChatClient, ChatRequest
+from mmra.llm.client import ChatClient, ChatRequest, ChatResult, Decided
 
 from .method import (
     DEFAULT_FLAG_KINDS,
@@ -28,6 +28,7 @@ from .method import (
     chance_accuracy,
     check_kinds,
     default_max_hits,
+    hit_decided,
     is_hit,
     knows,
     probes_for,
@@ -49,6 +50,10 @@ class LeakageSettings:
     temperature: float = 0.0
     one_image_rule: str = "as-well"  # when the VLM image probes flag a sample (see method.answerable_from_one_image)
     flag_kinds: tuple[str, ...] = DEFAULT_FLAG_KINDS  # the probe kinds whose hits flag (see method)
+    # False: a kind's rotations are asked one after another and stop once its hit is decided (the first wrong
+    # answer under hit rule "all"): the same verdicts from fewer requests. True: every rotation is asked (the
+    # per-rotation accuracy is then the mean over all rotations, not over the first one)
+    every_rotation: bool = False
 
     def __post_init__(self) -> None:
         self.probes = check_kinds(tuple(self.probes))
@@ -84,7 +89,11 @@ class LeakageResult:
         return [s for s in self.samples if s.leakage and s.leakage.leaked]
 
 
-def _probe_record(probe: Probe, tries: list[ProbeAnswer]) -> dict[str, Any]:
+def _probe_record(probe: Probe, tries: list[ProbeAnswer] | None) -> dict[str, Any]:
+    if tries is None:  # left unasked: the kind's outcome was decided by the probes before it
+        return {"kind": probe.kind, "variant": probe.variant, "options_shown": list(probe.shown), "asked": False,
+                "response": None, "error": None, "status": "not asked", "parsed_letter": None, "answer": None,
+                "correct": None}
     first = tries[0]
     record = {"kind": probe.kind, "variant": probe.variant, "options_shown": list(probe.shown),
               "response": first.raw, "error": first.error, "status": first.status,
@@ -104,20 +113,67 @@ def probe_request(probe: Probe, try_index: int, settings: LeakageSettings) -> Ch
                        temperature=settings.temperature, extra=extra)
 
 
-def build_requests(samples: list[Sample], settings: LeakageSettings):
-    """Probes per sample id, the flat probe list, and K chat requests per probe (probe by probe, try by try)."""
+@dataclass
+class ProbePlan:
+    """What the LLM probes ask: the probes per sample id, the flat probe list, and one chain per sample and
+    probe kind (its flat indexes, in rotation order; K requests per probe, try by try). `decided` tells
+    `ChatClient.run_chains` when a chain's remaining probes cannot change the kind's hit (None with
+    `every_rotation`)."""
+
+    probes: dict[str, list[Probe]]
+    flat: list[Probe]
+    indexes: list[list[int]]
+    chains: list[list[ChatRequest]]
+    settings: LeakageSettings
+
+    def right_so_far(self, c: int, results: list[ChatResult]) -> list[bool]:
+        k = self.settings.samples_per_probe
+        return [knows([score(self.flat[self.indexes[c][j]], r.text, r.error).correct
+                       for r in results[j * k:(j + 1) * k]]) for j in range(len(results) // k)]
+
+    @property
+    def decided(self) -> Decided | None:
+        if self.settings.every_rotation:
+            return None
+        k, rule = self.settings.samples_per_probe, self.settings.hit_rule
+        return lambda c, results: (len(results) % k == 0
+                                   and hit_decided(self.right_so_far(c, results), rule, len(self.indexes[c])))
+
+    def scored(self, answered: list[list[ChatResult]]) -> list[list[ProbeAnswer] | None]:
+        """Per flat probe its K scored tries, or None where the chain stopped before it."""
+        k = self.settings.samples_per_probe
+        out: list[list[ProbeAnswer] | None] = [None] * len(self.flat)
+        for chain, results in zip(self.indexes, answered, strict=True):
+            for j, i in enumerate(chain[: len(results) // k]):
+                out[i] = [score(self.flat[i], r.text, r.error) for r in results[j * k:(j + 1) * k]]
+        return out
+
+
+def plan_probes(samples: list[Sample], settings: LeakageSettings) -> ProbePlan:
     probes = {s.id: probes_for(s, kinds=settings.kinds, profile=settings.profile) for s in samples}
     flat = [p for s in samples for p in probes[s.id]]
+    indexes: list[list[int]] = []
+    for i, probe in enumerate(flat):
+        if i and flat[i - 1].sample_id == probe.sample_id and flat[i - 1].kind == probe.kind:
+            indexes[-1].append(i)
+        else:
+            indexes.append([i])
     k = settings.samples_per_probe
-    requests = [probe_request(p, t, settings) for p in flat for t in range(k)]
-    return probes, flat, requests
+    chains = [[probe_request(flat[i], t, settings) for i in chain for t in range(k)] for chain in indexes]
+    return ProbePlan(probes, flat, indexes, chains, settings)
 
 
-def _kind_evidence(kind_probes: list[Probe], kind_tries: list[list[ProbeAnswer]], rule: HitRule) -> dict[str, Any]:
-    right = [knows([a.correct for a in tries]) for tries in kind_tries]
-    flat = [a for tries in kind_tries for a in tries]
-    return {"hit": is_hit(right, rule), "correct": sum(right), "probes": len(kind_probes),
-            "tries_correct": sum(a.correct for a in flat), "tries": len(flat)}
+def _kind_evidence(kind_tries: list[list[ProbeAnswer] | None], rule: HitRule) -> dict[str, Any]:
+    """One kind's probes of one sample (None: not asked). `first_correct`: the first probe (the options in the
+    sample's own order), which is always asked."""
+    asked = [tries for tries in kind_tries if tries is not None]
+    right = [knows([a.correct for a in tries]) for tries in asked]
+    flat = [a for tries in asked for a in tries]
+    first = asked[0] if asked else []
+    return {"hit": is_hit(right, rule, len(kind_tries)), "correct": sum(right), "probes": len(asked),
+            "not_asked": len(kind_tries) - len(asked), "first_correct": int(bool(right and right[0])),
+            "tries_correct": sum(a.correct for a in flat), "tries": len(flat),
+            "first_tries_correct": sum(a.correct for a in first), "first_tries": len(first)}
 
 
 def run_leakage(samples: list[Sample], clients: dict[str, ChatClient], settings: LeakageSettings,
@@ -127,24 +183,19 @@ def run_leakage(samples: list[Sample], clients: dict[str, ChatClient], settings:
     if not samples:
         raise ValueError("no samples to test")
     started = time.time()
-    probes, flat, requests = build_requests(samples, settings)
-    k = settings.samples_per_probe
+    plan = plan_probes(samples, settings)
+    probes = plan.probes
 
-    answers: dict[str, list[list[ProbeAnswer]]] = {}  # label -> per flat probe, its K tries
+    answers: dict[str, list[list[ProbeAnswer] | None]] = {}  # label -> per flat probe, its K tries (None: not asked)
     model_stats: dict[str, dict[str, Any]] = {}
     for label, client in clients.items():
-        results = client.run(requests, description="leakage")
-        scored = [score(flat[i // k], r.text, r.error) for i, r in enumerate(results)]
-        answers[label] = [scored[i:i + k] for i in range(0, len(scored), k)]
-        usage_all = Counter()
-        for r in results:
-            usage_all.update({key: v for key, v in r.usage.items() if key in ("prompt_tokens", "completion_tokens")})
+        answers[label] = plan.scored(client.run_chains(plan.chains, decided=plan.decided, description="leakage"))
+        scored = [a for tries in answers[label] if tries is not None for a in tries]
         statuses = Counter(a.status for a in scored)
         model_stats[label] = {
             "model": client.model, "base_url": client.base_url, **client.last_stats.as_dict(),
             "usage_this_run": {"prompt_tokens": client.last_stats.prompt_tokens,
                                "completion_tokens": client.last_stats.completion_tokens},
-            "usage_all_responses": dict(usage_all),
             "answer_status": dict(statuses),
             "parse_failures": sum(n for s, n in statuses.items() if s not in ("ok", "error")),
         }
@@ -170,13 +221,14 @@ def run_leakage(samples: list[Sample], clients: dict[str, ChatClient], settings:
             for kind in settings.kinds:
                 pairs = [(p, t) for p, t in zip(sample_probes, got, strict=True) if p.kind == kind]
                 if pairs:
-                    kinds[kind] = _kind_evidence([p for p, _ in pairs], [t for _, t in pairs], settings.hit_rule)
+                    kinds[kind] = _kind_evidence([t for _, t in pairs], settings.hit_rule)
             model_hits[label] = any(ev["hit"] for kind, ev in kinds.items() if kind in settings.flag_kinds)
             if "choices-only" in kinds:
                 co_hits[label] = kinds["choices-only"]["hit"]
             answer_kind = next((kd for kd in ("circular", "eval-default", "eval-paper") if kd in kinds), None)
-            parsed[label] = [t[0].answer for p, t in zip(sample_probes, got, strict=True) if p.kind == answer_kind]
-            tries = [a for t in got for a in t]
+            parsed[label] = [t[0].answer if t else None for p, t in zip(sample_probes, got, strict=True)
+                             if p.kind == answer_kind]
+            tries = [a for t in got if t is not None for a in t]
             errors = sum(a.status == "error" for a in tries)
             failed += errors
             circular = kinds.get("circular", {"tries_correct": 0, "tries": 0})
@@ -223,6 +275,11 @@ def run_leakage(samples: list[Sample], clients: dict[str, ChatClient], settings:
     return LeakageResult(verdicts=verdicts, samples=updated, report=report, model_stats=model_stats)
 
 
+# per-sample kind evidence summed over a group of samples
+_COUNTED = ("correct", "probes", "not_asked", "first_correct", "tries_correct", "tries", "first_tries_correct",
+            "first_tries")
+
+
 def build_report(samples, verdicts, model_stats, settings: LeakageSettings, max_hits: int) -> dict[str, Any]:
     labels = list(model_stats)
     by_id = {v["id"]: v for v in verdicts}
@@ -249,23 +306,31 @@ def build_report(samples, verdicts, model_stats, settings: LeakageSettings, max_
                     co_n += 1
                     co_hits += m["choices_only_hit"]
                 for kind, ev in m["kinds"].items():
-                    acc = per_kind.setdefault(kind, {"correct": 0, "probes": 0, "tries_correct": 0, "tries": 0,
-                                                     "hits": 0, "samples": 0})
-                    for key in ("correct", "probes", "tries_correct", "tries"):
+                    acc = per_kind.setdefault(kind, dict.fromkeys(_COUNTED + ("hits", "samples"), 0))
+                    for key in _COUNTED:
                         acc[key] += ev[key]
                     acc["hits"] += ev["hit"]
                     acc["samples"] += 1
+            for acc in per_kind.values():
+                # every rotation asked: the mean over all of them; else over each sample's first probe (its own
+                # option order), the one probe every sample is asked whatever its outcome
+                right, asked, tries_right, tries = (
+                    (acc["correct"], acc["probes"], acc["tries_correct"], acc["tries"]) if settings.every_rotation
+                    else (acc["first_correct"], acc["samples"], acc["first_tries_correct"], acc["first_tries"]))
+                acc["accuracy"] = round(right / asked, 4) if asked else None
+                acc["try_accuracy"] = round(tries_right / tries, 4) if tries else None
             circular = per_kind.get("circular")
             out["models"][label] = {
-                "qo_accuracy": round(circular["tries_correct"] / circular["tries"], 4) if circular else None,
+                "qo_accuracy": circular["accuracy"] if circular else None,
                 "hit_rate": round(hits / len(group), 4),
                 "choices_only_hit_rate": round(co_hits / co_n, 4) if co_n else None,
                 # per probe kind: accuracy per probe (a probe is right when > half its K tries are), per try,
                 # and the share of samples the model knows (hits) with its 95 % interval
                 "probes": {kind: {
                     "n": acc["samples"],
-                    "accuracy": round(acc["correct"] / acc["probes"], 4) if acc["probes"] else None,
-                    "try_accuracy": round(acc["tries_correct"] / acc["tries"], 4) if acc["tries"] else None,
+                    "accuracy": acc["accuracy"],
+                    "try_accuracy": acc["try_accuracy"],
+                    "asked": acc["probes"], "not_asked": acc["not_asked"],
                     "hit_rate": round(acc["hits"] / acc["samples"], 4) if acc["samples"] else None,
                     "hit_rate_ci95": wilson(acc["hits"], acc["samples"]),
                 } for kind, acc in per_kind.items()},
@@ -282,7 +347,10 @@ def build_report(samples, verdicts, model_stats, settings: LeakageSettings, max_
                      "rule": f"flagged when more than {max_hits} of {n_models} model(s) hit; a model hits when it is "
                              f"right under {'every' if settings.hit_rule == 'all' else 'a majority of'} probe(s) of "
                              f"any of {', '.join(k for k in settings.kinds if k in settings.flag_kinds) or 'no kind'}"
-                             f"{tries}"},
+                             f"{tries}",
+                     "accuracy_over": "every probe" if settings.every_rotation else
+                     "each sample's first probe of a kind (its own option order); later rotations stop once the "
+                     "hit is decided"},
         "totals": {**summarise(samples), "abnormal_hit_rate": round(abnormal / len(samples), 4),
                    "incomplete": sum(not v["complete"] for v in verdicts),
                    "failed_probes": sum(v["failed_probes"] for v in verdicts)},

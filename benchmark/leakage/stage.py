@@ -86,10 +86,11 @@ def probe_with_models(items: list, endpoints: list, settings: LeakageSettings, *
     probes' evidence alone), merged with the image probes; an interruption is one line (what came is cached)."""
     from mmra.llm.endpoints import model_clients
 
-    from .run import build_requests, run_leakage
+    from .run import plan_probes, run_leakage
 
-    _, _, requests = build_requests(items, settings)
-    with model_clients(endpoints, llm=llm, servers=servers, requests=requests, options=clients, say=say) as opened:
+    plan = plan_probes(items, settings)
+    with model_clients(endpoints, llm=llm, servers=servers, chains=plan.chains, decided=plan.decided, options=clients,
+                       say=say) as opened:
         try:
             return run_leakage(items, opened, settings, run_ref=str(out / "verdicts.jsonl"), image_probes=image_probes)
         except KeyboardInterrupt:

@@ -50,6 +50,8 @@ ERROR_BODY_BYTES = 16 * 1024  # an error body is read only for its message
 LOCAL_ENDPOINT = "mmra-local"  # cache identity of the embedded local models (the same pinned GGUF on any port)
 _CACHE_KEY_VERSION = 2  # 2: the endpoint is part of the key (version 1 keys, without it, are never read)
 _T = TypeVar("_T")
+# run_chains: (chain index, the chain's answers so far) -> True when the chain's remaining requests are not needed
+Decided = Callable[[int, list["ChatResult"]], bool]
 
 
 @dataclass
@@ -93,6 +95,7 @@ class RunStats:
     errors: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    not_asked: int = 0  # requests of a chain left out once its outcome was decided (run_chains)
     elapsed_s: float = 0.0
 
     def add(self, other: RunStats) -> None:
@@ -366,73 +369,128 @@ class ChatClient:
 
     def missing(self, requests: list[ChatRequest]) -> int:
         """How many of these requests the cache cannot answer (all of them without a cache)."""
+        return self.missing_chains([[r] for r in requests])
+
+    def missing_chains(self, chains: list[list[ChatRequest]], decided: Decided | None = None) -> int:
+        """How many chains `run_chains` would send a request for: each is walked over the cache as the run
+        would walk it (a chain that the cache answers up to its decision needs nothing)."""
         if not self.cache_path or not self.cache_path.exists():
-            return len(requests)
-        keys = [r.cache_key(self.model, self.endpoint) for r in requests]
+            return sum(bool(chain) for chain in chains)
+        keys = [[r.cache_key(self.model, self.endpoint) for r in chain] for chain in chains]
         with ResponseCache(self.cache_path) as cache:
-            found = cache.get_many(keys)
-        return sum(k not in found for k in keys)
+            found = cache.get_many([k for chain in keys for k in chain])
+        short = 0
+        for c, chain in enumerate(keys):
+            got: list[ChatResult] = []
+            for key in chain:
+                if key not in found:
+                    short += 1
+                    break
+                hit = found[key]
+                got.append(ChatResult(text=hit["text"], cached=True, usage=hit["usage"],
+                                      finish_reason=hit["finish_reason"]))
+                if decided is not None and len(got) < len(chain) and decided(c, got):
+                    break
+        return short
 
     # ---------------------------------------------------------------- run
     def run(self, requests: list[ChatRequest], *, description: str = "LLM requests",
             use_cache: bool = True, progress: bool | None = None) -> list[ChatResult]:
         """Answer every request (order kept). Never raises for a single failed request."""
-        return _run_sync(self.arun(requests, description=description, use_cache=use_cache, progress=progress))
+        chains = self.run_chains([[r] for r in requests], description=description, use_cache=use_cache,
+                                 progress=progress)
+        return [chain[0] for chain in chains]
+
+    def run_chains(self, chains: list[list[ChatRequest]], *, decided: Decided | None = None,
+                   description: str = "LLM requests", use_cache: bool = True,
+                   progress: bool | None = None) -> list[list[ChatResult]]:
+        """Answer chains of requests: a chain's requests are asked one after another, and after each answer
+        `decided(chain_index, answers_so_far)` may say the rest are not needed (they are then not asked, and
+        the chain's result list is shorter). At most `concurrency` chains are in progress at once, each on
+        one connection, so a server that keeps the previous prompt of a slot (llama.cpp) reuses the prefix
+        the requests of a chain share. Never raises for a single failed request."""
+        return _run_sync(self.arun_chains(chains, decided=decided, description=description, use_cache=use_cache,
+                                          progress=progress))
 
     async def arun(self, requests: list[ChatRequest], *, description: str = "LLM requests",
                    use_cache: bool = True, progress: bool | None = None) -> list[ChatResult]:
+        chains = await self.arun_chains([[r] for r in requests], description=description, use_cache=use_cache,
+                                        progress=progress)
+        return [chain[0] for chain in chains]
+
+    async def arun_chains(self, chains: list[list[ChatRequest]], *, decided: Decided | None = None,
+                          description: str = "LLM requests", use_cache: bool = True,
+                          progress: bool | None = None) -> list[list[ChatResult]]:
         from mmra.progress import progress_bar
 
         start = time.monotonic()
-        stats = RunStats(requests=len(requests))
-        results: list[ChatResult | None] = [None] * len(requests)
+        total = sum(len(chain) for chain in chains)
+        stats = RunStats()
+        results: list[list[ChatResult]] = [[] for _ in chains]
         cache = ResponseCache(self.cache_path) if (self.cache_path and use_cache) else None
         try:
-            keys = [r.cache_key(self.model, self.endpoint) for r in requests]
-            hits = cache.get_many(keys) if cache else {}
-            todo: dict[str, list[int]] = {}  # identical requests are sent once
-            for i, key in enumerate(keys):
-                if key in hits:
-                    hit = hits[key]
-                    results[i] = ChatResult(text=hit["text"], cached=True, usage=hit["usage"],
-                                            finish_reason=hit["finish_reason"])
-                    stats.cached += 1
-                else:
-                    todo.setdefault(key, []).append(i)
+            keys = [[r.cache_key(self.model, self.endpoint) for r in chain] for chain in chains]
+            hits = cache.get_many([k for chain in keys for k in chain]) if cache else {}
+            to_send = len({k for chain in keys for k in chain if k not in hits})
+            in_flight: dict[str, asyncio.Future[ChatResult]] = {}  # identical requests are sent once
             show = self.progress if progress is None else progress
-            with progress_bar(disable=not show or not todo, transient=False) as bar:
-                task = bar.add_task(f"{description} [{self.model}]", total=len(requests),
-                                    completed=stats.cached)
-                if todo:
-                    sem = asyncio.Semaphore(self.concurrency)
-                    client = self._http()
-                    try:
-                        async def one(key: str, idx: list[int]) -> None:
-                            result = await self._send(client, requests[idx[0]], stats, sem)
-                            if cache is not None and result.ok:
-                                cache.put(key, self.model, result.text, result.finish_reason, result.usage)
-                            stats.cached += len(idx) - 1  # duplicates in this batch cost no request
-                            for n, i in enumerate(idx):
-                                results[i] = result if n == 0 else ChatResult(**{**result.__dict__, "cached": True})
-                            bar.advance(task, len(idx))
+            with progress_bar(disable=not show or not to_send, transient=False) as bar:
+                task = bar.add_task(f"{description} [{self.model}]", total=total)
+                pending = iter(range(len(chains)))
+                sem = asyncio.Semaphore(self.concurrency)
+                client = self._http() if to_send else None
 
-                        await asyncio.gather(*(one(k, idx) for k, idx in todo.items()))
-                    finally:
+                async def answer(req: ChatRequest, key: str) -> ChatResult:
+                    if key in hits:
+                        hit = hits[key]
+                        stats.cached += 1
+                        return ChatResult(text=hit["text"], cached=True, usage=hit["usage"],
+                                          finish_reason=hit["finish_reason"])
+                    if key in in_flight:  # the same request, asked by another chain of this run
+                        stats.cached += 1
+                        return ChatResult(**{**(await in_flight[key]).__dict__, "cached": True})
+                    in_flight[key] = asyncio.get_running_loop().create_future()
+                    assert client is not None
+                    result = await self._send(client, req, stats, sem)
+                    if cache is not None and result.ok:
+                        cache.put(key, self.model, result.text, result.finish_reason, result.usage)
+                    in_flight[key].set_result(result)
+                    return result
+
+                shown_total = total
+
+                async def worker() -> None:
+                    nonlocal shown_total
+                    for c in pending:  # the shared iterator hands each chain to one worker
+                        for req, key in zip(chains[c], keys[c], strict=True):
+                            results[c].append(await answer(req, key))
+                            bar.advance(task)
+                            if decided is not None and len(results[c]) < len(chains[c]) and decided(c, results[c]):
+                                shown_total -= len(chains[c]) - len(results[c])
+                                bar.update(task, total=shown_total)
+                                break
+
+                try:
+                    await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(chains)) or 1)))
+                finally:
+                    if client is not None:
                         await client.aclose()
         finally:
             if cache is not None:
                 cache.close()
-        for r in results:
-            assert r is not None
-            if r.error:
-                stats.errors += 1
-            elif not r.cached:
-                stats.prompt_tokens += int(r.usage.get("prompt_tokens") or 0)
-                stats.completion_tokens += int(r.usage.get("completion_tokens") or 0)
+        stats.requests = sum(len(r) for r in results)
+        stats.not_asked = total - stats.requests
+        for chain in results:
+            for r in chain:
+                if r.error:
+                    stats.errors += 1
+                elif not r.cached:
+                    stats.prompt_tokens += int(r.usage.get("prompt_tokens") or 0)
+                    stats.completion_tokens += int(r.usage.get("completion_tokens") or 0)
         stats.elapsed_s = time.monotonic() - start
         self.last_stats = stats
         self.stats.add(stats)
-        return results  # type: ignore[return-value]
+        return results
 
     async def _send(self, client: httpx.AsyncClient, req: ChatRequest, stats: RunStats,
                     sem: asyncio.Semaphore) -> ChatResult:

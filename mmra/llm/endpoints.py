@@ -2,7 +2,7 @@
 or a bare embedded model name (started on demand on loopback, stopped afterwards unless kept).
 
     with model_clients(parse_model_specs(["qwen2.5-1.5b"]), llm=cfg.llm, servers=LocalServers.from_config(cfg),
-                       requests=requests, options=ClientOptions(cache_path=path)) as clients:
+                       chains=plan.chains, decided=plan.decided, options=ClientOptions(cache_path=path)) as clients:
         run_leakage(items, clients, settings)
 """
 
@@ -100,12 +100,13 @@ def open_client(ep: Endpoint, *, llm: Any, cache_path: Path | None, servers: Any
 
 
 @contextlib.contextmanager
-def model_clients(endpoints: list[Endpoint], *, llm: Any, servers: Any, requests: list[Any],
-                  options: ClientOptions | None = None, say: Callable[[str], None] = lambda line: None,
-                  ) -> Iterator[dict[str, Any]]:
+def model_clients(endpoints: list[Endpoint], *, llm: Any, servers: Any, chains: list[list[Any]],
+                  decided: Callable[[int, list[Any]], bool] | None = None, options: ClientOptions | None = None,
+                  say: Callable[[str], None] = lambda line: None) -> Iterator[dict[str, Any]]:
     """Checked clients by label (the model name, or NAME@URL when two endpoints share a name). A client whose
-    answers to `requests` are all cached starts nothing and sends nothing; an embedded model is started on
-    loopback when needed and stopped on exit (left running with `keep_servers`)."""
+    answers to the request `chains` (as `ChatClient.run_chains` asks them, with `decided`) are all cached starts
+    nothing and sends nothing; an embedded model is started on loopback when needed and stopped on exit (left
+    running with `keep_servers`)."""
     o = options or ClientOptions()
     names = [e.model for e in endpoints]
     with contextlib.ExitStack() as stack:
@@ -119,7 +120,7 @@ def model_clients(endpoints: list[Endpoint], *, llm: Any, servers: Any, requests
                 max_retries=o.max_retries)
         # remote endpoints first (cheap to check), then local servers; a fully cached model needs neither
         for ep, client in sorted(zip(endpoints, clients.values(), strict=True), key=lambda pair: pair[0].local):
-            if client.missing(requests) == 0:
+            if client.missing_chains(chains, decided) == 0:
                 continue
             if ep.local:
                 from .server import ensure_server, running, serving

@@ -228,10 +228,14 @@ def test_llm_probes_rotate_up_to_ten_options(tmp_path):
     verdicts = _verdicts(out)
     assert all(verdicts[f"x{i}"]["leaked"] == (i % 2 == 0) for i in range(40))
     assert all("llm" in verdicts[f"x{i}"]["flagged_by"] for i in range(0, 40, 2))
-    model = verdicts["x1"]["models"]["m"]
-    assert model["kinds"]["circular"]["probes"] == 10 and len(model["probes"]) == 10
+    known = verdicts["x0"]["models"]["m"]  # every one of its 10 rotations asked and right
+    assert known["kinds"]["circular"]["probes"] == 10 and len(known["probes"]) == 10
+    model = verdicts["x1"]["models"]["m"]  # rotations stop at its first wrong answer; all 10 are recorded
+    circular = model["kinds"]["circular"]
+    assert circular["probes"] < 10 and circular["probes"] + circular["not_asked"] == 10 and len(model["probes"]) == 10
     report = json.loads((out / "report.json").read_text())
-    assert report["models"]["m"]["requests"] == 400
+    stats = report["models"]["m"]
+    assert stats["requests"] + stats["not_asked"] == 400 and 200 < stats["requests"] < 400
 
 
 @pytest.mark.parametrize("spelling", ["Yes", "yes", "TRUE", "false", "No", "no"])

@@ -54,9 +54,11 @@ def test_knower_flags_text_answerable_samples_despite_faults(tmp_path, samples_f
     # empty/gibberish answer hit one of their probes (then it is a counted parse failure, not a hit)
     for v in verdicts:
         probes = v["models"]["knower"]["probes"]
-        assert all(p["response"] is not None for p in probes)  # transport faults were all retried away
+        # transport faults were all retried away (a rotation after a decided outcome is not asked)
+        assert all(p["response"] is not None for p in probes if p.get("asked", True))
         failures = sum(p["status"] != "ok" for p in probes if p["kind"] == "circular")
-        assert v["models"]["knower"]["parse_failures"] == sum(p["status"] not in ("ok", "error") for p in probes)
+        assert v["models"]["knower"]["parse_failures"] == sum(p["status"] not in ("ok", "error", "not asked")
+                                                              for p in probes)
         text_answerable = v["id"] in (by_question["Which of these is a fruit?"], by_question["Which of these can fly?"])
         assert v["leaked"] == (text_answerable and failures == 0)
     assert leaked  # the seed leaves at least one of them clean
@@ -80,7 +82,7 @@ def test_always_a_model_flags_nothing(tmp_path, samples_file):
     path, samples = samples_file
     with FaultServer(FaultPlan(policy="always_a", rate_429=0.2, seed=2), models=["always-a"]) as server:
         result = invoke("--samples", str(path), "--model", f"always-a@{server.base_url}", "--hit-rule", "majority",
-                        *common(tmp_path))
+                        "--every-rotation", *common(tmp_path))
     assert result.exit_code == 0, result.output
     verdicts = read_verdicts(tmp_path / "out")
     assert len(verdicts) == len(samples) and not any(v["leaked"] for v in verdicts)

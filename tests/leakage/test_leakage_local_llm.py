@@ -26,7 +26,9 @@ def test_cli_with_local_model_gives_verdicts_and_reruns_from_cache(tmp_path, sam
     assert [v["id"] for v in verdicts] == [s.id for s in samples]
     for v in verdicts:  # evidence: every raw response, parsed answer and correctness per probe
         probes = v["models"]["smollm2-135m"]["probes"]
-        assert probes and all(p["response"] is not None and p["error"] is None for p in probes)
+        asked = [p for p in probes if p.get("asked", True)]  # later rotations stop once the hit is decided
+        assert asked and all(p["response"] is not None and p["error"] is None for p in asked)
+        assert all(p["status"] == "not asked" for p in probes if not p.get("asked", True))
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     stats = report["models"]["smollm2-135m"]
     assert stats["sent"] > 0 and stats["usage_this_run"]["prompt_tokens"] > 0

@@ -160,7 +160,8 @@ def test_sampled_mode_sends_k_distinct_requests_and_applies_the_half_rule(tmp_pa
     # right in 3 of 5 tries on the fruit question (knows), 2 of 5 on the flying one (does not)
     knowledge = {"fruit": ("banana", {1, 2, 4}), "can fly": ("bird", {0, 3})}
     args = ["leakage", "--samples", str(path), "--probe", "circular,eval-default", "--samples-per-probe", "5",
-            "--temperature", "0.7", "--cache", str(tmp_path / "c.sqlite"), "--flag-on", "circular,eval-default"]
+            "--temperature", "0.7", "--cache", str(tmp_path / "c.sqlite"), "--flag-on", "circular,eval-default",
+            "--every-rotation"]
     with ScriptedServer(knowledge) as server:
         result = _cli(*args, "--model", f"m@{server.base_url}", "--out", str(tmp_path / "out"))
         assert result.exit_code == 0, result.output
@@ -178,7 +179,9 @@ def test_sampled_mode_sends_k_distinct_requests_and_applies_the_half_rule(tmp_pa
     by_question = {s.question: s.id for s in samples}
     fruit = verdicts[by_question["Which of these is a fruit?"]]["models"]["m"]
     fly = verdicts[by_question["Which of these can fly?"]]["models"]["m"]
-    assert fruit["kinds"]["eval-default"] == {"hit": True, "correct": 1, "probes": 1, "tries_correct": 3, "tries": 5}
+    assert fruit["kinds"]["eval-default"] == {"hit": True, "correct": 1, "probes": 1, "not_asked": 0, "first_correct": 1,
+                                              "tries_correct": 3, "tries": 5, "first_tries_correct": 3,
+                                              "first_tries": 5}
     assert fruit["kinds"]["circular"]["hit"] and fruit["kinds"]["circular"]["tries_correct"] == 3 * 3
     assert not fly["kinds"]["eval-default"]["hit"] and not fly["kinds"]["circular"]["hit"]
     assert fly["kinds"]["eval-default"]["tries_correct"] == 2
