@@ -8,7 +8,10 @@ probe kinds), one configuration after another in ONE invocation (the machine is 
   slot whose KV cache holds the shared prefix); chains (what `run_leakage` does with --every-rotation: each
   question's rotations one after another on one of N connections, `ChatClient.run_chains`) or decided (the
   leakage default: the same chains, each stopped once its hit is decided, so fewer requests are sent);
-- answers: free (up to 16 tokens, read by the answer parser) or one token constrained to the shown letters.
+- answers: free (up to 16 tokens, read by the answer parser) or one token constrained to the shown letters;
+- instruction: the filter's own messages (the answer instruction as the user message's last line) or moved into
+  the system message (the rotations of a question then differ only in their options; measured, not adopted:
+  see the README's timing notes).
 Per configuration: probes/s (the demo's whole probe set, asked or decided without asking, per wall second),
 requests/s (requests actually sent per second), server CPU-seconds per probe (less sensitive to other load than wall time),
 prompt/completion tokens, and whether every probe's parsed answer and every sample's verdict (circular hit,
@@ -42,6 +45,7 @@ class Config:
     order: str  # built | striped
     answers: str  # free | one-token
     spin: bool = False  # OpenMP's default wait policy (idle threads spin), as before the server set PASSIVE
+    instruction: str = "trailing"  # trailing (the filter's messages) | system (the instruction moved there)
 
 
 CONFIGS = [
@@ -57,6 +61,8 @@ CONFIGS = [
     Config("xl s4 c4 striped one-token", "xllamacpp", 4, 4, "striped", "one-token"),
     Config("xl s4 c4 chains free", "xllamacpp", 4, 4, "chains", "free"),
     Config("xl s4 c4 decided free (now)", "xllamacpp", 4, 4, "decided", "free"),
+    Config("xl s4 c4 decided free system-instruction", "xllamacpp", 4, 4, "decided", "free", instruction="system"),
+    Config("xl s8 c8 decided free", "xllamacpp", 8, 8, "decided", "free"),
 ]
 
 
@@ -115,7 +121,22 @@ def run_config(cfg: Config, samples, model: str, lcp_venv: Path, cache_dir: Path
     settings = LeakageSettings(probes=DEMO_PROBES, choices_only=False)
     plan = plan_probes(samples, settings)
     probes, flat, chains = plan.probes, plan.flat, plan.indexes
-    requests = [r for chain in plan.chains for r in chain]  # K = 1: one request per probe, in flat order
+    requests = [None] * len(flat)  # K = 1: one request per probe, in flat order (the plan's chains are in asking order)
+    for chain, chain_requests in zip(chains, plan.chains, strict=True):
+        for i, request in zip(chain, chain_requests, strict=True):
+            requests[i] = request
+    if cfg.instruction == "system":  # the answer instruction moved from the user text into the system message
+        from mmra.benchmark.leakage.method import SYSTEM_PROMPT
+        from mmra.llm.client import ChatRequest
+
+        def moved(request, probe):
+            head, _, instruction = probe.prompt.rpartition("\n")
+            return ChatRequest(messages=[{"role": "system", "content": f"{SYSTEM_PROMPT}\n{instruction}"},
+                                         {"role": "user", "content": head}],
+                               max_tokens=request.max_tokens, temperature=request.temperature, extra=request.extra)
+
+        requests = [moved(r, p) if p.kind in ("circular", "choices-only") else r
+                    for r, p in zip(requests, flat, strict=True)]
     if cfg.answers == "one-token":
         requests = [one_token(r, p) for r, p in zip(requests, flat, strict=True)]
     groups, pos = [], 0
@@ -150,7 +171,9 @@ def run_config(cfg: Config, samples, model: str, lcp_venv: Path, cache_dir: Path
                 for i, r in zip(chain, got, strict=False):
                     results[i] = r
         else:
-            for i, r in zip(order, client.run([requests[i] for i in order]), strict=True):
+            # one request per chain: in flight in exactly this order, as `ChatClient.run` sent them before
+            answered = client.run_chains([[requests[i]] for i in order])
+            for i, (r,) in zip(order, answered, strict=True):
                 results[i] = r
         wall = time.monotonic() - t0
         cpu = cpu_seconds(pid) - cpu0

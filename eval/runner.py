@@ -40,6 +40,7 @@ from .items import (
     expand_items,
     image_keys,
     item_descriptions,
+    item_text,
     prompt_length_hint,
 )
 from .predictions import PredictionWriter, read_done
@@ -300,8 +301,10 @@ def _run_items(engine: Backend, todo: list[EvalItem], loaded: LoadedSamples, pre
                model_label: str, run_setting: str, show_progress: bool,
                roots: Sequence[Path] | None = None) -> list[str]:
     desc = {it.key: item_descriptions(it, external) for it in todo}
-    # longest prompts first: similar lengths share a batch (less padding), and an out-of-memory shows at once
-    order = sorted(todo, key=lambda it: -prompt_length_hint(it, setting, profile, desc[it.key]))
+    if engine.order_by_text:  # shared beginnings next to each other (see Backend.order_by_text)
+        order = sorted(todo, key=lambda it: item_text(it, setting, profile, desc[it.key]))
+    else:  # longest prompts first: similar lengths share a batch (less padding), and an out-of-memory shows at once
+        order = sorted(todo, key=lambda it: -prompt_length_hint(it, setting, profile, desc[it.key]))
     chunk = engine.preferred_chunk or batch_size
     batches = [order[i:i + chunk] for i in range(0, len(order), chunk)]
     shown = image_keys(setting)

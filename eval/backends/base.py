@@ -22,6 +22,10 @@ class Backend:
     preferred_chunk: int | None = None
     # how large the model's processor makes images (an `ImageBudget`); None: unknown / unlimited
     image_budget: Any = None
+    # True: the runner orders items by their prompt text, so prompts that share a beginning (the same image
+    # description, the same question) follow each other and a server that keeps its slots' previous prompts
+    # (llama.cpp) computes the shared part once; False: longest first (batches of similar length pad less)
+    order_by_text: ClassVar[bool] = False
     # command-line flags this backend takes: flag name (as `mmra eval` names it) -> constructor keyword; any
     # other keyword comes through `--backend-option KEY=VALUE`, for built-in and plug-in backends alike
     cli_options: ClassVar[dict[str, str]] = {}

@@ -48,6 +48,7 @@ class OpenAIBackend(Backend):
     name = "openai"
     cli_options = {"base_url": "base_url", "api_key_env": "api_key_env", "concurrency": "concurrency"}
     takes_llm_settings = True
+    order_by_text = True  # one request per prompt, no padding: shared prefixes are what saves server work
 
     def __init__(self, model: str, *, base_url: str | None = None, api_key_env: str | None = None,
                  concurrency: int | None = None, timeout_s: float | None = None, max_retries: int | None = None,

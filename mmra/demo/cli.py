@@ -20,7 +20,7 @@ def demo_cmd(
     llm: str = typer.Option("qwen2.5-1.5b", "--llm",
                             help="Embedded local text model for the leakage filter and the QO/DQ evaluation "
                                  "(smollm2-135m, qwen2.5-0.5b, qwen2.5-1.5b)."),
-    per_subtask: int = typer.Option(8, "--per-subtask", min=1, help="Candidates curated per subtask."),
+    per_subtask: int = typer.Option(7, "--per-subtask", min=1, help="Candidates curated per subtask."),
     eval_limit: int = typer.Option(None, "--eval-limit", min=1, help="Evaluate only the first N samples."),
     keep_serving: bool = typer.Option(False, "--keep-serving",
                                       help="Leave Label Studio running at the end (to browse the tasks)."),

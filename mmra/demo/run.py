@@ -60,7 +60,7 @@ class DemoOptions:
     model: str | None = None  # a Hugging Face VLM id/path for the IQ setting
     fresh: bool = False
     llm: str = "qwen2.5-1.5b"  # embedded local model for leakage and the QO/DQ evaluation
-    per_subtask: int = 8  # candidates curated per subtask (the demo's time budget: see README)
+    per_subtask: int = 7  # candidates curated per subtask (the demo's time budget: see README)
     eval_limit: int | None = None
     keep_serving: bool = False
     port: int | None = None  # Label Studio port (default: config, or a free one when taken)
@@ -85,6 +85,7 @@ class DemoState:
     ls_cfg: LabelStudioConfig | None = None
     ls_url: str | None = None
     llm_url: str | None = None
+    llm_start: Any = None  # the local model server's start, under way while Label Studio works (a Future)
     conn: Any = None  # the Label Studio connection (annotation, revision)
     items: dict[str, ScriptedItem] = field(default_factory=dict)  # scripted annotations by candidate id
     scores: dict[str, Any] | None = None
@@ -406,18 +407,35 @@ def llm_cache(ws: Path) -> Path:
 DEMO_PROBES = ("circular", "eval-default")
 
 
+def start_llm_server_early(st: DemoState) -> None:
+    """Start the local model's server in the background: it loads (seconds) while Label Studio works, and the
+    leakage step then finds it ready (`_ensure_llm_server` waits for it and raises what the start raised)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if st.llm_url is None and st.llm_start is None:
+        pool = ThreadPoolExecutor(1, thread_name_prefix="mmra-llm-start")
+        st.llm_start = pool.submit(_start_llm_server, st)
+        pool.shutdown(wait=False)
+
+
 def _ensure_llm_server(st: DemoState) -> str:
     """The local model's server (started once per run, and stopped at the end if this run started it)."""
+    future, st.llm_start = st.llm_start, None
+    if future is not None:
+        future.result()
+    return st.llm_url or _start_llm_server(st)
+
+
+def _start_llm_server(st: DemoState) -> str:
     from mmra.llm.server import LocalServers, ensure_server, running
 
-    if st.llm_url is None:
-        servers = LocalServers.from_config(st.opts.config)
-        was_running = running(st.opts.llm, servers) is not None
-        console.print(f"starting the local model server {st.opts.llm} ..." if not was_running else
-                      f"reusing the running {st.opts.llm} server")
-        st.llm_url = ensure_server(st.opts.llm, servers=servers)
-        if not was_running:
-            st.started_servers.append(f"llm:{st.opts.llm}")
+    servers = LocalServers.from_config(st.opts.config)
+    was_running = running(st.opts.llm, servers) is not None
+    console.print(f"starting the local model server {st.opts.llm} ..." if not was_running else
+                  f"reusing the running {st.opts.llm} server")
+    st.llm_url = ensure_server(st.opts.llm, servers=servers)
+    if not was_running:
+        st.started_servers.append(f"llm:{st.opts.llm}")
     return st.llm_url
 
 
@@ -727,6 +745,11 @@ def stop_started(st: DemoState) -> list[str]:
 
     servers = LocalServers.from_config(st.opts.config)
     stopped = []
+    if st.llm_start is not None:  # a background start still under way: let it finish, so its server is stopped
+        import contextlib
+
+        with contextlib.suppress(Exception):
+            st.llm_start.result()
     for name in st.started_servers:
         if name == "label-studio" and st.ls_cfg is not None:
             if st.opts.keep_serving:
@@ -797,6 +820,7 @@ def run_demo(opts: DemoOptions) -> DemoState:
     try:
         manifest = step_generate(st)
         candidates = step_curate(st, manifest)
+        start_llm_server_early(st)
         samples = step_annotate(st, candidates, manifest)
         described = add_descriptions(samples, manifest, st.path("annotation", "samples.described.jsonl"))
         checked = step_leakage(st, described)

@@ -396,10 +396,23 @@ class ChatClient:
     # ---------------------------------------------------------------- run
     def run(self, requests: list[ChatRequest], *, description: str = "LLM requests",
             use_cache: bool = True, progress: bool | None = None) -> list[ChatResult]:
-        """Answer every request (order kept). Never raises for a single failed request."""
-        chains = self.run_chains([[r] for r in requests], description=description, use_cache=use_cache,
+        """Answer every request (order kept). Never raises for a single failed request. The requests are cut
+        into `concurrency` runs of consecutive ones, each asked one after another on its own connection: give
+        requests that share a beginning next to each other and a server that keeps its slots' previous prompts
+        (llama.cpp) computes that beginning once per run instead of once per request."""
+        chains = self.run_chains(self._runs(requests), description=description, use_cache=use_cache,
                                  progress=progress)
-        return [chain[0] for chain in chains]
+        return [result for chain in chains for result in chain]
+
+    def _runs(self, requests: list[ChatRequest]) -> list[list[ChatRequest]]:
+        n = min(self.concurrency, len(requests)) or 1
+        size, extra = divmod(len(requests), n)
+        runs, start = [], 0
+        for i in range(n):
+            end = start + size + (i < extra)
+            runs.append(requests[start:end])
+            start = end
+        return runs
 
     def run_chains(self, chains: list[list[ChatRequest]], *, decided: Decided | None = None,
                    description: str = "LLM requests", use_cache: bool = True,
@@ -414,9 +427,9 @@ class ChatClient:
 
     async def arun(self, requests: list[ChatRequest], *, description: str = "LLM requests",
                    use_cache: bool = True, progress: bool | None = None) -> list[ChatResult]:
-        chains = await self.arun_chains([[r] for r in requests], description=description, use_cache=use_cache,
+        chains = await self.arun_chains(self._runs(requests), description=description, use_cache=use_cache,
                                         progress=progress)
-        return [chain[0] for chain in chains]
+        return [result for chain in chains for result in chain]
 
     async def arun_chains(self, chains: list[list[ChatRequest]], *, decided: Decided | None = None,
                           description: str = "LLM requests", use_cache: bool = True,

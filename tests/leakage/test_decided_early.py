@@ -102,3 +102,30 @@ def samples_path(tmp_path, make_image):
 
     samples = build_samples(make_image, TEXT_ANSWERABLE + IMAGE_DEPENDENT)
     return write_jsonl(tmp_path / "samples.jsonl", samples), samples
+
+
+def test_run_asks_consecutive_requests_one_after_another(tmp_path):
+    """`run` cuts the requests into `concurrency` runs of consecutive ones, each asked in order on one connection
+    (so requests that share a beginning, put next to each other, reach the slot that holds it)."""
+    requests = [ChatRequest(messages=[{"role": "user", "content": f"request {i}\nA. x\nB. y"}]) for i in range(7)]
+    with ScriptedServer({}) as server:
+        client = ChatClient(server.base_url, "m", cache_path=None, concurrency=2, progress=False)
+        results = client.run(requests)
+        sent = [int(b["messages"][0]["content"].split("\n")[0].split()[1]) for b in server.bodies]
+    assert [r.text for r in results] == ["A"] * 7 and sorted(sent) == list(range(7))
+    assert [i for i in sent if i < 4] == [0, 1, 2, 3] and [i for i in sent if i >= 4] == [4, 5, 6]
+
+
+def test_eval_sends_openai_requests_in_prompt_text_order(tmp_path, samples_path):
+    """Prompts that share a beginning follow each other (Backend.order_by_text), so llama.cpp's slots reuse it."""
+    path, samples = samples_path
+    toml = tmp_path / "mmra.toml"
+    toml.write_text(f'[paths]\ncache = "{tmp_path / "eval-cache"}"\n')
+    with ScriptedServer({}) as server:
+        ev = _cli("eval", "--dataset", str(path), "--backend", "openai", "--base-url", server.base_url, "--model", "m",
+                  "--setting", "QO", "--concurrency", "1", "--out", str(tmp_path / "qo"), env={"MMRA_CONFIG": str(toml)})
+        assert ev.exit_code == 0, ev.output
+        texts = [b["messages"][-1]["content"] for b in _chat_bodies(server)]
+    assert len(texts) == len(samples) and texts == sorted(texts)
+    scored = [json.loads(x) for x in (tmp_path / "qo" / "scored.jsonl").read_text().splitlines()]
+    assert {r["id"] for r in scored} == {s.id for s in samples}
