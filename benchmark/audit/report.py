@@ -204,7 +204,9 @@ def markdown_report(report: dict[str, Any], verdicts: list[dict[str, Any]], item
               "embeddings). Above chance means the text gives answers away; its per-item probability of the gold "
               "answer is the **bias score**.",
               "- **circular**: an LLM answers every item without the images under every rotation of the options; "
-              "a hit needs the right answer under all of them, so a position-biased guesser never hits.",
+              "a hit needs the right answer under all of them, so a position-biased guesser never hits. The "
+              "rotations stop at the first wrong answer (it decides: no hit), so the circular % is the accuracy "
+              "in the item's own option order unless the audit ran with `--every-rotation`.",
               "- The interval is a 95 % Wilson interval; p is the one-sided binomial test against chance. A task "
               "marked too small is reported but never gated or pruned."]
     return "\n".join(lines) + "\n"
