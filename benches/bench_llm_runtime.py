@@ -111,14 +111,16 @@ def one_token(request, probe):
                        extra={**request.extra, "grammar": grammar})
 
 
-def run_config(cfg: Config, samples, model: str, lcp_venv: Path, cache_dir: Path) -> dict:
+def run_config(cfg: Config, samples, model: str, lcp_venv: Path, cache_dir: Path,
+               kinds: tuple[str, ...] | None = None) -> dict:
     from mmra.benchmark.leakage.method import is_hit, score
     from mmra.benchmark.leakage.run import LeakageSettings, plan_probes
     from mmra.demo.run import DEMO_PROBES
     from mmra.llm.client import ChatClient
     from mmra.llm.server import LocalServers, ensure_server, running, stop_server_for
 
-    settings = LeakageSettings(probes=DEMO_PROBES, choices_only=False)
+    # the demo's probe kinds by default; `--kinds` e.g. every kind `mmra leakage` asks by default
+    settings = LeakageSettings(probes=kinds or DEMO_PROBES, choices_only="choices-only" in (kinds or ()))
     plan = plan_probes(samples, settings)
     probes, flat, chains = plan.probes, plan.flat, plan.indexes
     requests = [None] * len(flat)  # K = 1: one request per probe, in flat order (the plan's chains are in asking order)
@@ -251,6 +253,9 @@ def main() -> None:
     parser.add_argument("--lcp-venv", type=Path, default=ROOT / ".venv-llm",
                         help="a venv with llama-cpp-python[server] (`make setup-llama-cpp-python`)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N samples")
+    parser.add_argument("--kinds", default=None,
+                        help="probe kinds, comma-separated (default: the demo's circular,eval-default; `mmra leakage` "
+                             "asks circular,eval-default,eval-paper,choices-only)")
     parser.add_argument("--configs", default="all", help="comma-separated config names (see CONFIGS) or 'all'")
     parser.add_argument("--repeat", type=int, default=1, help="run the chosen configurations N times, alternated")
     parser.add_argument("--no-raw", action="store_true", help="skip the prefill/decode micro-figures")
@@ -284,7 +289,8 @@ def main() -> None:
                           f"tok/s {row['decode_cpu_ms_per_token']:6.1f} CPU-ms/tok  (load {row['load']})", flush=True)
         ref = None
         for cfg in chosen * args.repeat:
-            row = run_config(cfg, samples, args.model, args.lcp_venv, cache_dir)
+            row = run_config(cfg, samples, args.model, args.lcp_venv, cache_dir,
+                             tuple(args.kinds.split(",")) if args.kinds else None)
             ref = ref or row
             # probes both configurations asked (a decided run leaves some unasked)
             same_answers = sum(a == b for a, b in zip(row["answers"], ref["answers"], strict=True)
