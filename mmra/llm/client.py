@@ -45,6 +45,7 @@ from .keys import check_transport, endpoint_api_key
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
 DEFAULT_MAX_RETRY_AFTER_S = 30.0  # [llm].max_retry_after_s
+RUN_LENGTH = 8  # ChatClient.run: consecutive requests asked on one connection (short runs keep the load balanced)
 DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024  # [llm].max_response_bytes: a chat answer is a few KB
 ERROR_BODY_BYTES = 16 * 1024  # an error body is read only for its message
 LOCAL_ENDPOINT = "mmra-local"  # cache identity of the embedded local models (the same pinned GGUF on any port)
@@ -397,15 +398,16 @@ class ChatClient:
     def run(self, requests: list[ChatRequest], *, description: str = "LLM requests",
             use_cache: bool = True, progress: bool | None = None) -> list[ChatResult]:
         """Answer every request (order kept). Never raises for a single failed request. The requests are cut
-        into `concurrency` runs of consecutive ones, each asked one after another on its own connection: give
-        requests that share a beginning next to each other and a server that keeps its slots' previous prompts
-        (llama.cpp) computes that beginning once per run instead of once per request."""
+        into runs of consecutive ones (at most `RUN_LENGTH`, and at least `concurrency` runs), each asked one
+        after another on one connection, the next run going to whichever connection is free: give requests that
+        share a beginning next to each other and a server that keeps its slots' previous prompts (llama.cpp)
+        computes that beginning once per run instead of once per request."""
         chains = self.run_chains(self._runs(requests), description=description, use_cache=use_cache,
                                  progress=progress)
         return [result for chain in chains for result in chain]
 
     def _runs(self, requests: list[ChatRequest]) -> list[list[ChatRequest]]:
-        n = min(self.concurrency, len(requests)) or 1
+        n = max(min(self.concurrency, len(requests)), -(-len(requests) // RUN_LENGTH), 1)
         size, extra = divmod(len(requests), n)
         runs, start = [], 0
         for i in range(n):
