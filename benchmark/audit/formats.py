@@ -71,6 +71,9 @@ _KNOWN_SPLITS = ("train", "test", "validation", "val", "dev", "eval")
 _HUB_SHARD = re.compile(r"(?P<split>[A-Za-z][\w.]*?)-\d+-of-\d+")
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 _JSON_WS = re.compile(r"[ \t\n\r]*")
+# finds where JSON values end without converting numbers: that needs none of them, and a 5,000-digit integer
+# then cannot stop the scan (it becomes that one record's RowError when the record is read)
+_SCANNER = json.JSONDecoder(parse_int=lambda s: None, parse_float=lambda s: None, parse_constant=lambda s: None)
 
 Keep = Callable[[int], bool]
 
@@ -356,10 +359,6 @@ class JsonArraySource(_FileSource):
     def _scan(self) -> list[tuple[int, int]]:
         text, path = self._text, self.path
         first, stop = self._bounds
-        # finding the elements' ends needs no numbers: skipping their conversion also keeps a 5,000-digit
-        # integer from stopping the scan (it becomes that one element's RowError in rows())
-        scanner = json.JSONDecoder(parse_int=lambda s: None, parse_float=lambda s: None,
-                                   parse_constant=lambda s: None)
         spans: list[tuple[int, int]] = []
         pos = _JSON_WS.match(text, first).end()
         if not text.startswith("[", pos):
@@ -368,7 +367,7 @@ class JsonArraySource(_FileSource):
         closed = text.startswith("]", pos)
         pos += closed
         while not closed:
-            end = _value_end(scanner, text, pos, f"{path}: item {len(spans)}")
+            end = _value_end(text, pos, f"{path}: item {len(spans)}")
             spans.append((pos, end))
             pos = _JSON_WS.match(text, end).end()
             if text.startswith(",", pos):
@@ -414,10 +413,10 @@ class JsonArraySource(_FileSource):
         return len(self._spans)
 
 
-def _value_end(scanner: json.JSONDecoder, text: str, pos: int, where: str) -> int:
+def _value_end(text: str, pos: int, where: str) -> int:
     """Where the JSON value starting at `pos` ends; FormatError naming `where` for bad or too deep JSON."""
     try:
-        return scanner.raw_decode(text, pos)[1]
+        return _SCANNER.raw_decode(text, pos)[1]
     except json.JSONDecodeError as exc:
         raise FormatError(f"{where}: not valid JSON: {exc.msg.removesuffix(' at')} at line {exc.lineno} "
                           f"column {exc.colno}") from None
@@ -428,8 +427,6 @@ def _value_end(scanner: json.JSONDecoder, text: str, pos: int, where: str) -> in
 def _object_members(text: str, path: Path) -> list[tuple[str, int, int, int]]:
     """The top-level members of a JSON object text: (key, start of the key, start of the value, end of the
     value); FormatError naming the member for bad JSON."""
-    scanner = json.JSONDecoder(parse_int=lambda s: None, parse_float=lambda s: None,
-                               parse_constant=lambda s: None)
 
     def line(at: int) -> int:
         return text.count("\n", 0, at) + 1
@@ -446,7 +443,7 @@ def _object_members(text: str, path: Path) -> list[tuple[str, int, int, int]]:
         if not text.startswith('"', pos):
             raise FormatError(f"{where}: expected a key in double quotes")
         try:
-            key, after_key = scanner.raw_decode(text, pos)
+            key, after_key = _SCANNER.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             raise FormatError(f"{where}: not valid JSON: {exc.msg.removesuffix(' at')} at line {exc.lineno} "
                               f"column {exc.colno}") from None
@@ -454,7 +451,7 @@ def _object_members(text: str, path: Path) -> list[tuple[str, int, int, int]]:
         if not text.startswith(":", colon):
             raise FormatError(f"{where}: expected ':' after the key {key!r}")
         start = _JSON_WS.match(text, colon + 1).end()
-        end = _value_end(scanner, text, start, f"{path}: key {key!r}")
+        end = _value_end(text, start, f"{path}: key {key!r}")
         members.append((key, pos, start, end))
         pos = _JSON_WS.match(text, end).end()
         if text.startswith(",", pos):
