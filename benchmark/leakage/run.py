@@ -126,10 +126,14 @@ class ProbePlan:
     chains: list[list[ChatRequest]]
     settings: LeakageSettings
 
-    def right_so_far(self, c: int, results: list[ChatResult]) -> list[bool]:
+    def _tries(self, c: int, results: list[ChatResult]) -> list[tuple[int, list[ProbeAnswer]]]:
+        """Chain `c`'s answered probes: (flat index, its K scored tries), a probe still short of K left out."""
         k = self.settings.samples_per_probe
-        return [knows([score(self.flat[self.indexes[c][j]], r.text, r.error).correct
-                       for r in results[j * k:(j + 1) * k]]) for j in range(len(results) // k)]
+        return [(i, [score(self.flat[i], r.text, r.error) for r in results[j * k:(j + 1) * k]])
+                for j, i in enumerate(self.indexes[c][: len(results) // k])]
+
+    def right_so_far(self, c: int, results: list[ChatResult]) -> list[bool]:
+        return [knows([a.correct for a in tries]) for _, tries in self._tries(c, results)]
 
     @property
     def decided(self) -> Decided | None:
@@ -141,11 +145,10 @@ class ProbePlan:
 
     def scored(self, answered: list[list[ChatResult]]) -> list[list[ProbeAnswer] | None]:
         """Per flat probe its K scored tries, or None where the chain stopped before it."""
-        k = self.settings.samples_per_probe
         out: list[list[ProbeAnswer] | None] = [None] * len(self.flat)
-        for chain, results in zip(self.indexes, answered, strict=True):
-            for j, i in enumerate(chain[: len(results) // k]):
-                out[i] = [score(self.flat[i], r.text, r.error) for r in results[j * k:(j + 1) * k]]
+        for c, results in enumerate(answered):
+            for i, tries in self._tries(c, results):
+                out[i] = tries
         return out
 
 
@@ -177,13 +180,15 @@ def _kind_evidence(kind_tries: list[list[ProbeAnswer] | None], rule: HitRule) ->
 
 
 def run_leakage(samples: list[Sample], clients: dict[str, ChatClient], settings: LeakageSettings,
-                *, run_ref: str | None = None, image_probes: dict[str, Any] | None = None) -> LeakageResult:
+                *, run_ref: str | None = None, image_probes: dict[str, Any] | None = None,
+                plan: ProbePlan | None = None) -> LeakageResult:
     """Ask every model every probe (cached, retried), then score. `clients`: label -> client (none: only the
-    image probes, if given, decide). `image_probes`: the output of `image_probe_evidence` (VLM probes)."""
+    image probes, if given, decide). `image_probes`: the output of `image_probe_evidence` (VLM probes). `plan`:
+    `plan_probes(samples, settings)` when the caller already made it."""
     if not samples:
         raise ValueError("no samples to test")
     started = time.time()
-    plan = plan_probes(samples, settings)
+    plan = plan or plan_probes(samples, settings)  # the caller's, when it planned them to start its servers
     probes = plan.probes
 
     answers: dict[str, list[list[ProbeAnswer] | None]] = {}  # label -> per flat probe, its K tries (None: not asked)

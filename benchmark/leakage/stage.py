@@ -92,7 +92,8 @@ def probe_with_models(items: list, endpoints: list, settings: LeakageSettings, *
     with model_clients(endpoints, llm=llm, servers=servers, chains=plan.chains, decided=plan.decided, options=clients,
                        say=say) as opened:
         try:
-            return run_leakage(items, opened, settings, run_ref=str(out / "verdicts.jsonl"), image_probes=image_probes)
+            return run_leakage(items, opened, settings, run_ref=str(out / "verdicts.jsonl"), image_probes=image_probes,
+                               plan=plan)
         except KeyboardInterrupt:
             cache = clients.cache_path
             where = f"; the answers received so far are cached in {cache}, re-run to resume" if cache else ""

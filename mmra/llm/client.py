@@ -86,6 +86,10 @@ class ChatResult:
     def ok(self) -> bool:
         return self.error is None
 
+    @classmethod
+    def from_cache(cls, hit: dict[str, Any]) -> ChatResult:
+        return cls(text=hit["text"], cached=True, usage=hit["usage"], finish_reason=hit["finish_reason"])
+
 
 @dataclass
 class RunStats:
@@ -387,9 +391,7 @@ class ChatClient:
                 if key not in found:
                     short += 1
                     break
-                hit = found[key]
-                got.append(ChatResult(text=hit["text"], cached=True, usage=hit["usage"],
-                                      finish_reason=hit["finish_reason"]))
+                got.append(ChatResult.from_cache(found[key]))
                 if decided is not None and len(got) < len(chain) and decided(c, got):
                     break
         return short
@@ -457,10 +459,8 @@ class ChatClient:
 
                 async def answer(req: ChatRequest, key: str) -> ChatResult:
                     if key in hits:
-                        hit = hits[key]
                         stats.cached += 1
-                        return ChatResult(text=hit["text"], cached=True, usage=hit["usage"],
-                                          finish_reason=hit["finish_reason"])
+                        return ChatResult.from_cache(hits[key])
                     if key in in_flight:  # the same request, asked by another chain of this run
                         stats.cached += 1
                         return ChatResult(**{**(await in_flight[key]).__dict__, "cached": True})
