@@ -10,16 +10,23 @@ probe kinds), one configuration after another in ONE invocation (the machine is 
   leakage default: the same chains, each stopped once its hit is decided, so fewer requests are sent);
 - answers: free (up to 16 tokens, read by the answer parser) or one token constrained to the shown letters;
 - instruction: the filter's own messages (the answer instruction as the user message's last line) or moved into
-  the system message (the rotations of a question then differ only in their options; measured, not adopted:
-  see the README's timing notes).
+  the system message (the rotations of a question then differ only in their options); `eval-messages`: the
+  circular probes sent without the filter's system message, so a question's first rotation is eval's QO request
+  itself; `qo-system`: the other way round, the eval probes (eval's QO request) given the filter's system
+  message. Each measured and not adopted: see the README's timing notes;
+- decided-bykind: every question chain of one kind before the next kind; s1 c1: one slot, one request at a time.
 Per configuration: probes/s (the demo's whole probe set, asked or decided without asking, per wall second),
 requests/s (requests actually sent per second), server CPU-seconds per probe (less sensitive to other load than wall time),
-prompt/completion tokens, and whether every probe's parsed answer and every sample's verdict (circular hit,
+prompt/completion tokens (with the prompt tokens the server computed, and the floor: the distinct token
+prefixes of the prompts sent, which no order or slot assignment can go below), and whether every probe's
+parsed answer and every sample's verdict (circular hit,
 the LLM's part of the demo's flag) equal those of the first configuration. Plus raw prefill and decode speed
 of each runtime (unique prompts, no prefix reuse). No response cache anywhere.
 
     .venv/bin/python benches/bench_llm_runtime.py --samples WS/annotation/samples.described.jsonl \
         [--model qwen2.5-1.5b] [--lcp-venv .venv-llm] [--limit 40] [--configs all|NAME,...] [--out DIR]
+    .venv/bin/python benches/bench_llm_runtime.py --benchmark testmini.json --task-column metadata.source \
+        --kinds circular --limit 150 ...   # a benchmark in its own file, read as `mmra audit` reads it
 """
 
 from __future__ import annotations
@@ -45,7 +52,8 @@ class Config:
     order: str  # built | striped
     answers: str  # free | one-token
     spin: bool = False  # OpenMP's default wait policy (idle threads spin), as before the server set PASSIVE
-    instruction: str = "trailing"  # trailing (the filter's messages) | system (the instruction moved there)
+    instruction: str = "trailing"  # trailing (the filter's messages) | system (the instruction moved there) | eval
+    # (eval: the circular probes sent as eval's QO request of the rotated item, no filter system message)
 
 
 CONFIGS = [
@@ -63,6 +71,11 @@ CONFIGS = [
     Config("xl s4 c4 decided free (now)", "xllamacpp", 4, 4, "decided", "free"),
     Config("xl s4 c4 decided free system-instruction", "xllamacpp", 4, 4, "decided", "free", instruction="system"),
     Config("xl s8 c8 decided free", "xllamacpp", 8, 8, "decided", "free"),
+    Config("xl s4 c4 decided free eval-messages", "xllamacpp", 4, 4, "decided", "free", instruction="eval"),
+    Config("xl s4 c4 decided-bykind free", "xllamacpp", 4, 4, "decided-bykind", "free"),
+    Config("xl s1 c1 decided free", "xllamacpp", 1, 1, "decided", "free"),
+    Config("xl s4 c4 decided free qo-system", "xllamacpp", 4, 4, "decided", "free", instruction="qo-system"),
+    Config("xl s4 c4 decided one-token qo-system", "xllamacpp", 4, 4, "decided", "one-token", instruction="qo-system"),
 ]
 
 
@@ -85,6 +98,22 @@ def evaluated_prompt_tokens(log: Path, start: int) -> int | None:
         text = fh.read().decode("utf-8", "replace")
     counts = [int(n) for n in re.findall(r"prompt eval time =\s*[\d.]+ ms /\s*(\d+) tokens", text)]
     return sum(counts) if counts else None
+
+
+def prompt_token_floor(base_url: str, requests) -> int:
+    """The fewest prompt tokens any order or slot assignment can compute for these requests: the number of
+    distinct token prefixes among their templated prompts (every prefix computed once and cached forever).
+    Tokenised by the server itself (llama.cpp's /apply-template and /tokenize)."""
+    import httpx
+
+    root = base_url.removesuffix("/v1")
+    prefixes: set[tuple[int, ...]] = set()
+    with httpx.Client(timeout=60) as http:
+        for messages in {json.dumps(r.messages, sort_keys=True) for r in requests}:
+            text = http.post(f"{root}/apply-template", json={"messages": json.loads(messages)}).json()["prompt"]
+            tokens = http.post(f"{root}/tokenize", json={"content": text, "add_special": False}).json()["tokens"]
+            prefixes.update(tuple(tokens[:k]) for k in range(1, len(tokens) + 1))
+    return len(prefixes)
 
 
 def striped(groups: list[list[int]], width: int) -> list[int]:
@@ -139,6 +168,24 @@ def run_config(cfg: Config, samples, model: str, lcp_venv: Path, cache_dir: Path
 
         requests = [moved(r, p) if p.kind in ("circular", "choices-only") else r
                     for r, p in zip(requests, flat, strict=True)]
+    if cfg.instruction == "eval":  # the filter's system message dropped: rotation 0 is eval's own QO request
+        from mmra.llm.client import ChatRequest
+
+        requests = [ChatRequest(messages=[{"role": "user", "content": p.prompt}], max_tokens=r.max_tokens,
+                                temperature=r.temperature, extra=r.extra)
+                    if p.kind in ("circular", "choices-only") else r for r, p in zip(requests, flat, strict=True)]
+        first = {p.sample_id: r.messages for r, p in zip(requests, flat, strict=True)
+                 if p.kind == "circular" and p.variant == 0}
+        same = sum(first.get(p.sample_id) == r.messages for r, p in zip(requests, flat, strict=True)
+                   if p.kind == "eval-default")
+        print(f"  circular rotation 0 identical to the eval request of {same} samples")
+    if cfg.instruction == "qo-system":  # the eval probes (and so eval's QO) given the filter's system message
+        from mmra.benchmark.leakage.method import SYSTEM_PROMPT
+        from mmra.llm.client import ChatRequest
+
+        requests = [ChatRequest(messages=[{"role": "system", "content": SYSTEM_PROMPT}, *r.messages],
+                                max_tokens=r.max_tokens, temperature=r.temperature, extra=r.extra)
+                    if p.kind.startswith("eval-") else r for r, p in zip(requests, flat, strict=True)]
     if cfg.answers == "one-token":
         requests = [one_token(r, p) for r, p in zip(requests, flat, strict=True)]
     groups, pos = [], 0
@@ -166,9 +213,16 @@ def run_config(cfg: Config, samples, model: str, lcp_venv: Path, cache_dir: Path
                             timeout_s=600)
         load_before, cpu0, t0 = load(), cpu_seconds(pid), time.monotonic()
         results = [None] * len(requests)
-        if cfg.order in ("chains", "decided"):
-            answered = client.run_chains([[requests[i] for i in chain] for chain in chains],
-                                         decided=plan.decided if cfg.order == "decided" else None)
+        if cfg.order in ("chains", "decided", "decided-bykind"):
+            # decided-bykind: every chain of one probe kind before the next kind (a slot keeps its system prompt)
+            sequence = sorted(range(len(chains)), key=lambda c: flat[chains[c][0]].kind) \
+                if cfg.order == "decided-bykind" else list(range(len(chains)))
+            decided = plan.decided if cfg.order != "chains" else None
+            got_seq = client.run_chains([[requests[i] for i in chains[c]] for c in sequence],
+                                        decided=(lambda c, res: decided(sequence[c], res)) if decided else None)
+            answered = [None] * len(chains)
+            for c, got in zip(sequence, got_seq, strict=True):
+                answered[c] = got
             for chain, got in zip(chains, answered, strict=True):
                 for i, r in zip(chain, got, strict=False):
                     results[i] = r
@@ -180,6 +234,8 @@ def run_config(cfg: Config, samples, model: str, lcp_venv: Path, cache_dir: Path
         wall = time.monotonic() - t0
         cpu = cpu_seconds(pid) - cpu0
         evaluated = evaluated_prompt_tokens(log, log_start)
+        sent = [requests[i] for i, r in enumerate(results) if r is not None]
+        floor = prompt_token_floor(url, sent) if cfg.runtime == "xllamacpp" else None
     finally:
         stop_server_for(model, servers)
     answers = [score(p, r.text, r.error) if r is not None else None for p, r in zip(flat, results, strict=True)]
@@ -197,7 +253,7 @@ def run_config(cfg: Config, samples, model: str, lcp_venv: Path, cache_dir: Path
         "requests_per_s": round(len(asked) / wall, 3), "server_cpu_s": round(cpu, 1),
         "cpu_s_per_probe": round(cpu / len(requests), 3), "cpu_s_per_request": round(cpu / len(asked), 3),
         "prompt_tokens": sum(int(r.usage.get("prompt_tokens") or 0) for r in asked),
-        "evaluated_prompt_tokens": evaluated,
+        "evaluated_prompt_tokens": evaluated, "prompt_token_floor": floor,
         "completion_tokens": sum(int(r.usage.get("completion_tokens") or 0) for r in asked),
         "errors": errors, "load_before": load_before, "load_after": load(),
         "answers": [a.answer if a else None for a in answers], "raw": [r.text if r else None for r in results],
@@ -252,6 +308,9 @@ def main() -> None:
     parser.add_argument("--model", default="qwen2.5-1.5b")
     parser.add_argument("--lcp-venv", type=Path, default=ROOT / ".venv-llm",
                         help="a venv with llama-cpp-python[server] (`make setup-llama-cpp-python`)")
+    parser.add_argument("--benchmark", default=None,
+                        help="probe a benchmark in its own file instead (read as `mmra audit` reads it; use --kinds)")
+    parser.add_argument("--task-column", default=None, help="with --benchmark: as `mmra audit --task-column`")
     parser.add_argument("--limit", type=int, default=None, help="only the first N samples")
     parser.add_argument("--kinds", default=None,
                         help="probe kinds, comma-separated (default: the demo's circular,eval-default; `mmra leakage` "
@@ -266,9 +325,16 @@ def main() -> None:
     from mmra.benchmark.schema import Sample
     from mmra.llm.models import model_path
 
-    if not args.samples.is_file():
+    if args.benchmark:
+        from mmra.benchmark.audit.columns import ColumnFlags
+        from mmra.benchmark.audit.run import AuditOptions, read_benchmark
+
+        opts = AuditOptions(source=args.benchmark, out=args.out, columns=ColumnFlags(task=args.task_column))
+        samples = read_benchmark(opts, print)[2][: args.limit]
+    elif not args.samples.is_file():
         raise SystemExit(f"{args.samples}: no samples; run `mmra demo` first or pass --samples")
-    samples = read_jsonl(args.samples, Sample)[: args.limit]
+    else:
+        samples = read_jsonl(args.samples, Sample)[: args.limit]
     chosen = CONFIGS if args.configs == "all" else [c for c in CONFIGS if c.name in args.configs.split(",")]
     have_lcp = (args.lcp_venv / "bin" / "python").exists()
     if not have_lcp:
@@ -301,7 +367,7 @@ def main() -> None:
             print(f"{cfg.name:30s} {row['probes']} probes ({row['sent']} sent) {row['wall_s']:6.1f} s  "
                   f"{row['probes_per_s']:5.2f} probes/s  {row['requests_per_s']:5.2f} requests/s  "
                   f"server CPU {row['cpu_s_per_probe']:.3f} s/probe  prompt {row['prompt_tokens']} tok "
-                  f"(computed {row['evaluated_prompt_tokens'] or '?'}), completion "
+                  f"(computed {row['evaluated_prompt_tokens'] or '?'}, floor {row['prompt_token_floor'] or '?'}), completion "
                   f"{row['completion_tokens']} tok  answers same as first {same_answers}/{row['probes']}  circular "
                   f"hits {row['hits_n']} (changed {len(changed)})  errors {row['errors']}  load {row['load_before']} -> "
                   f"{row['load_after']}", flush=True)
