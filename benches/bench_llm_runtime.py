@@ -37,7 +37,7 @@ import os
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,16 +128,29 @@ def striped(groups: list[list[int]], width: int) -> list[int]:
     return order
 
 
+def reworded(instruction: str, request, probe) -> list[dict] | None:
+    """The messages a configuration's `instruction` sends for this probe instead (None: the filter's own)."""
+    from mmra.benchmark.leakage.method import SYSTEM_PROMPT
+
+    filter_kind = probe.kind in ("circular", "choices-only")
+    if instruction == "system" and filter_kind:  # the answer instruction moved into the system message
+        head, _, last_line = probe.prompt.rpartition("\n")
+        return [{"role": "system", "content": f"{SYSTEM_PROMPT}\n{last_line}"}, {"role": "user", "content": head}]
+    if instruction == "eval" and filter_kind:  # no filter system message: rotation 0 is eval's own QO request
+        return [{"role": "user", "content": probe.prompt}]
+    if instruction == "qo-system" and probe.kind.startswith("eval-"):  # eval's QO request given the filter's
+        return [{"role": "system", "content": SYSTEM_PROMPT}, *request.messages]
+    return None
+
+
 def one_token(request, probe):
     from mmra.benchmark.vocabulary import CHOICE_LETTERS
-    from mmra.llm.client import ChatRequest
 
     if probe.kind not in ("circular", "choices-only"):  # eval probes stay eval's exact request
         return request
     letters = CHOICE_LETTERS[:len(probe.shown)]
     grammar = "root ::= " + " | ".join(f'"{x}"' for x in letters)
-    return ChatRequest(messages=request.messages, max_tokens=1, temperature=request.temperature,
-                       extra={**request.extra, "grammar": grammar})
+    return replace(request, max_tokens=1, extra={**request.extra, "grammar": grammar})
 
 
 def run_config(cfg: Config, samples, model: str, lcp_venv: Path, cache_dir: Path,
@@ -156,36 +169,14 @@ def run_config(cfg: Config, samples, model: str, lcp_venv: Path, cache_dir: Path
     for chain, chain_requests in zip(chains, plan.chains, strict=True):
         for i, request in zip(chain, chain_requests, strict=True):
             requests[i] = request
-    if cfg.instruction == "system":  # the answer instruction moved from the user text into the system message
-        from mmra.benchmark.leakage.method import SYSTEM_PROMPT
-        from mmra.llm.client import ChatRequest
-
-        def moved(request, probe):
-            head, _, instruction = probe.prompt.rpartition("\n")
-            return ChatRequest(messages=[{"role": "system", "content": f"{SYSTEM_PROMPT}\n{instruction}"},
-                                         {"role": "user", "content": head}],
-                               max_tokens=request.max_tokens, temperature=request.temperature, extra=request.extra)
-
-        requests = [moved(r, p) if p.kind in ("circular", "choices-only") else r
-                    for r, p in zip(requests, flat, strict=True)]
-    if cfg.instruction == "eval":  # the filter's system message dropped: rotation 0 is eval's own QO request
-        from mmra.llm.client import ChatRequest
-
-        requests = [ChatRequest(messages=[{"role": "user", "content": p.prompt}], max_tokens=r.max_tokens,
-                                temperature=r.temperature, extra=r.extra)
-                    if p.kind in ("circular", "choices-only") else r for r, p in zip(requests, flat, strict=True)]
+    requests = [replace(r, messages=m) if (m := reworded(cfg.instruction, r, p)) else r
+                for r, p in zip(requests, flat, strict=True)]
+    if cfg.instruction == "eval":
         first = {p.sample_id: r.messages for r, p in zip(requests, flat, strict=True)
                  if p.kind == "circular" and p.variant == 0}
         same = sum(first.get(p.sample_id) == r.messages for r, p in zip(requests, flat, strict=True)
                    if p.kind == "eval-default")
         print(f"  circular rotation 0 identical to the eval request of {same} samples")
-    if cfg.instruction == "qo-system":  # the eval probes (and so eval's QO) given the filter's system message
-        from mmra.benchmark.leakage.method import SYSTEM_PROMPT
-        from mmra.llm.client import ChatRequest
-
-        requests = [ChatRequest(messages=[{"role": "system", "content": SYSTEM_PROMPT}, *r.messages],
-                                max_tokens=r.max_tokens, temperature=r.temperature, extra=r.extra)
-                    if p.kind.startswith("eval-") else r for r, p in zip(requests, flat, strict=True)]
     if cfg.answers == "one-token":
         requests = [one_token(r, p) for r, p in zip(requests, flat, strict=True)]
     groups, pos = [], 0
